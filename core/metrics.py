@@ -1,0 +1,92 @@
+"""Quality and speed measurements, the same for every approach."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+CLASS_NAMES = ("negative", "positive")
+CURVE_POINTS = 200
+
+
+def _downsample(*arrays: np.ndarray, n: int = CURVE_POINTS) -> list[list[float]]:
+    idx = np.unique(np.linspace(0, len(arrays[0]) - 1, min(n, len(arrays[0]))).round().astype(int))
+    return [np.round(a[idx], 5).tolist() for a in arrays]
+
+
+def classification_report(y_true: Sequence[int], p_pos: Sequence[float], threshold: float = 0.5) -> dict:
+    """Accuracy, per-class and macro precision/recall/F1, ROC AUC, confusion matrix and curve points."""
+    y_true = np.asarray(y_true, dtype=int)
+    p_pos = np.asarray(p_pos, dtype=float)
+    y_pred = (p_pos >= threshold).astype(int)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=[0, 1], zero_division=0)
+    report = {
+        "n": int(len(y_true)),
+        "threshold": threshold,
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                             "support": int(support[i])} for i, name in enumerate(CLASS_NAMES)},
+        "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
+        "labels": list(CLASS_NAMES),
+    }
+    report["f1_macro"] = report["macro"]["f1"]
+    if len(np.unique(y_true)) == 2:
+        fpr, tpr, _ = skm.roc_curve(y_true, p_pos)
+        prec, rec, _ = skm.precision_recall_curve(y_true, p_pos)
+        report["roc_auc"] = float(skm.roc_auc_score(y_true, p_pos))
+        report["average_precision"] = float(skm.average_precision_score(y_true, p_pos))
+        report["roc_curve"] = dict(zip(("fpr", "tpr"), _downsample(fpr, tpr)))
+        report["pr_curve"] = dict(zip(("recall", "precision"), _downsample(rec, prec)))
+    return report
+
+
+def measure_latency(predict_proba: Callable[[list[str]], np.ndarray], texts: Sequence[str],
+                    n_single: int = 50, batch_size: int = 256, max_batch_texts: int = 2048,
+                    max_seconds: float = 20.0) -> dict:
+    """Single-tweet latency (p50/p95, ms) and batched throughput (tweets/s) of a predict function."""
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        return {}
+    predict_proba(texts[:2])  # warm-up: lazy loading, graph tracing, thread pools
+    singles = []
+    deadline = time.perf_counter() + max_seconds / 2
+    for text in texts[:n_single]:
+        start = time.perf_counter()
+        predict_proba([text])
+        singles.append((time.perf_counter() - start) * 1000)
+        if time.perf_counter() > deadline:
+            break
+    batch_texts = (texts * (max_batch_texts // len(texts) + 1))[:max_batch_texts]
+    done, start = 0, time.perf_counter()
+    for i in range(0, len(batch_texts), batch_size):
+        predict_proba(batch_texts[i:i + batch_size])
+        done += len(batch_texts[i:i + batch_size])
+        if time.perf_counter() - start > max_seconds / 2:
+            break
+    elapsed = time.perf_counter() - start
+    return {"single_p50_ms": float(np.percentile(singles, 50)), "single_p95_ms": float(np.percentile(singles, 95)),
+            "single_n": len(singles), "batch_size": batch_size, "batch_n": done,
+            "batch_tweets_per_s": done / elapsed if elapsed > 0 else None}
+
+
+def evaluate(model, split, run, train_seconds: float | None = None, n_train: int | None = None,
+             extra: dict | None = None) -> dict:
+    """Score the shared test split, write test_predictions.csv, and return the metrics.json content."""
+    test = split.test
+    p_pos = np.asarray(model.predict_proba(test["text"].tolist()), dtype=float)
+    pd.DataFrame({"row_id": test["row_id"].to_numpy(), "label": test["label"].to_numpy(),
+                  "p_pos": np.round(p_pos, 6)}).to_csv(run.path / "test_predictions.csv", index=False)
+    metrics = {"test": classification_report(test["label"], p_pos),
+               "latency": measure_latency(model.predict_proba, test["text"].tolist()[:500])}
+    if train_seconds is not None:
+        n_train = n_train if n_train is not None else len(split.train)
+        metrics["training"] = {"seconds": float(train_seconds), "tweets": int(n_train),
+                               "tweets_per_s": n_train / train_seconds if train_seconds else None}
+        run.set_timing(train_seconds=float(train_seconds))
+    metrics.update(extra or {})
+    return metrics

@@ -1,0 +1,295 @@
+"""The run registry: one self-contained folder per training or evaluation run.
+
+run.json is the source of truth for a run's identity and status; `succeeded` is written last, after every
+model file and metrics.json, so a crash can never leave a half-written run that looks good. A heartbeat file
+lets readers tell a live run from one whose process died.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.config import runs_dir
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 60.0
+STATUSES = ("running", "succeeded", "failed", "cancelled")
+TRACKED_PACKAGES = ("numpy", "pandas", "scikit-learn", "nltk", "gensim", "tensorflow", "keras", "torch",
+                    "transformers", "onnxruntime", "azure-ai-textanalytics", "azure-ai-ml")
+
+
+class RunCancelled(Exception):
+    """Raised inside a run when SIGTERM/SIGINT asks it to stop."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so readers see either the old or the new file, never a partial one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return default
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+class Run:
+    """A run being written by the current process (see `start_run`)."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path = Path(path)
+        self.meta = meta
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return self.meta["id"]
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            self.meta.update(fields)
+            write_json_atomic(self.path / "run.json", self.meta)
+
+    def set_data(self, split) -> None:
+        """Record which data and which split this run used (see core.data.Split.describe)."""
+        self.update(data=split.describe())
+
+    def set_timing(self, **timings: float) -> None:
+        self.update(timings={**self.meta.get("timings", {}), **timings})
+
+    def progress(self, phase: str, message: str = "", **fields: Any) -> None:
+        """Record progress for the dashboard (progress.json) and print it as one parseable line."""
+        record = {"phase": phase, "message": message, "updated": time.time(), **fields}
+        write_json_atomic(self.path / "progress.json", record)
+        print("[progress] " + json.dumps(record, default=_json_default), flush=True)
+
+    def save_history(self, history: list[dict]) -> None:
+        write_json_atomic(self.path / "history.json", history)
+
+    def finish(self, metrics: dict) -> None:
+        write_json_atomic(self.path / "metrics.json", metrics)
+        self._end("succeeded")
+
+    def _end(self, status: str, **fields: Any) -> None:
+        started = self.meta.get("timings", {}).get("started_unix", time.time())
+        timings = {**self.meta.get("timings", {}), "finished": now_iso(),
+                   "wall_seconds": round(time.time() - started, 3)}
+        self.update(status=status, timings=timings, **fields)
+
+
+@contextmanager
+def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | None = None) -> Iterator[Run]:
+    """Create the run folder and keep its status honest whatever happens inside the block."""
+    path = Path(output_dir)
+    if (path / "run.json").exists() and read_json(path / "run.json", {}).get("status") == "running":
+        if _process_alive(read_json(path / "run.json", {})):
+            raise RuntimeError(f"{path} is being written by another live run; pick another --output")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in ("metrics.json", "progress.json", "history.json", "test_predictions.csv"):
+        (path / stale).unlink(missing_ok=True)
+    meta = {
+        "id": path.name,
+        "kind": kind,
+        "approach": approach,
+        "params": params or {},
+        "status": "running",
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "versions": library_versions(),
+        "timings": {"started": now_iso(), "started_unix": time.time()},
+    }
+    run = Run(path, meta)
+    run.update()
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat_loop, args=(path, stop), daemon=True)
+    beat.start()
+    previous = _install_cancel_handlers()
+    try:
+        yield run
+        if run.meta.get("status") == "running":
+            raise RuntimeError("run ended without calling run.finish(metrics)")
+    except (RunCancelled, KeyboardInterrupt):
+        run._end("cancelled", error="cancelled by the user")
+        raise
+    except BaseException as exc:
+        run._end("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        stop.set()
+        beat.join(timeout=2)
+        _restore_handlers(previous)
+
+
+def _heartbeat_loop(path: Path, stop: threading.Event) -> None:
+    while True:
+        try:
+            (path / ".heartbeat.tmp").write_text(str(time.time()))
+            os.replace(path / ".heartbeat.tmp", path / "heartbeat")
+        except OSError:
+            pass
+        if stop.wait(HEARTBEAT_SECONDS):
+            return
+
+
+def _raise_cancelled(signum, frame):
+    raise RunCancelled(f"received signal {signum}")
+
+
+def _install_cancel_handlers():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return {sig: signal.signal(sig, _raise_cancelled) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore_handlers(previous) -> None:
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler)
+
+
+# ---------------------------------------------------------------- reading runs
+
+@dataclass
+class RunInfo:
+    path: Path
+    meta: dict
+    status: str
+    status_reason: str = ""
+    metrics: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    progress: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.meta.get("id", self.path.name)
+
+    @property
+    def kind(self) -> str:
+        return self.meta.get("kind", "?")
+
+    @property
+    def approach(self) -> str:
+        return self.meta.get("approach", self.kind)
+
+    def log_tail(self, lines: int = 20) -> str:
+        log = self.path / "train.log"
+        if not log.exists():
+            return ""
+        with open(log, "rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 64_000))
+            return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def _process_alive(meta: dict) -> bool:
+    pid = meta.get("pid")
+    if not pid or meta.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (finished child not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def effective_status(path: Path, meta: dict) -> tuple[str, str]:
+    """The status to show: a 'running' run whose process is gone or silent is shown as failed."""
+    status = meta.get("status", "failed")
+    if status != "running":
+        return status, meta.get("error", "")
+    try:
+        beat = float((Path(path) / "heartbeat").read_text())
+    except (OSError, ValueError):
+        beat = meta.get("timings", {}).get("started_unix", 0.0)
+    same_host = meta.get("host") == socket.gethostname()
+    if same_host and not _process_alive(meta):
+        return "failed", "the training process died (no exit status recorded)"
+    if time.time() - beat > STALE_AFTER_SECONDS:
+        return "failed", f"no heartbeat for {time.time() - beat:.0f} s"
+    return "running", ""
+
+
+def read_run(path: str | Path) -> RunInfo | None:
+    path = Path(path)
+    meta = read_json(path / "run.json")
+    if not isinstance(meta, dict):
+        return None
+    status, reason = effective_status(path, meta)
+    return RunInfo(
+        path=path, meta=meta, status=status, status_reason=reason,
+        metrics=read_json(path / "metrics.json", {}) if status == "succeeded" else {},
+        history=read_json(path / "history.json", []) or [],
+        progress=read_json(path / "progress.json", {}) or {},
+    )
+
+
+def list_runs(root: str | Path | None = None) -> list[RunInfo]:
+    """Every run under root (default: the runs folder), newest first."""
+    root = Path(root) if root else runs_dir()
+    if not root.is_dir():
+        return []
+    runs = [info for child in root.iterdir() if child.is_dir() and (info := read_run(child))]
+    return sorted(runs, key=lambda r: r.meta.get("timings", {}).get("started_unix", 0.0), reverse=True)
+
+
+def runs_signature(root: str | Path | None = None) -> tuple:
+    """A cheap fingerprint of the runs folder (names + mtimes) to key dashboard caches on."""
+    root = Path(root) if root else runs_dir()
+    if not root.is_dir():
+        return ()
+    sig = []
+    for child in sorted(root.iterdir()):
+        for name in ("run.json", "metrics.json", "progress.json", "heartbeat"):
+            f = child / name
+            if f.exists():
+                sig.append((child.name, name, f.stat().st_mtime_ns))
+    return tuple(sig)
