@@ -1,0 +1,299 @@
+"""Side-by-side comparison of runs: the tables and curve points behind the Overview and Compare pages.
+
+Everything reads the run folders (run.json, metrics.json, history.json, test_predictions.csv) through
+core.runs.RunInfo; test texts are joined back through the run's persisted split (core.data.split_for_run).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLASS_NAMES = ("negative", "positive")
+TRAINERS = {  # approach family -> (trainer module, extra options, run folder name)
+    "logreg-tfidf": ("trainers.logreg", "", "logreg-tfidf"),
+    "logreg-hashing": ("trainers.logreg", " --features hashing", "logreg-hashing"),
+    "keras": ("trainers.keras_nn", " --arch lstm --embedding word2vec", "keras-lstm-word2vec"),
+    "transformer": ("trainers.transformer", "", "distilbert"),
+}
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it from the project folder."""
+    from core.config import PROJECT_ROOT
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def train_commands(data_path: str | Path | None = None) -> dict[str, str]:
+    """The exact command that trains each approach family on the data in use, into the runs folder."""
+    from core.config import default_data_path, runs_dir
+    data = data_path or default_data_path()
+    data_arg = _shown(data) if data else "sentiment140"
+    return {family: f"python -m {module} --data {data_arg} --output {_shown(runs_dir() / folder)}{extra}"
+            for family, (module, extra, folder) in TRAINERS.items()}
+
+
+def run_label(run) -> str:
+    """A short unique name for charts and columns: the approach plus the run folder name."""
+    return f"{run.approach} · {run.id}"
+
+
+def comparable(runs: list) -> list:
+    """Runs that can be compared: succeeded, with test metrics."""
+    return [run for run in runs if run.status == "succeeded" and (run.metrics.get("test") or {})]
+
+
+def default_selection(runs: list) -> list:
+    """The newest comparable run of each approach (runs as core.runs.list_runs returns them, newest first)."""
+    chosen: dict[str, object] = {}
+    for run in comparable(runs):
+        chosen.setdefault(run.approach, run)
+    return list(chosen.values())
+
+
+def split_id(run) -> str | None:
+    return (run.meta.get("data") or {}).get("split_id")
+
+
+def split_warning(runs: list) -> str | None:
+    """A message when the runs were not scored on the same test split (their numbers are not comparable)."""
+    ids = {run.id: split_id(run) for run in runs}
+    if len(set(ids.values())) <= 1:
+        return None
+    groups = ", ".join(f"{rid}: {sid or 'unknown'}" for rid, sid in ids.items())
+    return ("These runs were evaluated on different test splits, so their metrics are not strictly comparable, "
+            f"and tweet-by-tweet views only use tweets that every run scored (split ids: {groups}).")
+
+
+def same_data(runs: list) -> tuple[list, list]:
+    """(runs read from the most common data source, the others): row ids only line up within one source."""
+    fingerprints = [(run.meta.get("data") or {}).get("fingerprint") for run in runs]
+    if not runs:
+        return [], []
+    common = max(set(fingerprints), key=fingerprints.count)
+    return ([r for r, f in zip(runs, fingerprints) if f == common],
+            [r for r, f in zip(runs, fingerprints) if f != common])
+
+
+def _train_seconds(run) -> float | None:
+    seconds = (run.meta.get("timings") or {}).get("train_seconds")
+    if seconds is None:
+        seconds = (run.metrics.get("training") or {}).get("seconds")
+    return seconds
+
+
+def device_label(run) -> str:
+    device = run.meta.get("device")
+    if isinstance(device, dict):
+        parts = [str(device.get(k)) for k in ("type", "name", "where") if device.get(k)]
+        return " · ".join(parts) or ", ".join(f"{k}={v}" for k, v in device.items())
+    return str(device) if device else "—"
+
+
+def overview_table(runs: list) -> pd.DataFrame:
+    """One row per run: approach, kind, status, accuracy, macro F1, training time, device, latency."""
+    rows = []
+    for run in runs:
+        test = run.metrics.get("test") or {}
+        latency = run.metrics.get("latency") or {}
+        rows.append({
+            "approach": run.approach,
+            "run": run.id,
+            "kind": run.kind,
+            "status": run.status + (f" ({run.status_reason})" if run.status_reason else ""),
+            "accuracy (%)": _pct(test.get("accuracy")),
+            "macro F1 (%)": _pct(test.get("f1_macro", (test.get("macro") or {}).get("f1"))),
+            "training time (s)": _round(_train_seconds(run), 1),
+            "device": device_label(run),
+            "single tweet latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
+            "started": (run.meta.get("timings") or {}).get("started", ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def metrics_table(runs: list) -> pd.DataFrame:
+    """Every headline metric of every run, one row per run (percentages, seconds, ms, tweets/s, USD).
+
+    Columns no picked run records (cost for local runs, training for cloud ones) are left out."""
+    rows = []
+    for run in runs:
+        test = run.metrics.get("test") or {}
+        macro = test.get("macro") or {}
+        latency = run.metrics.get("latency") or {}
+        training = run.metrics.get("training") or {}
+        cost = run.metrics.get("cost") or {}
+        rows.append({
+            "run": run_label(run),
+            "kind": run.kind,
+            "accuracy (%)": _pct(test.get("accuracy")),
+            "macro precision (%)": _pct(macro.get("precision")),
+            "macro recall (%)": _pct(macro.get("recall")),
+            "macro F1 (%)": _pct(test.get("f1_macro", macro.get("f1"))),
+            "ROC AUC": _round(test.get("roc_auc"), 4),
+            "average precision": _round(test.get("average_precision"), 4),
+            "test tweets": test.get("n"),
+            "training (s)": _round(_train_seconds(run), 1),
+            "training (tweets/s)": _round(training.get("tweets_per_s"), 0),
+            "latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
+            "latency p95 (ms)": _round(latency.get("single_p95_ms"), 2),
+            "batch (tweets/s)": _round(latency.get("batch_tweets_per_s"), 0),
+            "cost (USD)": _round(cost.get("usd"), 4),
+            "cost per 1,000 tweets at the paid rate (USD)": _round(cost.get("usd_per_1000_tweets_at_paid_rate"), 4),
+            "split id": split_id(run),
+        })
+    return pd.DataFrame(rows).dropna(axis=1, how="all")  # e.g. no cost columns when no run is a cloud one
+
+
+def _pct(value) -> float | None:
+    return None if value is None else round(100 * float(value), 2)
+
+
+def _round(value, digits: int):
+    return None if value is None else round(float(value), digits)
+
+
+def confusion(run, normalize: bool = False) -> pd.DataFrame | None:
+    """The test confusion matrix (rows: true class, columns: predicted), counts or row-normalised (%)."""
+    matrix = (run.metrics.get("test") or {}).get("confusion_matrix")
+    if matrix is None:
+        return None
+    values = np.asarray(matrix, dtype=float)
+    if normalize:
+        values = 100 * values / np.clip(values.sum(axis=1, keepdims=True), 1, None)
+        values = values.round(1)
+    else:
+        values = values.astype(int)
+    return pd.DataFrame(values, index=[f"true {c}" for c in CLASS_NAMES],
+                        columns=[f"predicted {c}" for c in CLASS_NAMES])
+
+
+def curve_points(runs: list, curve: str) -> pd.DataFrame:
+    """Long table of ROC ('roc': fpr, tpr) or precision-recall ('pr': recall, precision) points per run."""
+    keys = {"roc": ("fpr", "tpr", "roc_auc", "AUC"), "pr": ("recall", "precision", "average_precision", "AP")}
+    x, y, score_key, score_name = keys[curve]
+    parts = []
+    for run in runs:
+        test = run.metrics.get("test") or {}
+        points = test.get(f"{curve}_curve")
+        if not points:
+            continue
+        score = test.get(score_key)
+        name = run_label(run) + (f" ({score_name} {score:.3f})" if score is not None else "")
+        parts.append(pd.DataFrame({"run": name, x: points[x], y: points[y]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", x, y])
+
+
+def learning_curves(runs: list) -> pd.DataFrame:
+    """Long table (run, epoch, metric, split, value) of loss and accuracy per epoch, for runs with history."""
+    rows = []
+    for run in runs:
+        for entry in run.history or []:
+            epoch = entry.get("epoch")
+            for metric in ("loss", "accuracy"):
+                for split, key in (("train", metric), ("validation", f"val_{metric}")):
+                    if entry.get(key) is not None:
+                        rows.append({"run": run_label(run), "epoch": epoch, "metric": metric, "split": split,
+                                     "value": float(entry[key])})
+    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "split", "value"])
+
+
+def embedding_coverage(runs: list) -> pd.DataFrame:
+    """For keras runs: which embedding, and how much of the vocabulary / the tokens it covers."""
+    rows = []
+    for run in runs:
+        if run.kind != "keras":
+            continue
+        info = run.meta.get("embedding") or run.meta.get("embedding_coverage") or {}
+        if not isinstance(info, dict):
+            info = {"coverage": info}
+        row = {"run": run_label(run)}
+        for key, value in info.items():
+            if isinstance(value, (int, float, str, bool)) or value is None:
+                row[key] = value
+            elif isinstance(value, dict):
+                row.update({f"{key} {k}": v for k, v in value.items() if not isinstance(v, (dict, list))})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -------------------------------------------------------- tweet-by-tweet views
+
+def load_predictions(run) -> pd.DataFrame | None:
+    """test_predictions.csv (row_id, label, p_pos) of a run, or None when it has none."""
+    path = Path(run.path) / "test_predictions.csv"
+    if not path.exists():
+        return None
+    return pd.read_csv(path, usecols=["row_id", "label", "p_pos"])
+
+
+def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
+    """Texts of the test tweets by row_id (from the runs' splits), or None with the reason."""
+    from core.data import DataError, split_for_run
+    texts, problems = [], []
+    for meta in {split_id(r): r.meta for r in runs}.values():
+        try:
+            test = split_for_run(meta).test
+        except (DataError, OSError, ValueError) as exc:
+            problems.append(str(exc))
+            continue
+        texts.append(test.set_index("row_id")["text"])
+    if not texts:
+        return None, "; ".join(problems) or "no run records its data"
+    merged = pd.concat(texts)
+    return merged[~merged.index.duplicated()], ("; ".join(problems) or None)
+
+
+def aligned_predictions(runs: list) -> pd.DataFrame:
+    """Wide table: row_id, label, then P(positive) per run, on the test tweets every run scored."""
+    table = None
+    for run in runs:
+        preds = load_predictions(run)
+        if preds is None:
+            continue
+        preds = preds.rename(columns={"p_pos": run_label(run)})
+        table = preds if table is None else table.merge(preds, on=["row_id", "label"], how="inner")
+    return table if table is not None else pd.DataFrame(columns=["row_id", "label"])
+
+
+def _with_text(frame: pd.DataFrame, texts: pd.Series | None) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.insert(1, "text", frame["row_id"].map(texts) if texts is not None else None)
+    frame["true label"] = frame.pop("label").map(dict(enumerate(CLASS_NAMES)))
+    return frame
+
+
+def disagreements(aligned: pd.DataFrame, texts: pd.Series | None = None, true_label: str | None = None,
+                  limit: int = 200) -> tuple[pd.DataFrame, int]:
+    """Test tweets where the runs predict different labels, most contested first, and how many there are.
+
+    `true_label` ('negative' / 'positive') keeps only tweets of that true class.
+    """
+    prob_cols = [c for c in aligned.columns if c not in ("row_id", "label")]
+    if len(prob_cols) < 2:
+        return pd.DataFrame(columns=["row_id", "text", *prob_cols, "true label"]), 0
+    probs = aligned[prob_cols].to_numpy()
+    predicted = probs >= 0.5
+    differ = predicted.any(axis=1) & ~predicted.all(axis=1)
+    found = aligned[differ]
+    if true_label is not None:
+        found = found[found["label"] == CLASS_NAMES.index(true_label)]
+    spread = (found[prob_cols].max(axis=1) - found[prob_cols].min(axis=1))
+    found = found.assign(spread=spread.round(4)).sort_values("spread", ascending=False)
+    return _with_text(found.head(limit), texts).reset_index(drop=True), int(len(found))
+
+
+def confident_mistakes(run, texts: pd.Series | None = None, n: int = 10) -> pd.DataFrame | None:
+    """The run's n wrong test predictions with the most confidence (P(positive) furthest from 0.5)."""
+    preds = load_predictions(run)
+    if preds is None:
+        return None
+    wrong = preds[(preds["p_pos"] >= 0.5) != (preds["label"] == 1)]
+    wrong = wrong.assign(confidence=(wrong["p_pos"] - 0.5).abs() * 2)
+    top = wrong.sort_values("confidence", ascending=False).head(n)
+    top = top.assign(predicted=np.where(top["p_pos"] >= 0.5, "positive", "negative"))
+    return _with_text(top, texts).rename(columns={"p_pos": "P(positive)"}).reset_index(drop=True)

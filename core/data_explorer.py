@@ -1,0 +1,144 @@
+"""Descriptive statistics of a loaded Sentiment140 source, for the Data page.
+
+Every function takes `LoadedData.frame` (row_id, text, label, and user/date when the source has them) or the
+`DataReport`, and returns small DataFrames the page plots as they are.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from core.data import DataReport
+
+CLASS_NAMES = {0: "negative", 1: "positive"}
+TOKEN_SAMPLE = 200_000  # token counts on more rows change nothing visible and cost seconds
+_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|&\w+;")
+# Stop words minus negations and intensifiers, which carry sentiment in tweets.
+TOKEN_STOP_WORDS = sorted(ENGLISH_STOP_WORDS - {"not", "no", "nor", "never", "very", "too", "against"}
+                          | {"im", "amp", "quot", "lt", "gt"})
+
+
+def with_class_names(frame: pd.DataFrame) -> pd.Series:
+    return frame["label"].map(CLASS_NAMES)
+
+
+def class_balance(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tweets per class with their share (%)."""
+    counts = with_class_names(frame).value_counts().reindex(list(CLASS_NAMES.values()), fill_value=0)
+    out = counts.rename_axis("class").reset_index(name="tweets")
+    out["share (%)"] = (100 * out["tweets"] / max(int(out["tweets"].sum()), 1)).round(2)
+    return out
+
+
+def cleaning_table(report: DataReport) -> pd.DataFrame:
+    """What loading removed, step by step (rows), from the DataReport."""
+    steps = [
+        ("rows read", report.rows_read),
+        ("malformed rows skipped", report.malformed_rows),
+        ("empty texts skipped", report.empty_texts),
+        ("neutral rows dropped (label 2)", report.neutral_dropped),
+        ("exact duplicates dropped (same text and label)", report.duplicates_dropped),
+        ("texts with both labels (conflicting)", report.conflicting_texts),
+        ("rows of conflicting texts removed", report.conflicting_rows_dropped),
+        ("rows kept", report.rows_kept),
+    ]
+    out = pd.DataFrame(steps, columns=["step", "rows"])
+    out["share of rows read (%)"] = (100 * out["rows"] / max(report.rows_read, 1)).round(3)
+    return out
+
+
+def has_users(frame: pd.DataFrame) -> bool:
+    return "user" in frame.columns and frame["user"].notna().any()
+
+
+def tweets_per_user(frame: pd.DataFrame) -> pd.DataFrame:
+    """How many users wrote k tweets, for every k (needs a user column)."""
+    per_user = frame["user"].value_counts()
+    dist = per_user.value_counts().sort_index()
+    return dist.rename_axis("tweets per user").reset_index(name="users")
+
+
+def top_users(frame: pd.DataFrame, n: int = 20) -> pd.DataFrame:
+    """The n most prolific users with their negative / positive tweet counts and positive share (%)."""
+    table = pd.crosstab(frame["user"], with_class_names(frame))
+    for name in CLASS_NAMES.values():
+        if name not in table.columns:
+            table[name] = 0
+    table = table[list(CLASS_NAMES.values())]
+    table["tweets"] = table.sum(axis=1)
+    table["positive share (%)"] = (100 * table["positive"] / table["tweets"]).round(1)
+    return table.sort_values(["tweets", "positive"], ascending=False).head(n).rename_axis("user").reset_index()
+
+
+def user_summary(frame: pd.DataFrame) -> dict:
+    per_user = frame["user"].value_counts()
+    return {"users": int(per_user.size), "median tweets per user": float(per_user.median()),
+            "max tweets per user": int(per_user.max()),
+            "share of tweets by the top 1% of users (%)":
+                round(100 * per_user.head(max(1, per_user.size // 100)).sum() / max(len(frame), 1), 2)}
+
+
+def lengths(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per tweet: class, length in characters and in words (whitespace-separated)."""
+    text = frame["text"].astype(str)
+    return pd.DataFrame({"class": with_class_names(frame).to_numpy(), "characters": text.str.len().to_numpy(),
+                         "words": text.str.split().str.len().to_numpy()})
+
+
+def length_summary(length_frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean, median and 95th percentile of both lengths, per class."""
+    stats = length_frame.groupby("class")[["characters", "words"]].describe(percentiles=[0.5, 0.95])
+    keep = [(m, s) for m in ("characters", "words") for s in ("mean", "50%", "95%", "max")]
+    out = stats[keep].round(1)
+    out.columns = [f"{m} {s.replace('50%', 'median').replace('95%', 'p95')}" for m, s in keep]
+    return out.reset_index()
+
+
+def length_histogram(length_frame: pd.DataFrame, column: str, bin_width: int = 1) -> pd.DataFrame:
+    """Share of each class's tweets (%) per length bin: small enough to plot for 1.6 million tweets."""
+    binned = length_frame.assign(bin=(length_frame[column] // bin_width) * bin_width)
+    counts = binned.groupby(["class", "bin"]).size().rename("tweets").reset_index()
+    per_class = counts.groupby("class")["tweets"].transform("sum")
+    counts["share of class (%)"] = (100 * counts["tweets"] / per_class).round(3)
+    return counts.rename(columns={"bin": column})
+
+
+def _clean_for_tokens(text: str) -> str:
+    return _NOISE.sub(" ", text.lower())
+
+
+def token_counts(frame: pd.DataFrame, max_rows: int = TOKEN_SAMPLE, seed: int = 0) -> pd.DataFrame:
+    """Count of every token per class (links, @mentions, HTML entities and stop words left out).
+
+    Runs on a stratified sample of `max_rows` tweets when the source is bigger.
+    """
+    if len(frame) > max_rows:
+        frame = frame.groupby("label", group_keys=False).sample(frac=max_rows / len(frame), random_state=seed)
+    vectorizer = CountVectorizer(preprocessor=_clean_for_tokens, token_pattern=r"(?u)\b[a-z][a-z']+\b",
+                                 stop_words=TOKEN_STOP_WORDS, min_df=2)
+    matrix = vectorizer.fit_transform(frame["text"].astype(str))
+    labels = frame["label"].to_numpy()
+    counts = {name: np.asarray(matrix[labels == label].sum(axis=0)).ravel() for label, name in CLASS_NAMES.items()}
+    return pd.DataFrame({"token": vectorizer.get_feature_names_out(), **counts})
+
+
+def top_tokens(counts: pd.DataFrame, n: int = 20, distinctive: bool = False) -> pd.DataFrame:
+    """The n top tokens of each class: most frequent, or most distinctive.
+
+    Distinctive = z-score of the smoothed log-odds ratio between the classes, which favours tokens that are both
+    frequent and lopsided (a raw ratio would rank one-off hashtags first).
+    Long format: class, rank, token, count (in that class), z (toward that class).
+    """
+    neg = counts["negative"].to_numpy(dtype=float) + 0.5
+    pos = counts["positive"].to_numpy(dtype=float) + 0.5
+    delta = np.log(pos / (pos.sum() - pos)) - np.log(neg / (neg.sum() - neg))
+    z = delta / np.sqrt(1.0 / pos + 1.0 / neg)
+    parts = []
+    for name, sign in (("negative", -1.0), ("positive", 1.0)):
+        scored = counts.assign(count=counts[name], z=(sign * z).round(2))
+        best = scored.sort_values(["z" if distinctive else "count", "count"], ascending=False).head(n)
+        parts.append(best.assign(**{"class": name, "rank": range(1, len(best) + 1)}))
+    return pd.concat(parts)[["class", "rank", "token", "count", "z"]].reset_index(drop=True)
