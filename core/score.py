@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     report = ScoreReport()
     try:
         predict = make_predictor(args.run, args.service, report)
+        if args.service:  # a spend guard judges the whole file before the first request, not chunk by chunk
+            from core.azure.services import check_budget
+            check_budget(args.service, (text for chunk in read_chunks(args.input, args.chunk_size, ScoreReport())
+                                        if args.text_column in chunk for text in chunk[args.text_column]))
         score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
     except Exception as exc:  # every failure ends with one clear line, and no partial output file
         sys.exit(f"error: {type(exc).__name__}: {exc}")

@@ -1,0 +1,144 @@
+"""Run any trainer on an Azure ML compute cluster, as an azure-ai-ml `command` job.
+
+    python -m core.azure.jobs --trainer keras_nn --compute gpu-cluster --data CSV [--dry-run] -- <trainer args>
+
+The job's code is this repository (Azure ML skips what .gitignore lists: .venv, artifacts), its command is the
+trainer's own CLI, the data is a job input (a local file is uploaded; azureml:/https:/abfss: URIs are used as
+they are), the run folder is the job output `run`, and the environment is an Azure ML base image plus
+requirements.txt. `--data`/`--output` may also come after `--` (that is how the dashboard calls it): --data
+becomes the input, --output is replaced by the job output. `--dry-run` prints the job spec and submits nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from pathlib import Path
+
+from core.azure.services import ServiceError
+from core.azure.workspace import add_workspace_arguments, dump_yaml, environment, ml_client, quiet_sdk_logs
+from core.config import PROJECT_ROOT
+
+REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)
+DOWNLOADED_DATA = "sentiment140"  # the trainers download the official set themselves
+
+
+def available_trainers() -> list[str]:
+    return sorted(p.stem for p in (PROJECT_ROOT / "trainers").glob("*.py")
+                  if p.stem not in {"__init__", "common"})
+
+
+def split_trainer_args(trainer_args: list[str]) -> tuple[str | None, list[str]]:
+    """Take --data out of the trainer's arguments (it becomes the job input) and drop --output."""
+    data, rest, i = None, [], 0
+    while i < len(trainer_args):
+        arg = trainer_args[i]
+        name, eq, value = arg.partition("=")
+        if name in ("--data", "--output"):
+            if not eq:
+                if i + 1 >= len(trainer_args):
+                    raise ValueError(f"{name} needs a value")
+                value, i = trainer_args[i + 1], i + 1
+            if name == "--data":
+                data = value
+        else:
+            rest.append(arg)
+        i += 1
+    return data, rest
+
+
+def data_input(data: str):
+    from azure.ai.ml import Input
+    if REMOTE_URI.match(data):
+        return Input(type="uri_folder" if data.endswith("/") else "uri_file", path=data)
+    path = Path(data).expanduser().resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"data not found: {data} (give a local file, or an azureml:// or https:// URI)")
+    return Input(type="uri_folder" if path.is_dir() else "uri_file", path=str(path))
+
+
+def build_job(trainer: str, trainer_args: list[str], compute: str, data: str | None = None,
+              experiment: str = "bad-buzz", gpu: bool = True, image: str | None = None,
+              requirements: Path | None = None, display_name: str | None = None):
+    """The azure-ai-ml command job for `python -m trainers.<trainer> ...` on `compute` (no network call)."""
+    from azure.ai.ml import Output, command
+    if trainer not in available_trainers():
+        raise ValueError(f"unknown trainer {trainer!r}; choose one of {', '.join(available_trainers())}")
+    if not compute:
+        raise ValueError("--compute is required: the name of an Azure ML compute cluster")
+    data_in_args, rest = split_trainer_args(list(trainer_args))
+    data = data or data_in_args
+    if not data:
+        raise ValueError("no data: pass --data (a CSV/zip, or an azureml:// URI)")
+    inputs, data_ref = {}, data
+    if data != DOWNLOADED_DATA:
+        inputs["data"] = data_input(data)
+        data_ref = "${{inputs.data}}"
+    cmd = " ".join([f"python -m trainers.{trainer}", "--data", data_ref, "--output", "${{outputs.run}}",
+                    *(shlex.quote(a) for a in rest)])
+    return command(code=str(PROJECT_ROOT), command=cmd, inputs=inputs, outputs={"run": Output(type="uri_folder")},
+                   environment=environment(gpu=gpu, requirements=requirements, image=image), compute=compute,
+                   experiment_name=experiment, display_name=display_name or f"{trainer} on {compute}",
+                   environment_variables={"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+                   tags={"project": "bad-buzz", "trainer": trainer})
+
+
+def submit(job, client, stream: bool = False, download: Path | None = None):
+    """Submit the job; optionally follow its logs and download the run folder when it ends."""
+    created = client.jobs.create_or_update(job)
+    print(f"submitted job {created.name} (experiment {created.experiment_name}); status {created.status}")
+    print(f"studio: {created.studio_url}")
+    if stream or download:
+        client.jobs.stream(created.name)
+    if download:
+        client.jobs.download(created.name, download_path=str(download), output_name="run")
+        print(f"run folder downloaded under {download}/named-outputs/run")
+    return created
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trainer", required=True, help=f"one of: {', '.join(available_trainers())}")
+    parser.add_argument("--compute", required=True, help="name of an Azure ML compute cluster (GPU or CPU)")
+    parser.add_argument("--data", help="training data: local CSV/zip (uploaded), azureml:// or https:// URI")
+    parser.add_argument("--experiment", default="bad-buzz", help="Azure ML experiment name")
+    parser.add_argument("--cpu", action="store_true", help="CPU base image instead of the CUDA one")
+    parser.add_argument("--image", help="another base image")
+    parser.add_argument("--requirements", type=Path, help="pip requirements for the environment "
+                                                          "(default: requirements.txt)")
+    parser.add_argument("--dry-run", action="store_true", help="print the job spec, submit nothing")
+    parser.add_argument("--stream", action="store_true", help="follow the job's logs until it ends")
+    parser.add_argument("--download", type=Path, metavar="DIR", help="after the job, download its run folder")
+    add_workspace_arguments(parser)
+    parser.add_argument("trainer_args", nargs=argparse.REMAINDER, help="-- then the trainer's own options")
+    return parser
+
+
+def main(argv: list[str] | None = None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    trainer_args = args.trainer_args[1:] if args.trainer_args[:1] == ["--"] else args.trainer_args
+    quiet_sdk_logs()
+    try:
+        job = build_job(args.trainer, trainer_args, args.compute, data=args.data, experiment=args.experiment,
+                        gpu=not args.cpu, image=args.image, requirements=args.requirements)
+    except (ValueError, FileNotFoundError) as exc:
+        parser.error(str(exc))
+    if args.dry_run:
+        uploads = [f"code {job.code}"] + [f"input {name} {i.path}" for name, i in job.inputs.items()
+                                            if not REMOTE_URI.match(str(i.path))]
+        print(f"# dry run: nothing submitted. Uploaded at submission: {'; '.join(uploads)}")
+        print(f"# command: {job.command}")
+        print(dump_yaml(job))
+        return job
+    try:
+        return submit(job, ml_client(args), stream=args.stream, download=args.download)
+    except ServiceError as exc:
+        sys.exit(f"error: {exc}")
+    except Exception as exc:  # the SDK's auth / validation / HTTP errors: one clear line, no traceback
+        sys.exit(f"error: Azure ML refused the job: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
+
+
+if __name__ == "__main__":
+    main()

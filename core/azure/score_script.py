@@ -1,0 +1,94 @@
+"""Azure ML online endpoint scoring script: `init()` loads a Bad Buzz run, `run(raw)` scores `{"texts": [...]}`.
+
+The same file serves on a managed online endpoint (see core.azure.deploy) and locally under the real
+azureml-inference-server-http (see core.azure.local_endpoint). `AZUREML_MODEL_DIR` is the run folder itself or
+a folder holding it (Azure mounts a registered folder model one level down). Any local run kind works: the
+model is loaded through `core.models.load`.
+
+Request:  {"texts": ["tweet", ...]}                       (1 to MAX_TEXTS strings)
+Answer:   {"p_pos": [0.93, ...], "labels": ["positive", ...], "model": "<approach>", "run": "<run id>"}
+Bad input gets HTTP 400 (or 413 when too large) with {"error": "<what is wrong>"}.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the code folder that holds `core/`
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MAX_TEXTS = 1000
+MAX_CHARS = 5000
+THRESHOLD = 0.5
+
+logger = logging.getLogger("badbuzz.score_script")
+model = None
+run_meta: dict = {}
+
+
+def find_run_dir(model_dir: Path) -> Path:
+    for candidate in [model_dir, *sorted(model_dir.glob("*")), *sorted(model_dir.glob("*/*"))]:
+        if (candidate / "run.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"no run.json in {model_dir} or the two levels below it")
+
+
+def init() -> None:
+    global model, run_meta
+    from core.models import load
+    from core.runs import read_json
+
+    model_dir = os.environ.get("AZUREML_MODEL_DIR")
+    if not model_dir:
+        raise RuntimeError("AZUREML_MODEL_DIR is not set: start the server with --model_dir RUN_DIR")
+    run_dir = find_run_dir(Path(model_dir))
+    run_meta = read_json(run_dir / "run.json", {}) or {}
+    if run_meta.get("kind", "").startswith("azure-"):
+        raise RuntimeError(f"{run_dir} is an {run_meta['kind']} evaluation run; deploy a locally trained run")
+    model = load(run_dir)
+    model.predict_proba(["warm up"])  # lazy imports and graph building happen before the first request
+    logger.info("loaded %s run %s from %s", run_meta.get("kind"), run_meta.get("id"), run_dir)
+
+
+def _bad_request(message: str, status: int = 400):
+    from azureml_inference_server_http.api.aml_response import AMLResponse
+    return AMLResponse({"error": message}, status, json_str=True)
+
+
+def parse_texts(raw) -> list[str]:
+    """The texts of a request body, or ValueError saying what is wrong with it."""
+    if isinstance(raw, (bytes, bytearray)):
+        raw = raw.decode("utf-8")
+    try:
+        body = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the body is not JSON ({exc.msg} at position {exc.pos}); send {{\"texts\": [...]}}")
+    if not isinstance(body, dict) or "texts" not in body:
+        raise ValueError('send a JSON object {"texts": ["tweet", ...]}')
+    texts = body["texts"]
+    if not isinstance(texts, list) or not texts:
+        raise ValueError('"texts" must be a non-empty list of strings')
+    if len(texts) > MAX_TEXTS:
+        raise OverflowError(f"{len(texts)} texts in one request; send at most {MAX_TEXTS}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f'"texts"[{i}] is {type(text).__name__}, not a string')
+        if len(text) > MAX_CHARS:
+            raise OverflowError(f'"texts"[{i}] has {len(text)} characters; the limit is {MAX_CHARS}')
+    return texts
+
+
+def run(raw_data):
+    try:
+        texts = parse_texts(raw_data)
+    except OverflowError as exc:
+        return _bad_request(str(exc), 413)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _bad_request(str(exc))
+    p_pos = [round(float(p), 6) for p in model.predict_proba(texts)]
+    return {"p_pos": p_pos, "labels": ["positive" if p >= THRESHOLD else "negative" for p in p_pos],
+            "model": run_meta.get("approach", run_meta.get("kind")), "run": run_meta.get("id")}
