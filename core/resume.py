@@ -1,0 +1,237 @@
+"""The study's summary table, measured: one row per run with quality, speed and cost, plus the study's figures.
+
+Costs come from core.pricing (an editable JSON with sources and dates):
+- training cost: training seconds x the hourly price of the machine that trained (the configurable local-instance
+  price for runs trained here, the Azure ML instance price for runs trained on Azure ML; none for cloud services);
+- inference cost per 1,000 tweets: Azure AI Language's price per 1,000 text records (a tweet is one record) for the
+  Language service; for a model served from an instance, its hourly price divided by the batched throughput
+  measured on the shared test split (full utilisation: an idle endpoint bills its hourly price all the same).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.pricing import load_pricing
+from core.runs import RunInfo
+
+CHARS_PER_TWEET_RECORD = 1000  # a tweet (<= 280 characters) is one Azure Language text record
+STUDY_SOURCE = "study (not measured here)"
+MEASURED = "measured"
+# The original study's figures (its own notebooks, other data subsets): shown for reference, never mixed in.
+STUDY_REFERENCES = [
+    {"approach": "Keras LSTM (study)", "accuracy": 0.75, "notes": "study's LSTM with pretrained embeddings"},
+    {"approach": "DistilBERT fine-tuned (study)", "accuracy": 0.81, "notes": "study's fine-tuned DistilBERT"},
+    {"approach": "Azure AI Language (study)", "accuracy": 0.73,
+     "notes": "study's Azure Cognitive Services sentiment, on 500 tweets"},
+]
+COLUMNS = ["approach", "run", "source", "accuracy (%)", "macro F1 (%)", "training time (s)", "device",
+           "training throughput (tweets/s)", "single-tweet latency p50 (ms)", "batched throughput (tweets/s)",
+           "training cost (USD)", "inference cost per 1,000 tweets (USD)", "cost basis", "notes"]
+CLOUD_KINDS = ("azure-language", "azure-endpoint")
+
+
+@dataclass
+class CostSettings:
+    """Where the costs come from; the page lets the user change the local-instance price."""
+    local_usd_per_hour: float
+    local_label: str
+    endpoint_instance: str
+    endpoint_usd_per_hour: float
+
+    @classmethod
+    def from_pricing(cls, pricing: dict | None = None, local_usd_per_hour: float | None = None) -> "CostSettings":
+        pricing = pricing or load_pricing()
+        instances, defaults = pricing["azure_ml_instances"], pricing.get("defaults", {})
+        local = defaults.get("local_machine_equivalent", next(iter(instances)))
+        endpoint = defaults.get("endpoint_instance", local)
+        return cls(
+            local_usd_per_hour=float(local_usd_per_hour if local_usd_per_hour is not None
+                                     else instances[local]["per_hour"]),
+            local_label=local if local_usd_per_hour is None else "custom price",
+            endpoint_instance=endpoint,
+            endpoint_usd_per_hour=float(instances[endpoint]["per_hour"]),
+        )
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def describe_device(device) -> str:
+    """run.json's device (a string, or a dict from the neural trainers) as one short label."""
+    if not device:
+        return ""
+    if isinstance(device, str):
+        return device
+    if isinstance(device, dict):
+        name = device.get("name") or device.get("type") or ""
+        extras = [device.get("precision")] if device.get("precision") not in (None, "fp32") else []
+        where = device.get("where")
+        if where and where != "local":
+            extras.append(where)
+        return name + (f" ({', '.join(extras)})" if extras else "")
+    return str(device)
+
+
+def trained_on_azure_ml(meta: dict) -> str | None:
+    """The Azure ML instance type a run was trained on, when run.json says so."""
+    device = meta.get("device") if isinstance(meta.get("device"), dict) else {}
+    azureml = meta.get("azureml") if isinstance(meta.get("azureml"), dict) else {}
+    return azureml.get("instance_type") or device.get("instance_type") or (
+        device.get("name") if device.get("where") == "azureml" else None)
+
+
+def implementation_notes(run: RunInfo) -> str:
+    meta, params = run.meta, run.meta.get("params") or {}
+    notes = []
+    model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+    if run.kind == "logreg":
+        if model.get("n_features"):
+            notes.append(f"{model['n_features']:,} features")
+        if model.get("C") is not None:
+            notes.append(f"C={model['C']}")
+        if params.get("ngram_max"):
+            notes.append(f"1-{params['ngram_max']} grams")
+    elif run.kind == "keras":
+        if model.get("arch") or params.get("arch"):
+            notes.append(str(model.get("arch") or params.get("arch")))
+        embedding = meta.get("embedding") if isinstance(meta.get("embedding"), dict) else {}
+        source = embedding.get("source") or params.get("embedding")
+        if source:
+            origin = f" ({embedding['origin']})" if embedding.get("origin") else ""
+            notes.append(f"{source}{origin} embeddings" + (", trainable" if embedding.get("trainable") else ""))
+        coverage = _num(embedding.get("token_coverage"))
+        if coverage is not None:
+            notes.append(f"{coverage:.0%} of tokens covered")
+        if model.get("max_len"):
+            notes.append(f"max length {model['max_len']}")
+    elif run.kind == "transformer":
+        settings = meta.get("transformer") if isinstance(meta.get("transformer"), dict) else {}
+        notes.append(str(settings.get("base_model") or params.get("base_model") or "transformer"))
+        if settings.get("max_length") or params.get("max_length"):
+            notes.append(f"max length {settings.get('max_length') or params.get('max_length')}")
+        if isinstance(meta.get("onnx"), dict):
+            notes.append("ONNX export")
+    elif run.kind in CLOUD_KINDS:
+        n = (run.metrics.get("test") or {}).get("n")
+        if n:
+            notes.append(f"evaluated on {n:,} test tweets")
+    epochs = len(run.history) or params.get("epochs")
+    if epochs and run.kind in ("keras", "transformer"):
+        notes.append(f"{epochs} epochs")
+    sizes = (meta.get("data") or {}).get("sizes") or {}
+    if sizes.get("train"):
+        notes.append(f"{sizes['train']:,} training tweets")
+    return ", ".join(notes)
+
+
+def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
+    metrics, meta = run.metrics, run.meta
+    test, latency, training = metrics.get("test") or {}, metrics.get("latency") or {}, metrics.get("training") or {}
+    train_s = _num(training.get("seconds")) or _num((meta.get("timings") or {}).get("train_seconds"))
+    throughput = _num(latency.get("batch_tweets_per_s"))
+
+    training_cost, basis = None, []
+    if run.kind not in CLOUD_KINDS and train_s is not None:
+        instance = trained_on_azure_ml(meta)
+        hourly = (pricing["azure_ml_instances"].get(instance, {}).get("per_hour") if instance else None)
+        if hourly is not None:
+            training_cost = train_s / 3600 * hourly
+            basis.append(f"training on {instance} at {hourly} USD/h")
+        else:
+            training_cost = train_s / 3600 * costs.local_usd_per_hour
+            basis.append(f"training here priced as {costs.local_label} at {costs.local_usd_per_hour:g} USD/h")
+
+    if run.kind == "azure-language":
+        lang = pricing["azure_language"]
+        inference = lang["per_1000_text_records"]
+        basis.append(f"{inference:g} USD per 1,000 text records after {lang['free_text_records_per_month']:,} "
+                     "free per month")
+    elif throughput:
+        if run.kind == "azure-endpoint":
+            hourly, where = costs.endpoint_usd_per_hour, costs.endpoint_instance
+        else:
+            hourly, where = costs.local_usd_per_hour, costs.local_label
+        inference = hourly / (throughput * 3600) * 1000
+        basis.append(f"serving on {where} at {hourly:g} USD/h, fully used at the measured throughput")
+    else:
+        inference = None
+
+    accuracy, f1 = _num(test.get("accuracy")), _num(test.get("f1_macro"))
+    return {
+        "approach": run.approach, "run": run.id, "source": MEASURED,
+        "accuracy (%)": accuracy * 100 if accuracy is not None else None,
+        "macro F1 (%)": f1 * 100 if f1 is not None else None,
+        "training time (s)": train_s,
+        "device": describe_device(meta.get("device")),
+        "training throughput (tweets/s)": _num(training.get("tweets_per_s")),
+        "single-tweet latency p50 (ms)": _num(latency.get("single_p50_ms")),
+        "batched throughput (tweets/s)": throughput,
+        "training cost (USD)": training_cost,
+        "inference cost per 1,000 tweets (USD)": inference,
+        "cost basis": "; ".join(basis),
+        "notes": implementation_notes(run),
+    }
+
+
+def summary_table(runs: list[RunInfo], costs: CostSettings | None = None, pricing: dict | None = None,
+                  best_per_approach: bool = False, include_study: bool = True) -> pd.DataFrame:
+    """Succeeded runs (best accuracy first), then the study's reference rows."""
+    pricing = pricing or load_pricing()
+    costs = costs or CostSettings.from_pricing(pricing)
+    rows = [run_row(r, costs, pricing) for r in runs if r.status == "succeeded" and r.metrics.get("test")]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if len(table):
+        table = table.sort_values("accuracy (%)", ascending=False, na_position="last")
+        if best_per_approach:
+            table = table.drop_duplicates("approach", keep="first")
+    if include_study:
+        study = pd.DataFrame([{"approach": r["approach"], "run": "", "source": STUDY_SOURCE,
+                               "accuracy (%)": r["accuracy"] * 100, "notes": r["notes"]} for r in STUDY_REFERENCES],
+                             columns=COLUMNS)
+        table = pd.concat([table, study], ignore_index=True) if len(table) else study
+    text_columns = ["approach", "run", "source", "device", "cost basis", "notes"]
+    table[text_columns] = table[text_columns].fillna("")
+    return table.reset_index(drop=True)
+
+
+def pricing_sources(pricing: dict | None = None) -> list[dict]:
+    """What each price is, where it was read and when: shown under the table."""
+    pricing = pricing or load_pricing()
+    lang = pricing["azure_language"]
+    out = [{"price": f"Azure AI Language: {lang['per_1000_text_records']:g} {pricing.get('currency', 'USD')} per "
+                     f"1,000 text records, {lang['free_text_records_per_month']:,} free per month",
+            "source": lang.get("source", ""), "as of": lang.get("as_of", "")}]
+    for name, entry in pricing["azure_ml_instances"].items():
+        gpu = f", {entry['gpu']}" if entry.get("gpu") else ""
+        out.append({"price": f"Azure ML {name}: {entry['per_hour']:g} USD/h ({entry.get('vcpus', '?')} vCPU"
+                             f"{gpu})", "source": pricing.get("azure_ml_source", ""),
+                    "as of": pricing.get("azure_ml_as_of", "")})
+    return out
+
+
+def accuracy_cost_figure(table: pd.DataFrame, cost_column: str = "inference cost per 1,000 tweets (USD)"):
+    """Measured runs as points (accuracy against cost); the study's figures as labelled horizontal lines."""
+    import plotly.express as px
+
+    measured = table[(table["source"] == MEASURED) & table[cost_column].notna() & table["accuracy (%)"].notna()]
+    fig = px.scatter(measured, x=cost_column, y="accuracy (%)", color="approach", hover_name="run",
+                     hover_data={"macro F1 (%)": ":.2f", "batched throughput (tweets/s)": ":,.0f",
+                                 "training time (s)": ":.1f", cost_column: ":.6f"},
+                     log_x=bool(len(measured)) and measured[cost_column].gt(0).all())
+    fig.update_traces(marker={"size": 13, "line": {"width": 1, "color": "#0B1F3A"}})
+    for _, row in table[table["source"] == STUDY_SOURCE].iterrows():
+        fig.add_hline(y=row["accuracy (%)"], line={"dash": "dot", "color": "#7A8CA5"},
+                      annotation_text=f"{row['approach']}: {row['accuracy (%)']:.0f} % (not measured here)",
+                      annotation_position="bottom right", annotation_font_size=11)
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=None,
+                      xaxis_title=cost_column, yaxis_title="test accuracy (%)")
+    fig.update_xaxes(exponentformat="power", tickprefix="$")  # not "4µ": these are dollars
+    return fig

@@ -1,0 +1,201 @@
+"""Bad Buzz monitor: score a stream of tweets with any model and watch the negative share over time."""
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from core import monitor
+from core.config import runs_dir
+from core.runs import list_runs, runs_signature
+
+NO_TIME = "(none: chart by position in the file)"
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def succeeded_runs(root: str, signature: tuple) -> list[tuple[str, str]]:
+    """(path, label) of every run that can score."""
+    out = []
+    done = [run for run in list_runs(root) if run.status == "succeeded"]
+    for run in sorted(done, key=lambda r: -(r.metrics.get("test", {}).get("accuracy") or 0)):  # best first
+        accuracy = run.metrics.get("test", {}).get("accuracy")
+        score = f", accuracy {accuracy:.1%}" if accuracy is not None else ""
+        out.append((str(run.path), f"{run.approach} — {run.id}{score}"))
+    return out
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def run_scorer(path: str, mtime: float) -> monitor.ModelScorer:
+    return monitor.scorer_for_run(path)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def cloud_services() -> list[tuple[str, str, bool, str]]:
+    """(key, name, configured, reason) per cloud service; empty when the Azure part is absent."""
+    try:
+        from core.azure.services import list_services
+        services = list_services()
+    except Exception:  # no Azure module or SDK here: the cloud column is simply not offered
+        return []
+    out = []
+    for service in services:
+        try:
+            configured, reason = service.status()
+        except Exception as exc:
+            configured, reason = False, f"{type(exc).__name__}: {exc}"
+        out.append((service.key, service.name, configured, reason))
+    return out
+
+
+def cloud_scorer(key: str) -> monitor.ServiceScorer:
+    from core.azure.services import get_service
+    return monitor.ServiceScorer(get_service(key))
+
+
+def read_input() -> tuple[bytes | None, str]:
+    upload_tab, paste_tab = st.tabs(["Upload a CSV", "Paste tweets"])
+    with upload_tab:
+        upload = st.file_uploader(
+            "CSV with a text column and, optionally, a timestamp column", type=["csv", "txt"],
+            help="Columns named text/tweet/content and timestamp/date/created_at are found automatically; "
+                 "Sentiment140's headerless 6-column files work too. Large files are read in chunks.")
+    with paste_tab:
+        pasted = st.text_area("Tweets, one per line", height=180,
+                              placeholder="@AirParadis my bag is lost again\nGreat crew on the Paris flight!")
+    if upload is not None:
+        return upload.getvalue(), upload.name
+    if pasted.strip():
+        return monitor.pasted_tweets(pasted), "pasted tweets"
+    return None, ""
+
+
+def choose_model() -> tuple[str, str] | None:
+    """('run', path) or ('cloud', key), or None when nothing can score."""
+    root = runs_dir()
+    runs = succeeded_runs(str(root), runs_signature(root))
+    services = cloud_services()
+    choices = [("run", path, label) for path, label in runs]
+    choices += [("cloud", key, f"{name} (cloud)") for key, name, ok, _ in services if ok]
+    unavailable = [(name, reason) for _, name, ok, reason in services if not ok]
+    if not choices:
+        for name, reason in unavailable:
+            st.caption(f"{name}: not available — {reason}")
+        st.warning(f"No model to score with: no succeeded run in `{root}` and no configured cloud service. "
+                   "Train one on the **Train** page (logistic regression takes seconds), or run "
+                   "`python -m trainers.logreg --output artifacts/runs/logreg-tfidf`.")
+        return None
+    picked = st.selectbox("Model", choices, format_func=lambda c: c[2],
+                          help="Any finished run, or a configured cloud service (billed per call).")
+    if unavailable:
+        with st.expander(f"Cloud services not configured ({len(unavailable)})"):
+            for name, reason in unavailable:
+                st.caption(f"**{name}**: {reason}")
+    return picked[0], picked[1]
+
+
+def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, str]) -> None:
+    bar = st.progress(0.0, text="Scoring…")
+    try:
+        if model[0] == "run":
+            from pathlib import Path
+            scorer = run_scorer(model[1], (Path(model[1]) / "run.json").stat().st_mtime)
+        else:
+            scorer = cloud_scorer(model[1])
+        result = monitor.score_stream(
+            io.BytesIO(data), layout, scorer,
+            on_progress=lambda done, rows: bar.progress(done, text=f"Scoring… {rows:,} rows read"))
+    except monitor.MonitorError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    except Exception as exc:  # a model or service failure: say it, keep the page
+        bar.empty()
+        st.error(f"Scoring failed: {type(exc).__name__}: {exc}")
+        return
+    bar.empty()
+    st.session_state["monitor"] = {"result": result, "source": name}
+    st.toast(f"Scored {result.report.rows:,} rows", icon=":material/check_circle:")
+
+
+def show_result(result: monitor.MonitorResult, source: str) -> None:
+    st.divider()
+    st.subheader(f"{source} — scored by {result.model}")
+    scored = result.scored
+    rated = scored["p_pos"].notna()
+    negative = (scored.loc[rated, "p_pos"] < 0.5).mean() if rated.any() else float("nan")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    threshold = c1.slider("Alert threshold (negative share, %)", 5, 95, 60, step=5,
+                          help="A time bucket whose share of negative tweets reaches this raises an alert.") / 100
+    min_tweets = c2.number_input("Min tweets per bucket", min_value=1, value=5, step=1,
+                                 help="Buckets with fewer tweets never alert (one angry tweet is not a buzz).")
+    timeline = monitor.negative_timeline(scored, threshold, int(min_tweets))
+
+    m = st.columns(4)
+    m[0].metric("Tweets scored", f"{int(rated.sum()):,}", help=f"{len(scored):,} rows read from {source}")
+    m[1].metric("Negative share", f"{negative:.1%}" if rated.any() else "–")
+    m[2].metric("Alerts", f"{len(timeline.crossings)}", help="times the share rose above the threshold")
+    m[3].metric("Cloud cost", f"{result.cost_usd:.4f} USD", help="billed by a cloud service (0 for local models)")
+
+    report = result.report
+    if report.bad_rows or report.stopped_early or result.failed_scores:
+        attention = report.bad_rows + result.failed_scores
+        with st.expander(f"{attention:,} row{'s' if attention != 1 else ''} need{'s' if attention == 1 else ''} "
+                         "attention", expanded=True, icon=":material/warning:"):
+            for line in report.lines():
+                st.markdown(f"- {line}")
+            if result.failed_scores:
+                st.markdown(f"- {result.failed_scores:,} rows the model could not score (see `reason`)")
+            if report.malformed_samples:
+                st.code("\n".join(report.malformed_samples), language="text")
+    else:
+        st.caption(" · ".join(report.lines()))
+
+    st.subheader(f"Negative share per {timeline.bucket_label}")
+    if timeline.by == "position":
+        st.caption("No timestamps: the chart follows the order of the file.")
+    st.plotly_chart(monitor.timeline_figure(timeline, threshold), width="stretch")
+    if len(timeline.crossings):
+        st.markdown("**Threshold crossed at**")
+        shown = timeline.crossings.rename(columns={"start": "from", "end": "to", "share": "negative share"})
+        st.dataframe(shown[["from", "to", "tweets", "negative", "negative share"]], hide_index=True,
+                     column_config={"negative share": st.column_config.NumberColumn(format="percent")})
+
+    st.subheader("Most negative tweets")
+    worst = monitor.most_negative(scored, 20).rename(columns={"p_pos": "P(positive)"})
+    if not result.has_time:
+        worst = worst.drop(columns=["timestamp"])
+    st.dataframe(worst, hide_index=True, width="stretch",
+                 column_config={"P(positive)": st.column_config.ProgressColumn(min_value=0, max_value=1,
+                                                                               format="%.3f")})
+    st.download_button("Download the scored CSV", monitor.scored_csv(scored), file_name="scored_tweets.csv",
+                       mime="text/csv", icon=":material/download:")
+
+
+st.title("Bad Buzz monitor")
+st.caption("Score a batch of tweets, watch the share of negative ones over time, and see when it crosses "
+           "the alert threshold.")
+
+data, source = read_input()
+model = choose_model()
+if data is not None:
+    try:
+        layout = monitor.inspect_csv(io.BytesIO(data))
+    except monitor.MonitorError as exc:
+        st.error(str(exc))
+        layout = None
+    if layout is not None and not layout.lines:
+        cols = st.columns(2)
+        text_index = layout.columns.index(layout.text_column) if layout.text_column else 0
+        layout.text_column = cols[0].selectbox("Text column", layout.columns, index=text_index)
+        time_choices = [NO_TIME, *layout.columns]
+        time_index = time_choices.index(layout.time_column) if layout.time_column else 0
+        picked_time = cols[1].selectbox("Timestamp column", time_choices, index=time_index)
+        layout.time_column = None if picked_time == NO_TIME else picked_time
+    if layout is not None and model is not None:
+        if st.button("Score", type="primary", icon=":material/query_stats:"):
+            score(data, source, layout, model)
+elif "monitor" not in st.session_state:
+    st.info("Upload a CSV of tweets (a `text` column and an optional `timestamp`) or paste tweets, one per line.")
+
+if "monitor" in st.session_state:
+    show_result(st.session_state["monitor"]["result"], st.session_state["monitor"]["source"])
