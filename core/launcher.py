@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core import config
-from core.runs import RunInfo, _process_alive, read_json, read_run, write_json_atomic
+from core.runs import RunInfo, process_alive, read_json, read_run, write_json_atomic
 
 CANCEL_GRACE_S = 15.0
 SKIPPED_OPTIONS = {"help", "data", "output"}  # the launcher fills --data and --output itself
@@ -298,7 +298,7 @@ def _finish_exiting(launch_info: dict, timeout: float = 2.0) -> None:
     """
     with _children_lock:
         child = _children.get(launch_info.get("pid"))
-    if child and child[0].poll() is None and not _process_alive(launch_info):
+    if child and child[0].poll() is None and not process_alive(launch_info):
         try:
             child[0].wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -312,7 +312,7 @@ def follow(path: Path, tail_lines: int = 15) -> LaunchedRun:
     info = read_run(path)
     reap()  # after read_run: a child it saw dead is reaped here, so its exit code is in launch.json below
     launch_info = read_json(path / "launch.json", {}) or {}
-    alive = _process_alive(launch_info)
+    alive = process_alive(launch_info)
     cancel_asked = bool(launch_info.get("cancel_requested_unix"))
     tail = _tail(path / "train.log", tail_lines)
     if info is None:
@@ -382,7 +382,7 @@ def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> bool:
     path = Path(path)
     launch_info = read_json(path / "launch.json", {}) or {}
     finished = (read_json(path / "run.json", {}) or {}).get("status") in ("succeeded", "failed", "cancelled")
-    if finished or not _process_alive(launch_info):  # a finished run may still be exiting: leave it be
+    if finished or not process_alive(launch_info):  # a finished run may still be exiting: leave it be
         return False
     _update_launch(path, cancel_requested_unix=time.time())
     pgid = int(launch_info["pgid"])
@@ -398,7 +398,7 @@ def _kill_after(path: Path, launch_info: dict, grace_s: float) -> None:
     deadline = time.time() + grace_s
     while time.time() < deadline:
         reap()
-        if not _process_alive(launch_info):
+        if not process_alive(launch_info):
             break
         time.sleep(0.2)
     else:
@@ -410,7 +410,7 @@ def _kill_after(path: Path, launch_info: dict, grace_s: float) -> None:
         reap()
     meta = read_json(path / "run.json")
     # A trainer killed before its SIGTERM handler ran leaves run.json at "running": record what happened.
-    if isinstance(meta, dict) and meta.get("status") == "running" and not _process_alive(launch_info):
+    if isinstance(meta, dict) and meta.get("status") == "running" and not process_alive(launch_info):
         write_json_atomic(path / "run.json", {**meta, "status": "cancelled", "error": "cancelled by the user"})
 
 

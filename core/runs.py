@@ -126,7 +126,7 @@ def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | N
     """Create the run folder and keep its status honest whatever happens inside the block."""
     path = Path(output_dir)
     if (path / "run.json").exists() and read_json(path / "run.json", {}).get("status") == "running":
-        if _process_alive(read_json(path / "run.json", {})):
+        if process_alive(read_json(path / "run.json", {})):
             raise RuntimeError(f"{path} is being written by another live run; pick another --output")
     path.mkdir(parents=True, exist_ok=True)
     for stale in ("metrics.json", "progress.json", "history.json", "test_predictions.csv"):
@@ -224,7 +224,7 @@ class RunInfo:
             return "\n".join(fh.read().decode("utf-8", "replace").splitlines()[-lines:])
 
 
-def _process_alive(meta: dict) -> bool:
+def process_alive(meta: dict) -> bool:
     pid = meta.get("pid")
     if not pid or meta.get("host") != socket.gethostname():
         return False
@@ -234,11 +234,20 @@ def _process_alive(meta: dict) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie (finished child not yet reaped) is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
+    # A zombie (finished, not yet reaped) is not alive; but a leader thread that exited while other threads
+    # still shut down also reads as a zombie, so the process is alive while any of its threads is.
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return any(_thread_state(t / "stat") not in ("Z", "X") for t in tasks)
+    except OSError:
         return True
+
+
+def _thread_state(stat: Path) -> str:
+    try:
+        return stat.read_text().rsplit(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return "X"
 
 
 def effective_status(path: Path, meta: dict) -> tuple[str, str]:
@@ -251,7 +260,7 @@ def effective_status(path: Path, meta: dict) -> tuple[str, str]:
     except (OSError, ValueError):
         beat = meta.get("timings", {}).get("started_unix", 0.0)
     same_host = meta.get("host") == socket.gethostname()
-    if same_host and not _process_alive(meta):
+    if same_host and not process_alive(meta):
         return "failed", "the training process died (no exit status recorded)"
     if time.time() - beat > STALE_AFTER_SECONDS:
         return "failed", f"no heartbeat for {time.time() - beat:.0f} s"
