@@ -15,7 +15,7 @@ TRAINERS = {  # approach family -> (trainer module, extra options, run folder na
     "logreg-tfidf": ("trainers.logreg", "", "logreg-tfidf"),
     "logreg-hashing": ("trainers.logreg", " --features hashing", "logreg-hashing"),
     "keras": ("trainers.keras_nn", " --arch lstm --embedding word2vec", "keras-lstm-word2vec"),
-    "transformer": ("trainers.transformer", "", "distilbert"),
+    "transformer": ("trainers.transformer", " --base-model minilm", "minilm"),
 }
 
 

@@ -62,6 +62,7 @@ def read_chunks(path: Path, chunk_size: int, report: ScoreReport) -> Iterator[pd
         return None
 
     yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, engine="python",
+                           skip_blank_lines=False,  # in a one-column CSV, an empty line is an empty text
                            on_bad_lines=bad_line, encoding=_detect_encoding(path))
 
 

@@ -80,3 +80,14 @@ def test_classification_report_values():
     assert r["accuracy"] == 0.75 and r["confusion_matrix"] == [[1, 1], [0, 2]]
     assert r["per_class"]["positive"]["precision"] == pytest.approx(2 / 3)
     assert r["roc_auc"] == 1.0 and r["roc_curve"]["fpr"][0] == 0.0
+
+
+def test_score_cli_keeps_empty_rows_of_a_one_column_csv(tmp_path, trained_logreg_run):
+    src = tmp_path / "in.csv"
+    src.write_text('text\nlove the flight\n""\nworst crew\n')
+    out = tmp_path / "out.csv"
+    result = subprocess.run([sys.executable, "-m", "core.score", "--run", str(trained_logreg_run),
+                             "--input", str(src), "--output", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert scored["reason"].tolist() == ["", "empty text", ""]

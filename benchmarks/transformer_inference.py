@@ -1,0 +1,168 @@
+"""Transformer inference and training speed, side by side, in one process on the same tweets.
+
+    python benchmarks/transformer_inference.py --run artifacts/runs/minilm [--tweets 1000] [--singles 100]
+
+Compares Hugging Face `pipeline("text-classification")` on PyTorch fp32 (its default batch size 1, and
+batch size --batch-size) with our PyTorch path, ONNX Runtime fp32 and ONNX Runtime int8 (ours sort by length,
+then batch --batch-size): single-tweet p50/p95 latency, batched throughput (the whole list in one call), plus max |delta P(positive)| against our PyTorch path and accuracy on the
+tweets. Then times a few training steps of the run's model on CPU in fp32 and in bf16 autocast (training
+throughput), and recalls the throughput the run itself recorded. Tweets come from the run's shared test split.
+Prints figures; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # same setting as the trainer and a shared CPU
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from core.data import split_for_run  # noqa: E402
+from core.transformer_model import cpu_threads, load_run  # noqa: E402
+
+
+def timed_singles(predict, texts) -> tuple[float, float]:
+    predict(texts[:1])
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        predict([text])
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def timed_batched(predict, texts, rounds: int) -> tuple[float, np.ndarray]:
+    """The whole list in one call, as a user scores a file (each path batches it its own way): best round."""
+    predict(texts[:64])
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        scores = predict(texts)
+        best = max(best, len(texts) / (time.perf_counter() - start))
+    return best, scores
+
+
+def hf_pipeline(model_dir: Path, max_length: int, batch_size: int):
+    from transformers import pipeline
+    pipe = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device="cpu",
+                    dtype="float32")
+
+    def predict(texts):
+        out = pipe(list(texts), batch_size=batch_size, truncation=True, max_length=max_length, top_k=None)
+        return np.array([next(s["score"] for s in row if s["label"] == "positive") for row in out])
+    return predict
+
+
+def ours(run_dir: Path, backend: str, batch_size: int):
+    model = load_run(run_dir, backend=backend)
+    model.batch_size = batch_size
+    return model.predict_proba
+
+
+def training_throughput(run_dir: Path, texts, labels, steps: int, batch_size: int, max_length: int) -> dict:
+    """Tweets/s of full training steps (forward, backward, AdamW) on the run's model, fp32 vs bf16 autocast."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from trainers.transformer import cpu_has_native_bf16
+    tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
+    results = {}
+    for precision in ("fp32", "bf16"):
+        if precision == "bf16" and not cpu_has_native_bf16():
+            results[precision] = "skipped: this CPU has no native bf16"
+            continue
+        model = AutoModelForSequenceClassification.from_pretrained(run_dir / "model").train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+        seen, elapsed = 0, 0.0
+        for step in range(steps + 1):  # step 0 warms up
+            rows = slice(step * batch_size, (step + 1) * batch_size)
+            enc = tokenizer(texts[rows], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+            start = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits = model(**enc).logits.float()
+            torch.nn.functional.cross_entropy(logits, torch.tensor(labels[rows])).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            if step:
+                seen += len(texts[rows])
+                elapsed += time.perf_counter() - start
+        results[precision] = round(seen / elapsed, 1)
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="a succeeded transformer run folder")
+    parser.add_argument("--tweets", type=int, default=1000, help="test tweets for batched throughput")
+    parser.add_argument("--singles", type=int, default=100, help="tweets scored one at a time for latency")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size for every batched path")
+    parser.add_argument("--rounds", type=int, default=2, help="batched rounds per path; the best one counts")
+    parser.add_argument("--train-steps", type=int, default=5, help="training steps to time (0: skip)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    run_dir = Path(args.run)
+    meta = json.loads((run_dir / "run.json").read_text())
+    max_length = meta["transformer"]["max_length"]
+    test = split_for_run(meta).test
+    sample = test.sample(n=min(args.tweets, len(test)), random_state=0)
+    texts, labels = sample["text"].tolist(), sample["label"].to_numpy()
+    singles = texts[:args.singles]
+    import torch
+    torch.set_num_threads(cpu_threads())
+    print(f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
+          f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+    candidates = {
+        "HF pipeline, PyTorch fp32, batch 1 (its default)": lambda: hf_pipeline(run_dir / "model", max_length, 1),
+        f"HF pipeline, PyTorch fp32, batch {args.batch_size}":
+            lambda: hf_pipeline(run_dir / "model", max_length, args.batch_size),
+        "ours, PyTorch fp32": lambda: ours(run_dir, "torch", args.batch_size),
+        "ours, ONNX Runtime fp32": lambda: ours(run_dir, "onnx-fp32", args.batch_size),
+        "ours, ONNX Runtime int8": lambda: ours(run_dir, "onnx-int8", args.batch_size),
+    }
+    rows, reference = [], None
+    for name, make in candidates.items():
+        predict = make()
+        p50, p95 = timed_singles(predict, singles)
+        throughput, scores = timed_batched(predict, texts, args.rounds)
+        if name == "ours, PyTorch fp32":
+            reference = scores
+        rows.append({"path": name, "single_p50_ms": p50, "single_p95_ms": p95, "tweets_per_s": throughput,
+                     "accuracy": float(np.mean((scores >= 0.5) == labels)), "scores": scores})
+        print(f"  measured {name}", flush=True)
+    pipeline_best = max(r["tweets_per_s"] for r in rows if r["path"].startswith("HF pipeline"))
+    print(f"\n{'path':<48} {'p50 ms':>8} {'p95 ms':>8} {'tweets/s':>9} {'x HF best':>9} {'max|dP|':>9} {'acc':>7}")
+    for r in rows:
+        r["max_abs_delta_vs_torch"] = float(np.abs(r.pop("scores") - reference).max())
+        r["speedup_vs_best_pipeline"] = r["tweets_per_s"] / pipeline_best
+        print(f"{r['path']:<48} {r['single_p50_ms']:>8.2f} {r['single_p95_ms']:>8.2f} {r['tweets_per_s']:>9.1f} "
+              f"{r['speedup_vs_best_pipeline']:>9.2f} {r['max_abs_delta_vs_torch']:>9.1e} {r['accuracy']:>7.4f}")
+
+    figures = {"run": str(run_dir), "tweets": len(texts), "singles": len(singles), "batch_size": args.batch_size,
+               "threads": cpu_threads(), "inference": rows}
+    recorded = (json.loads((run_dir / "metrics.json").read_text()).get("transformer") or {})
+    if recorded:
+        figures["training_recorded"] = {k: recorded.get(k) for k in ("train_tweets_per_s", "train_seconds",
+                                                                     "tweets_seen", "epochs")}
+        print(f"\ntraining, as recorded by the run: {recorded['tweets_seen']:,} tweets in "
+              f"{recorded['train_seconds']:.0f} s = {recorded['train_tweets_per_s']:.1f} tweets/s "
+              f"({meta['device'].get('precision')}, {meta['device'].get('name')})")
+    if args.train_steps:
+        figures["training_measured"] = training_throughput(run_dir, texts, labels, args.train_steps,
+                                                           32, max_length)
+        print(f"training, measured now ({args.train_steps} steps of 32 tweets, padded to the batch's longest): "
+              + ", ".join(f"{k} {v} tweets/s" if isinstance(v, float) else f"{k} {v}"
+                          for k, v in figures["training_measured"].items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
