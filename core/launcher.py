@@ -86,8 +86,10 @@ def options_from_parser(parser: argparse.ArgumentParser) -> list[Option]:
         help_text = (action.help or "").replace("%(default)s", str(default))
         if isinstance(action, argparse.BooleanOptionalAction):
             negative = next((s for s in action.option_strings if s.startswith("--no-")), None)
-            options.append(Option(action.dest, flag, "bool", bool(default), help_text, negative_flag=negative,
-                                  group=group))
+            # default None = "let the trainer decide" (e.g. a preset): a three-way choice, not a checkbox
+            kind = "tristate" if default is None else "bool"
+            options.append(Option(action.dest, flag, kind, None if default is None else bool(default), help_text,
+                                  negative_flag=negative, group=group))
         elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
             options.append(Option(action.dest, flag, "bool", bool(default), help_text, group=group))
         elif action.choices:
@@ -124,6 +126,10 @@ def build_args(options: list[Option], values: dict[str, Any]) -> list[str]:
         if opt.dest not in values:
             continue
         value = values[opt.dest]
+        if opt.kind == "tristate":
+            if value is not None:
+                args.append(opt.flag if value else opt.negative_flag)
+            continue
         if opt.kind == "bool":
             if bool(value) != bool(opt.default):
                 if value:

@@ -30,6 +30,9 @@ def option_widget(opt: launcher.Option, key: str):
     help_text = f"{opt.help}  \n`{opt.flag}`" if opt.help else f"`{opt.flag}`"
     if opt.kind == "bool":
         return st.checkbox(label, value=opt.default, help=help_text, key=key)
+    if opt.kind == "tristate":
+        return st.selectbox(label, [None, True, False], help=help_text, key=key,
+                            format_func={None: "trainer's default", True: "yes", False: "no"}.get)
     if opt.kind == "choice":
         index = opt.choices.index(opt.default) if opt.default in opt.choices else 0
         return st.selectbox(label, opt.choices, index=index, help=help_text, key=key)

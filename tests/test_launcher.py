@@ -160,3 +160,12 @@ def test_azure_ml_dry_run_prints_the_job_it_would_submit(workspace, monkeypatch)
     log = (started.path / "train.log").read_text()
     assert "python -m trainers.logreg --data ${{inputs.data}} --output ${{outputs.run}} --features hashing" in log
     assert "cpu-cluster" in log
+
+
+def test_preset_dependent_flag_offers_three_choices():
+    options = {o.dest: o for o in launcher.trainer_options("keras")}
+    opt = options["trainable_embeddings"]
+    assert opt.kind == "tristate"
+    assert launcher.build_args([opt], {"trainable_embeddings": None}) == []
+    assert launcher.build_args([opt], {"trainable_embeddings": True}) == ["--trainable-embeddings"]
+    assert launcher.build_args([opt], {"trainable_embeddings": False}) == ["--no-trainable-embeddings"]

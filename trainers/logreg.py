@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import os
 import time
 
 import joblib
@@ -58,8 +59,9 @@ def train(args, split, run):
     run.progress(phase="train", message="fitted", step=2, steps=2, seconds=seconds)
     joblib.dump(pipeline, run.path / "model.joblib")
     vocab = len(pipeline.named_steps["tfidf"].vocabulary_) if args.features == "tfidf" else 2 ** args.hash_bits
-    run.update(device="cpu", model={"features": args.features, "n_features": vocab, "C": C,
-                                    "val_accuracy_by_C": val_scores, "fitted_on": "train+val"})
+    run.update(device={"type": "cpu", "name": f"{os.cpu_count()} CPU cores"},
+               model={"features": args.features, "n_features": vocab, "C": C,
+                      "val_accuracy_by_C": val_scores, "fitted_on": "train+val"})
     return SklearnModel(pipeline, APPROACH[args.features]), seconds, len(fit_on), {}
 
 
