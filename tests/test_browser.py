@@ -1,7 +1,8 @@
 """End to end in a real browser: `streamlit run app.py` on 127.0.0.1, driven by Playwright with Chromium.
 
-Every page is opened and checked for real content, a tweet is scored on the live page, a CSV is uploaded on
-the monitor; screenshots land in tests/screenshots/ (git-ignored).
+Every page is opened and checked for real content, a run is launched and followed to the end on the train
+page, a tweet is scored on the live page, a CSV is uploaded on the monitor; screenshots land in
+tests/screenshots/ (git-ignored).
 
 The same code makes the README screenshots from the runs under artifacts/runs and the real sample data:
 
@@ -163,6 +164,9 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         text = main_text(page)
         assert "scikit-learn pipelines" in text and "CPU cores" in text and "No run launched" in text
         assert page.get_by_role("button", name="Launch").is_enabled()
+        page.get_by_role("button", name="Launch").click()  # a real logreg run, followed live to the end
+        page.get_by_text("see Résumé and Compare").wait_for()
+        assert "succeeded" in main_text(page)
         page.screenshot(path=SCREENSHOTS / "train.png")
 
         open_page(page, app_url, "resume", "Résumé")
