@@ -9,13 +9,13 @@ import streamlit as st
 from core.config import PROJECT_ROOT, default_data_path
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
-    ("pages/overview.py", "Overview", ":material/dashboard:"),
-    ("pages/data.py", "Data", ":material/dataset:"),
-    ("pages/train.py", "Train", ":material/model_training:"),
-    ("pages/resume.py", "Résumé", ":material/history:"),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
-    ("pages/live.py", "Live scoring", ":material/bolt:"),
-    ("pages/monitor.py", "Bad Buzz monitor", ":material/campaign:"),
+    ("views/overview.py", "Overview", ":material/dashboard:"),
+    ("views/data.py", "Data", ":material/dataset:"),
+    ("views/train.py", "Train", ":material/model_training:"),
+    ("views/resume.py", "Résumé", ":material/history:"),
+    ("views/compare.py", "Compare", ":material/compare_arrows:"),
+    ("views/live.py", "Live scoring", ":material/bolt:"),
+    ("views/monitor.py", "Bad Buzz monitor", ":material/campaign:"),
 ]
 
 st.set_page_config(page_title="Bad Buzz — Air Paradis", page_icon="✈️", layout="wide")
@@ -87,4 +87,4 @@ if pages:
     st.navigation(pages).run()
 else:
     st.title("Bad Buzz — Air Paradis")
-    st.info("No page is installed yet: the page files go under `pages/`.")
+    st.info("No page is installed yet: the page files go under `views/`.")

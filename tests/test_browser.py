@@ -147,6 +147,12 @@ def app_url(tmp_path_factory):
 def test_every_page_in_a_real_browser(app_url, tmp_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with browser_page() as page:
+        # A bookmarked page opened first on a fresh server still gets the app's navigation and sidebar.
+        open_page(page, app_url, "compare", "Compare")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Device").wait_for()
+        assert "Live scoring" in sidebar.inner_text()
+
         open_page(page, app_url, "", "Bad Buzz — Air Paradis")
         settle(page)
         text = main_text(page)

@@ -95,7 +95,7 @@ def test_app_shows_the_data_source_in_use(data_no_runs):
 # ------------------------------------------------------------------ Overview
 
 def test_overview_without_data_or_runs_gives_the_commands(no_data):
-    at = render("pages/overview.py")
+    at = render("views/overview.py")
     assert "No tweets to train on yet" in texts(at.warning)
     code = texts(at.code)
     assert "python -m core.data --download" in code and "python -m trainers.logreg" in code
@@ -103,13 +103,13 @@ def test_overview_without_data_or_runs_gives_the_commands(no_data):
 
 
 def test_overview_with_data_and_no_run_names_the_data_in_the_command(data_no_runs):
-    at = render("pages/overview.py")
+    at = render("views/overview.py")
     assert not at.warning
     assert f"python -m trainers.logreg --data {data_no_runs}" in texts(at.code)
 
 
 def test_overview_lists_every_run_with_its_accuracy(with_runs):
-    at = render("pages/overview.py")
+    at = render("views/overview.py")
     table = at.dataframe[0].value.set_index("run")
     assert set(table.index) == {"logreg-tfidf", "logreg-hashing"}
     for run_id, run in with_runs.items():
@@ -124,13 +124,13 @@ def test_overview_lists_every_run_with_its_accuracy(with_runs):
 
 def test_data_page_without_data_says_how_to_get_it(no_data, monkeypatch):
     monkeypatch.delenv("BADBUZZ_DATA", raising=False)
-    at = render("pages/data.py")
+    at = render("views/data.py")
     assert "python -m core.data --download" in texts(at.code)
 
 
 def test_data_page_explores_a_headered_csv(data_no_runs):
     report = load_dataset(data_no_runs).report
-    at = render("pages/data.py")
+    at = render("views/data.py")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tweets kept"] == f"{report.rows_kept:,}" and metrics["Rows read"] == f"{report.rows_read:,}"
     cleaning = next(d.value for d in at.dataframe if "step" in d.value.columns).set_index("step")
@@ -145,7 +145,7 @@ def test_data_page_explores_a_headered_csv(data_no_runs):
 def test_data_page_shows_users_for_the_official_format(monkeypatch, tmp_path, no_cloud):
     source = write_official_csv(tmp_path / "official.csv", make_tweets(140))
     monkeypatch.setenv("BADBUZZ_DATA", str(source))
-    at = render("pages/data.py")
+    at = render("views/data.py")
     assert not at.info
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["users"] == "7" and metrics["max tweets per user"] == "20"
@@ -156,7 +156,7 @@ def test_data_page_reports_an_unusable_file(monkeypatch, tmp_path, no_cloud):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,c\n1,2,3\n")
     monkeypatch.setenv("BADBUZZ_DATA", str(bad))
-    at = render("pages/data.py")
+    at = render("views/data.py")
     assert "cannot be used" in texts(at.error) and "cannot tell the CSV layout" in texts(at.error)
 
 
@@ -185,12 +185,12 @@ def test_data_explorer_statistics():
 # ------------------------------------------------------------------ Compare
 
 def test_compare_without_runs_gives_the_commands(data_no_runs):
-    at = render("pages/compare.py")
+    at = render("views/compare.py")
     assert "No finished run" in texts(at.info) and "python -m trainers.logreg" in texts(at.code)
 
 
 def test_compare_shows_metrics_matrices_curves_and_disagreements(with_runs):
-    at = render("pages/compare.py")
+    at = render("views/compare.py")
     metrics = at.dataframe[0].value
     assert len(metrics) == 2 and "ROC AUC" in metrics.columns
     assert len(at.get("plotly_chart")) == 4  # 2 confusion matrices, ROC, precision-recall
@@ -215,7 +215,7 @@ def test_compare_warns_when_split_ids_differ(with_runs, monkeypatch, tmp_path):
     meta["data"]["split_id"] = "another-split"
     (root / "logreg-hashing" / "run.json").write_text(json.dumps(meta))
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(root))
-    at = render("pages/compare.py")
+    at = render("views/compare.py")
     assert "different test splits" in texts(at.warning)
 
 
@@ -227,7 +227,7 @@ def test_compare_without_the_runs_data_still_shows_the_disagreements(with_runs, 
         meta["data"]["source"] = str(tmp_path / "moved-away.csv")
         (root / run.id / "run.json").write_text(json.dumps(meta))
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(root))
-    at = render("pages/compare.py")
+    at = render("views/compare.py")
     assert "Some tweet texts are not shown" in texts(at.caption) and "moved-away.csv" in texts(at.caption)
     disagreement = next(d.value for d in at.dataframe if "spread" in d.value.columns)
     assert len(disagreement) > 0 and disagreement["text"].isna().all() and disagreement["row_id"].notna().all()
@@ -243,7 +243,7 @@ def score(at: AppTest, text: str) -> AppTest:
 
 
 def test_live_without_runs_says_each_column_is_not_trained(data_no_runs):
-    at = score(render("pages/live.py"), "lost my bag")
+    at = score(render("views/live.py"), "lost my bag")
     infos = texts(at.info)
     assert "Not trained" in infos and "python -m trainers.keras_nn" in infos
     assert "Not configured" in infos  # the cloud services, with no Azure settings here
@@ -251,7 +251,7 @@ def test_live_without_runs_says_each_column_is_not_trained(data_no_runs):
 
 
 def test_live_answers_a_typed_tweet_in_both_columns(with_runs):
-    at = render("pages/live.py")
+    at = render("views/live.py")
     assert len(at.multiselect[0].value) == 2  # the newest run of each approach, by default
     score(at, "the crew was great, thanks, smooth flight")
     bars = at.get("progress")
@@ -270,6 +270,6 @@ def test_live_answers_a_typed_tweet_in_both_columns(with_runs):
 
 
 def test_live_example_buttons_fill_the_text(with_runs):
-    at = render("pages/live.py")
+    at = render("views/live.py")
     at.button(key="example-0").click().run()
     assert at.text_area(key="live_text").value.startswith("Flight delayed")

@@ -42,7 +42,7 @@ def runs_env(trained, monkeypatch):
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
     return at
 
