@@ -76,7 +76,7 @@ def test_overview_and_metrics_tables_show_each_runs_numbers(runs):
         accuracy = 100 * run.metrics["test"]["accuracy"]
         assert overview.loc[run.id, "accuracy (%)"] == pytest.approx(accuracy, abs=0.01)
         assert overview.loc[run.id, "macro F1 (%)"] == pytest.approx(100 * run.metrics["test"]["f1_macro"], abs=0.01)
-        assert overview.loc[run.id, "device"] == "cpu"
+        assert overview.loc[run.id, "device"].startswith("cpu · ") and "CPU cores" in overview.loc[run.id, "device"]
         assert overview.loc[run.id, "training time (s)"] >= 0
         row = metrics.loc[cmp.run_label(run)]
         assert row["accuracy (%)"] == pytest.approx(accuracy, abs=0.01)
