@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from azure.core.credentials import AccessToken
@@ -20,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.json_http import JsonHandler
+from tests.json_http import JsonHandler, LocalServer
 
 TENANT = "00000000-0000-0000-0000-000000000000"
 
@@ -55,29 +53,20 @@ class StaticTokenCredential:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
-class KeyVaultServer:
+class KeyVaultServer(LocalServer):
     def __init__(self, folder: Path, secrets: dict[str, str], token: str = "test-token"):
         self.secrets = dict(secrets)
         self.token = token
         self.requests: list[tuple[str, str | None]] = []   # (path, Authorization header or None)
         self.cert_path, key_path = make_self_signed_cert(folder)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._serve(self._handler())
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert_path, key_path)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
+        return f"https://127.0.0.1:{self.port}"
 
     def _handler(self):
         server = self

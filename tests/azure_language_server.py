@@ -13,9 +13,8 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 
-from tests.json_http import JsonHandler
+from tests.json_http import JsonHandler, LocalServer
 
 API_VERSION = "2023-04-01"
 MAX_DOCUMENTS = 10
@@ -46,7 +45,7 @@ def sentiment(text: str) -> tuple[str, dict]:
     return "neutral", {"positive": 0.2, "neutral": 0.7, "negative": 0.1}
 
 
-class LanguageServer:
+class LanguageServer(LocalServer):
     def __init__(self, key: str = "test-key", throttle_every: int = 0, retry_after: str | None = None,
                  fail_every: int = 0, fail_status: int = 503, quota_exceeded: bool = False,
                  reject_marker: str | None = None):
@@ -57,24 +56,15 @@ class LanguageServer:
         self.reject_marker = reject_marker  # documents containing it get a per-document error
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"http://127.0.0.1:{self.port}/"
 
     @property
     def max_documents_seen(self) -> int:
         return max((r.documents for r in self.requests), default=0)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
 
     def analyze(self, documents: list[dict]) -> dict:
         results, errors = [], []

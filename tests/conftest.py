@@ -38,6 +38,11 @@ def write_headered_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
     return path
 
 
+def make_tweets_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
+    """A small labelled CSV (target 0/4, text) whose sentiment a linear model can learn."""
+    return write_headered_csv(path, make_tweets(n, seed))
+
+
 def write_official_csv(path: Path, rows: list[tuple[int, str]], encoding: str = "latin-1") -> Path:
     """The official Sentiment140 layout: no header, 6 quoted columns, latin-1."""
     with open(path, "w", newline="", encoding=encoding) as fh:

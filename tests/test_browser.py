@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_ROOT
-from tests.conftest import FILLER, NEGATIVE, POSITIVE
-from tests.test_launcher import make_tweets_csv
+from tests.conftest import FILLER, NEGATIVE, POSITIVE, make_tweets_csv
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

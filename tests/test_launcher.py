@@ -13,13 +13,8 @@ import pytest
 
 from core import launcher
 from core.runs import read_json
-from tests.conftest import make_tweets, write_headered_csv
+from tests.conftest import make_tweets_csv
 
-
-
-def make_tweets_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
-    """A small labelled CSV (target 0/4, text) whose sentiment a linear model can learn."""
-    return write_headered_csv(path, make_tweets(n, seed))
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from core import monitor
-from tests.conftest import FILLER, NEGATIVE, POSITIVE
-from tests.test_launcher import make_tweets_csv
+from tests.conftest import FILLER, NEGATIVE, POSITIVE, make_tweets_csv
 
 
 @pytest.fixture(scope="module")

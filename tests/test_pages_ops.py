@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import launcher
 from core.config import PROJECT_ROOT
-from tests.test_launcher import SLOW_RUN, make_tweets_csv, wait_until
+from tests.conftest import make_tweets_csv
+from tests.test_launcher import SLOW_RUN, wait_until
 
 TIMEOUT = 90
 

@@ -7,7 +7,7 @@ import pytest
 from core import resume
 from core.pricing import load_pricing
 from core.runs import RunInfo, list_runs, read_json
-from tests.test_launcher import make_tweets_csv
+from tests.conftest import make_tweets_csv
 
 
 @pytest.fixture(scope="module")
