@@ -1,12 +1,14 @@
-"""Bad Buzz dashboard entry point: page setup, navigation, and the sidebar (data source and devices)."""
+"""Bad Buzz dashboard entry point: page setup, navigation, and the sidebar (access, data source and devices)."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 import streamlit as st
 
-from core.config import PROJECT_ROOT, default_data_path
+from core.config import PROJECT_ROOT
+from views.components.access import sidebar_panel as access_panel
+from core.datasource import dashboard_source, page_sources
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
     ("views/overview.py", "Overview", ":material/dashboard:"),
@@ -33,18 +35,14 @@ def device_probe() -> Future | None:
 
 def data_source_panel() -> None:
     st.subheader("Data")
-    path = default_data_path()
-    if path is None:
-        st.warning("No data source yet.")
-        st.markdown("Download the official Sentiment140 set with `python -m core.data --download`, "
-                    "or point `BADBUZZ_DATA` at a CSV (Sentiment140's 6 columns, or `text` + `label`).")
-    elif Path(str(path).split(".zip:")[0]).exists():
-        st.success("Source found", icon=":material/check_circle:")
-        st.caption(f"`{path}`")
+    source = dashboard_source()
+    if source is None:
+        st.warning("No data source yet: upload a CSV or download Sentiment140 on the **Overview** page.")
     else:
-        st.error(f"`{path}` does not exist.")
-        st.markdown("Fix `BADBUZZ_DATA`, or unset it to use the downloaded set "
-                    "(`python -m core.data --download`).")
+        st.success(source.label, icon=":material/check_circle:")
+    configured = os.environ.get("BADBUZZ_DATA")
+    if configured and not any(s.origin == "configured" and s.key == configured for s in page_sources()):
+        st.error("`BADBUZZ_DATA` names no readable file: fix it or unset it.")
 
 
 def device_panel() -> None:
@@ -80,6 +78,7 @@ pages = [st.Page(PROJECT_ROOT / file, title=title, icon=icon)
          for file, title, icon in PAGES if (PROJECT_ROOT / file).exists()]
 
 with st.sidebar:
+    access_panel()
     data_source_panel()
     device_panel()
 

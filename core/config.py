@@ -17,15 +17,15 @@ OFFICIAL_TEST_NAME = "testdata.manual.2009.06.14.csv"
 
 
 def artifacts_dir() -> Path:
-    return Path(os.environ.get("BADBUZZ_ARTIFACTS", PROJECT_ROOT / "artifacts"))
+    return Path(os.environ.get("BADBUZZ_ARTIFACTS") or PROJECT_ROOT / "artifacts")
 
 
 def runs_dir() -> Path:
-    return Path(os.environ.get("BADBUZZ_RUNS_DIR", artifacts_dir() / "runs"))
+    return Path(os.environ.get("BADBUZZ_RUNS_DIR") or artifacts_dir() / "runs")
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("BADBUZZ_DATA_DIR", artifacts_dir() / "data"))
+    return Path(os.environ.get("BADBUZZ_DATA_DIR") or artifacts_dir() / "data")
 
 
 def default_data_path() -> Path | None:

@@ -6,14 +6,11 @@ approach trained on the same data is scored on exactly the same test tweets.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,11 +19,13 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from core import config
+from core.csv_reader import (LABEL_COLUMNS, MAX_TEXT_CHARS, SENTIMENT140_COLUMNS, TEXT_COLUMNS, CsvFormatError,
+                             CsvTable, ReadReport, accepted_names, decode_bytes, describe_layout)
 
-CLEANING_VERSION = 1  # bump when the cleaning rules change: it is part of the split id
-OFFICIAL_COLUMNS = ["target", "id", "date", "flag", "user", "text"]
-TEXT_COLUMNS = ("text", "tweet", "content", "sentence", "message")
-LABEL_COLUMNS = ("target", "label", "sentiment", "polarity", "class")
+# Bump when the cleaning rules change: it is part of the split id. 2: the one CSV reader (a stray quote or an
+# extra field affects only its record, NUL bytes are malformed, texts over MAX_TEXT_CHARS are cut).
+CLEANING_VERSION = 2
+OFFICIAL_COLUMNS = SENTIMENT140_COLUMNS
 LABEL_MAP = {"0": 0, "4": 1, "1": 1, "negative": 0, "positive": 1, "neg": 0, "pos": 1}
 NEUTRAL_LABELS = {"2", "neutral"}
 OFFICIAL_SHA256 = None  # the archive publishes no checksum; we verify structure and record our own sha256
@@ -43,19 +42,24 @@ class DataReport:
     encoding: str = ""
     rows_read: int = 0
     malformed_rows: int = 0
-    malformed_examples: list[str] = field(default_factory=list)
+    malformed_examples: list[str] = field(default_factory=list)  # "line N: why", never the line's content
     empty_texts: int = 0
     neutral_dropped: int = 0
     duplicates_dropped: int = 0
     conflicting_texts: int = 0
     conflicting_rows_dropped: int = 0
     rows_kept: int = 0
+    truncated_texts: int = 0     # kept, cut to MAX_TEXT_CHARS characters
+    blank_lines: int = 0         # not records
 
     def summary(self) -> str:
+        """One line; rows read = malformed + empty + neutral + duplicates + conflicting rows + rows kept."""
+        truncated = f" ({self.truncated_texts:,} texts cut to {MAX_TEXT_CHARS:,} characters)" \
+            if self.truncated_texts else ""
         return (f"{self.rows_read:,} rows read, {self.malformed_rows:,} malformed, {self.empty_texts:,} empty, "
                 f"{self.neutral_dropped:,} neutral dropped, {self.duplicates_dropped:,} duplicates dropped, "
                 f"{self.conflicting_texts:,} texts with both labels ({self.conflicting_rows_dropped:,} rows) "
-                f"removed: {self.rows_kept:,} rows kept")
+                f"removed: {self.rows_kept:,} rows kept{truncated}")
 
 
 @dataclass
@@ -81,85 +85,43 @@ def _read_source_bytes(source: str | Path) -> tuple[bytes, str]:
         raise DataError(f"data file not found: {path}. Pass a Sentiment140 CSV or zip with --data, "
                         f"or use --data sentiment140 to download the official set.")
     if path.suffix.lower() == ".zip":
+        return _read_zip_member(path, member)
+    return path.read_bytes(), str(path)
+
+
+def _read_zip_member(path: Path, member: str | None) -> tuple[bytes, str]:
+    try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             member = member or next((n for n in names if n.endswith(config.OFFICIAL_TRAIN_NAME)),
                                     next((n for n in names if n.lower().endswith(".csv")), None))
+            if member is None:  # the member names are the archive's content: count them, do not list them
+                raise DataError(f"{path} holds {len(names)} files and none ends in .csv; name the member "
+                                f"with --data {path}:MEMBER.csv")
             if member not in names:
-                raise DataError(f"{path} has no member {member!r}; it holds {names}")
+                raise DataError(f"{path} has no member {member!r}")
             return zf.read(member), f"{path}:{member}"
-    return path.read_bytes(), str(path)
-
-
-def _decode(raw: bytes) -> tuple[str, str]:
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"  # the official files are latin-1; it never fails
-
-
-def _detect_layout(first_row: list[str]) -> tuple[str, int, int, dict[str, int]]:
-    """(format, text index, label index, extra columns) from the first CSV row."""
-    lowered = [c.strip().lower() for c in first_row]
-    text_idx = next((lowered.index(c) for c in TEXT_COLUMNS if c in lowered), None)
-    label_idx = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
-    if text_idx is not None and label_idx is not None:
-        extras = {c: lowered.index(c) for c in ("user", "date", "timestamp") if c in lowered}
-        return "headered", text_idx, label_idx, extras
-    if len(first_row) == 6 and first_row[0].strip() in {"0", "2", "4"}:
-        return "sentiment140", 5, 0, {"user": 4, "date": 2}
-    raise DataError("cannot tell the CSV layout: expected the official Sentiment140 format (6 columns, no "
-                    f"header) or a header with a text column {TEXT_COLUMNS} and a label column {LABEL_COLUMNS}; "
-                    f"first row: {first_row[:6]!r}")
+    except zipfile.BadZipFile:
+        raise DataError(f"{path} is not a readable zip archive (truncated or corrupt)") from None
 
 
 def load_dataset(source: str | Path) -> LoadedData:
-    """Read, validate and clean a data source. Malformed rows are counted, never fatal."""
+    """Read, validate and clean a data source. Malformed records are counted with their line, never fatal."""
     raw, name = _read_source_bytes(source)
     fingerprint = hashlib.sha256(raw).hexdigest()
-    text, encoding = _decode(raw)
-    del raw
-    report = DataReport(source=name, encoding=encoding)
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        first = next(reader)
-    except StopIteration:
-        raise DataError(f"{name} is empty") from None
-    except csv.Error as exc:
-        raise DataError(f"{name} is not a readable CSV: {exc}") from None
-    fmt, text_idx, label_idx, extras = _detect_layout(first)
-    report.format = fmt
-    rows: list[tuple] = []
-    pending = [] if fmt == "headered" else [first]
-    width = len(first)
-    row_id = -1
-    while True:
-        try:
-            row = pending.pop() if pending else next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            row_id += 1
-            _count_malformed(report, row_id, f"unparseable line ({exc})")
-            continue
-        row_id += 1
-        report.rows_read += 1
-        if len(row) != width:
-            _count_malformed(report, row_id, f"{len(row)} fields instead of {width}")
-            continue
-        label_raw = row[label_idx].strip().lower()
-        if label_raw in NEUTRAL_LABELS:
-            report.neutral_dropped += 1
-            continue
-        if label_raw not in LABEL_MAP:
-            _count_malformed(report, row_id, f"unknown label {row[label_idx]!r}")
-            continue
-        tweet = row[text_idx]
-        if not tweet.strip():
-            report.empty_texts += 1
-            continue
-        rows.append((row_id, tweet, LABEL_MAP[label_raw], *(row[i] for i in extras.values())))
+        text, encoding = decode_bytes(raw, name)
+    except CsvFormatError as exc:
+        raise DataError(str(exc)) from None
+    del raw
+    table = _open_table(text, name, encoding)
+    layout = table.layout
+    report = DataReport(source=name, encoding=encoding, format=layout.kind)
+    extras = _extra_columns(layout)
+    rows = _labelled_rows(table, layout, extras, report)
+    del text
     frame = pd.DataFrame(rows, columns=["row_id", "text", "label", *extras.keys()])
+    _copy_read_report(table.report, report)
     frame = _drop_duplicates_and_conflicts(frame, report)
     report.rows_kept = len(frame)
     if frame.empty:
@@ -167,10 +129,63 @@ def load_dataset(source: str | Path) -> LoadedData:
     return LoadedData(frame=frame, report=report, fingerprint=fingerprint)
 
 
-def _count_malformed(report: DataReport, row_id: int, why: str) -> None:
-    report.malformed_rows += 1
-    if len(report.malformed_examples) < 10:
-        report.malformed_examples.append(f"data row {row_id}: {why}")
+def _open_table(text: str, name: str, encoding: str) -> CsvTable:
+    """The CSV table of a training source, refused unless it has a text and a label column."""
+    try:
+        table = CsvTable(io.StringIO(text, newline=""), name, encoding)
+    except CsvFormatError as exc:
+        raise DataError(str(exc)) from None
+    layout = table.layout
+    if layout.kind in ("headered", "sentiment140") and layout.label_index is not None:
+        return table
+    which = "a text column but no label column" if layout.text_index is not None else "no text and label columns"
+    raise DataError(
+        f"cannot tell the CSV layout of {name}: {describe_layout(layout, encoding, table.header_line)}, with "
+        f"{which}. Expected the official Sentiment140 format (6 columns, no header, the first one 0, 2 or 4) "
+        f"or a header naming a text column ({accepted_names(TEXT_COLUMNS)}) and a label column "
+        f"({accepted_names(LABEL_COLUMNS)}), in any case")
+
+
+def _extra_columns(layout) -> dict[str, int]:
+    """user/date columns kept next to the text (the Data page's per-user figures)."""
+    if layout.kind == "sentiment140":
+        return {"user": 4, "date": 2}
+    lowered = [c.lower() for c in layout.columns]
+    return {c: lowered.index(c) for c in ("user", "date", "timestamp") if c in lowered}
+
+
+def _labelled_rows(table: CsvTable, layout, extras: dict[str, int], report: DataReport) -> list[tuple]:
+    """(row_id, text, label, extras...) per usable record; row_id is the 0-based record index in the source."""
+    text_idx, label_idx, extra_idx = layout.text_index, layout.label_index, list(extras.values())
+    rows: list[tuple] = []
+    read = table.report
+    for row_id, (line, fields, problem) in enumerate(table.records()):
+        if problem:
+            continue  # counted by the reader, with its line
+        label_raw = fields[label_idx].strip().lower()
+        if label_raw in NEUTRAL_LABELS:
+            report.neutral_dropped += 1
+            continue
+        label = LABEL_MAP.get(label_raw)
+        if label is None:  # the value itself is file content: say what is accepted instead
+            read.reject(line, "the label is not 0/4, 0/1 or negative/positive")
+            continue
+        tweet = fields[text_idx]
+        if not tweet.strip():
+            report.empty_texts += 1
+            continue
+        if len(tweet) > MAX_TEXT_CHARS:  # the model never sees more at scoring time either
+            tweet = tweet[:MAX_TEXT_CHARS]
+            report.truncated_texts += 1
+        rows.append((row_id, tweet, label, *(fields[i] for i in extra_idx)))
+    return rows
+
+
+def _copy_read_report(read: ReadReport, report: DataReport) -> None:
+    report.rows_read = read.records
+    report.malformed_rows = read.malformed
+    report.malformed_examples = list(read.malformed_examples)
+    report.blank_lines = read.blank_lines
 
 
 def _drop_duplicates_and_conflicts(frame: pd.DataFrame, report: DataReport) -> pd.DataFrame:
@@ -187,45 +202,13 @@ def _drop_duplicates_and_conflicts(frame: pd.DataFrame, report: DataReport) -> p
 
 # ------------------------------------------------------------------ download
 
-def download_sentiment140(dest_dir: Path | None = None, url: str = config.OFFICIAL_URL,
-                          timeout: float = 30.0) -> Path:
-    """The official archive, downloaded once (progress bar, atomic rename) and cached under artifacts/data."""
-    dest_dir = Path(dest_dir or config.data_dir())
-    target = dest_dir / config.OFFICIAL_ZIP_NAME
-    if target.exists() and _valid_archive(target):
-        return target
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".zip.part")
+def download_sentiment140(dest_dir: Path | None = None, progress=None) -> Path:
+    """The official archive (core.download), with its failure as a DataError for the data readers' callers."""
+    from core.download import DownloadError, download_sentiment140 as fetch
     try:
-        from tqdm import tqdm
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with open(partial, "wb") as fh, tqdm(total=total, unit="B", unit_scale=True,
-                                                 desc="Sentiment140", file=sys.stderr) as bar:
-                while chunk := response.read(1 << 20):
-                    fh.write(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        partial.unlink(missing_ok=True)
-        raise DataError(
-            f"could not download Sentiment140 from {url} ({exc}). If this machine is offline, download "
-            f"{config.OFFICIAL_ZIP_NAME} (or the Kaggle copy 'kazanova/sentiment140') elsewhere and pass it "
-            f"with --data PATH/{config.OFFICIAL_ZIP_NAME} or --data PATH/{config.OFFICIAL_TRAIN_NAME}.") from exc
-    if not _valid_archive(partial):
-        partial.unlink(missing_ok=True)
-        raise DataError(f"the file downloaded from {url} is not the Sentiment140 archive (corrupt or a web page)")
-    os.replace(partial, target)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    (dest_dir / (config.OFFICIAL_ZIP_NAME + ".sha256")).write_text(digest + "\n")
-    return target
-
-
-def _valid_archive(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.testzip() is None and any(n.endswith(config.OFFICIAL_TRAIN_NAME) for n in zf.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
+        return fetch(dest_dir, progress=progress)
+    except DownloadError as exc:
+        raise DataError(str(exc)) from None
 
 
 # ------------------------------------------------------------------ split
@@ -310,6 +293,17 @@ def split_for_run(run_meta: dict) -> Split:
                       test_size=data.get("test_size", 0.2), val_size=data.get("val_size", 0.1))
 
 
+def terminal_progress():
+    """A tqdm bar on stderr for the download's (bytes so far, total) callback."""
+    from tqdm import tqdm
+    bar = tqdm(unit="B", unit_scale=True, desc="Sentiment140", file=sys.stderr)
+
+    def show(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+    return show
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m core.data [--download] [--data SOURCE]`: fetch the official set or report on a source."""
     import argparse
@@ -319,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.download:
-            print(download_sentiment140())
+            print(download_sentiment140(progress=terminal_progress()))
         if args.data:
             print(load_dataset(args.data).report.summary())
     except DataError as exc:

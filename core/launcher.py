@@ -332,7 +332,8 @@ def follow(path: Path, tail_lines: int = 15) -> LaunchedRun:
             status, reason = "cancelled", "cancelled before the trainer started"
         else:
             status = "failed"
-            reason = f"the trainer ended before writing run.json ({_signal_name(launch_info.get('exit_code'))})"
+            reason = (_error_line(tail) or
+                      f"the trainer ended before writing run.json ({_signal_name(launch_info.get('exit_code'))})")
     else:
         status, reason = info.status, info.status_reason or info.meta.get("error", "")
         if status == "running" and cancel_asked:
@@ -347,6 +348,11 @@ def follow(path: Path, tail_lines: int = 15) -> LaunchedRun:
         progress=info.progress if info else {}, log_tail=tail,
         launched_unix=launch_info.get("launched_unix") or path.stat().st_mtime, info=info, launch=launch_info,
     )
+
+
+def _error_line(log_tail: str) -> str:
+    """The one-line `error: ...` an expected trainer failure prints (the trainers' contract), if any."""
+    return next((line for line in reversed(log_tail.splitlines()) if line.startswith("error: ")), "")
 
 
 def _submitted(launch_info: dict, path: Path) -> bool:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 MAX_CHARS = 1000  # a tweet is at most 280 characters; longer input is almost surely pasted by mistake
 DEFAULT_TIMEOUT_S = 15.0
 LOCAL_KINDS = ("logreg", "keras", "transformer")  # azure-* runs answer through their service columns
+OPERATORS_ONLY = "operators only"  # the status of a cloud column shown to a viewer
 
 EXAMPLES = [
     "Flight delayed 4 hours and nobody at the gate will tell us anything. Never flying Air Paradis again.",
@@ -237,6 +238,13 @@ def cloud_columns() -> list[LiveColumn]:
             columns.append(LiveColumn(key, key, "cloud", unavailable_status="error",
                                       unavailable_reason=f"{type(exc).__name__}: {exc}"))
     return columns
+
+
+def refused_cloud_columns(reason: str) -> list[LiveColumn]:
+    """The cloud columns as a viewer sees them: named, never called (no status check either), refused with
+    `reason` — paid calls are for operators."""
+    return [replace(column, scorer=None, unavailable_status=OPERATORS_ONLY, unavailable_reason=reason)
+            for column in cloud_columns()]
 
 
 _OFFLINE_NAMES = {"ConnectionError", "ServiceRequestError", "NewConnectionError", "MaxRetryError",

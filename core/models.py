@@ -6,13 +6,14 @@ or PyTorch.
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 from typing import Sequence
 
 import joblib
 import numpy as np
 
-from core.runs import read_json
+from core.runs import effective_status, read_json
 
 LOADERS = {
     "logreg": "core.models:load_sklearn",
@@ -61,17 +62,24 @@ class SklearnModel(SentimentModel):
 
 
 def load_sklearn(run_dir: Path, meta: dict) -> SklearnModel:
-    return SklearnModel(joblib.load(run_dir / "model.joblib"), meta.get("approach", "logreg"))
+    path = run_dir / "model.joblib"
+    if not path.is_file():
+        raise ModelLoadError(f"{path} is missing: the run folder is incomplete; train the run again")
+    try:
+        pipeline = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - truncated or corrupt: EOFError, UnpicklingError, ... (never quoted)
+        raise ModelLoadError(f"{path} cannot be read: the file is truncated or corrupt ({type(exc).__name__}); "
+                             "copy the run folder again or train it again") from None
+    return SklearnModel(pipeline, meta.get("approach", "logreg"))
 
 
 def load(run_dir: str | Path) -> SentimentModel:
-    """The model of a run folder, whatever its kind."""
+    """The model of a run folder, whatever its kind; ModelLoadError says why it cannot be used."""
     run_dir = Path(run_dir)
     meta = read_json(run_dir / "run.json")
     if not isinstance(meta, dict):
         raise ModelLoadError(f"{run_dir} is not a run folder (no readable run.json)")
-    if meta.get("status") != "succeeded":
-        raise ModelLoadError(f"run {run_dir.name} is {meta.get('status')}, not succeeded")
+    _check_status(run_dir, meta)
     kind = meta.get("kind")
     if kind not in LOADERS:
         raise ModelLoadError(f"run {run_dir.name} has unknown kind {kind!r}; known: {sorted(LOADERS)}")
@@ -80,4 +88,21 @@ def load(run_dir: str | Path) -> SentimentModel:
         loader = getattr(importlib.import_module(module_name), func_name)
     except ImportError as exc:
         raise ModelLoadError(f"cannot load {kind} runs: {exc}") from exc
-    return loader(run_dir, meta)
+    try:
+        return loader(run_dir, meta)
+    except ModelLoadError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+        raise ModelLoadError(f"the {kind} model files in {run_dir} cannot be read ({type(exc).__name__}): a file is "
+                             "missing, truncated or corrupt; copy the run folder again or train it again") from None
+
+
+def _check_status(run_dir: Path, meta: dict) -> None:
+    """Only a succeeded run loads; a run whose process died while 'running' is reported as failed, with why."""
+    status, reason = effective_status(run_dir, meta)
+    if status == "succeeded":
+        return
+    if status == "running":
+        raise ModelLoadError(f"run {run_dir.name} is still running: wait until it succeeds")
+    why = f": {' '.join(str(reason).split())}" if reason else ""
+    raise ModelLoadError(f"run {run_dir.name} {status}{why}; it has no model to load")

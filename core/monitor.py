@@ -1,15 +1,15 @@
 """Bad Buzz monitor: stream a CSV (or pasted tweets) through any model, track the negative share over time.
 
-Reading streams in chunks (pandas, python engine, so malformed lines can be counted instead of aborting);
-every row that parses is kept in the scored output, with a `reason` when it could not be scored or placed
-in time. Nothing here imports Streamlit: the page only draws what these functions return.
+Reading goes through core.csv_reader, like batch scoring and training data: the same column names, encodings
+and rules, and every record is accounted for (scored, kept with a `reason`, or counted as malformed with its
+line). Nothing here imports Streamlit: the page only draws what these functions return.
 """
 from __future__ import annotations
 
-import csv
 import io
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Protocol
@@ -17,10 +17,13 @@ from typing import IO, Protocol
 import numpy as np
 import pandas as pd
 
+from core.csv_reader import (EMPTY_TEXT, TEXT_COLUMNS, TIME_COLUMNS, CsvFormatError, CsvTable, accepted_names,
+                             describe_layout, open_csv, prepare_texts)
+from core.score import LINE_END, accounting_line
+
 CHUNK_ROWS = 5_000
-TEXT_NAMES = ("text", "tweet", "content", "message", "body", "full_text")
-TIME_NAMES = ("timestamp", "time", "date", "datetime", "created_at", "created", "posted_at")
-SENTIMENT140_COLUMNS = ["target", "id", "date", "query", "user", "text"]
+TEXT_NAMES = TEXT_COLUMNS
+TIME_NAMES = TIME_COLUMNS
 MAX_BAD_SAMPLES = 20
 # Sentiment140's dates read "Mon Apr 06 22:19:45 PDT 2009": dateutil ignores such abbreviations, so map them.
 TZ_ABBREVIATIONS = {"PDT": "-07:00", "PST": "-08:00", "MDT": "-06:00", "MST": "-07:00", "CDT": "-05:00",
@@ -29,6 +32,7 @@ TZ_ABBREVIATIONS = {"PDT": "-07:00", "PST": "-08:00", "MDT": "-06:00", "MST": "-
 _TZ_RE = re.compile(r"\s\b(" + "|".join(TZ_ABBREVIATIONS) + r")\b")
 BUCKETS = [("1min", "minute"), ("5min", "5 minutes"), ("15min", "15 minutes"), ("1h", "hour"), ("3h", "3 hours"),
            ("6h", "6 hours"), ("12h", "12 hours"), ("1D", "day"), ("7D", "week"), ("30D", "30 days")]
+NOT_SCORED = "not scored"
 
 
 class MonitorError(ValueError):
@@ -48,65 +52,58 @@ class CsvLayout:
     encoding: str = "utf-8"
 
 
-def _detect_encoding(head: bytes) -> str:
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as err:
-        # A multi-byte character cut at the end of the sniffed block is still UTF-8.
-        return "utf-8" if err.start >= len(head) - 3 else "latin-1"
-
-
 def inspect_csv(stream: IO[bytes]) -> CsvLayout:
-    """Guess the layout from the first line; the page lets the user override the guessed columns."""
+    """Guess the layout from line 1 (core.csv_reader's rules); the page lets the user override the columns."""
     start = stream.tell()
     head = stream.read(1 << 16)
     stream.seek(start)
     if not head.strip():
         raise MonitorError("The file is empty: upload a CSV with a text column (and optionally a timestamp).")
-    encoding = _detect_encoding(head)
-    first_line = head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[0]
-    fields = next(csv.reader([first_line]), [])
-    names = [f.strip() for f in fields]
-    lowered = [n.lower() for n in names]
-    text = next((names[lowered.index(n)] for n in TEXT_NAMES if n in lowered), None)
-    if text:
-        time = next((names[lowered.index(n)] for n in TIME_NAMES if n in lowered), None)
-        return CsvLayout(names, text, time, encoding=encoding)
-    if len(fields) == 6 and fields[0].strip() in {"0", "2", "4"}:
-        return CsvLayout(SENTIMENT140_COLUMNS, "text", "date", header=False, encoding=encoding)
-    if len(fields) == 1:
-        return CsvLayout(["text"], "text", None, header=False, lines=True, encoding=encoding)
-    # Unknown header: let the user pick the text column among these.
-    return CsvLayout(names, None, None, encoding=encoding)
+    try:
+        with open_csv(stream) as table:
+            layout = table.layout
+            encoding = table.encoding
+    except CsvFormatError as exc:
+        raise MonitorError(str(exc)) from None
+    finally:
+        stream.seek(start)
+    time = layout.columns[layout.time_index] if layout.time_index is not None else None
+    return CsvLayout(layout.columns, layout.text_column, time, header=layout.header,
+                     lines=layout.kind == "lines", encoding=encoding)
 
 
 # ---------------------------------------------------------------- reading
 
 @dataclass
 class InputReport:
+    records: int = 0             # records read: rows + malformed_lines
     rows: int = 0
     malformed_lines: int = 0
     empty_text: int = 0
+    truncated: int = 0           # scored on their first MAX_TEXT_CHARS characters
     bad_timestamp: int = 0
-    stopped_early: str | None = None  # a fatal parse error after some rows (those rows are kept)
-    malformed_samples: list[str] = field(default_factory=list)
+    blank_lines: int = 0         # not records
+    stopped_early: str | None = None  # kept for the page; the reader no longer stops early
+    malformed_samples: list[str] = field(default_factory=list)  # "line N: why", never the line's content
+    malformed_where: str = ""    # "lines 4, 9, …"
 
     @property
     def bad_rows(self) -> int:
-        return self.malformed_lines + self.empty_text + self.bad_timestamp
+        return self.malformed_lines + self.empty_text + self.bad_timestamp + self.truncated
 
     def lines(self) -> list[str]:
         out = [f"{_count(self.rows, 'row')} read"]
         if self.malformed_lines:
-            out.append(f"{_count(self.malformed_lines, 'malformed CSV line')} skipped (wrong number of fields)")
+            out.append(f"{_count(self.malformed_lines, 'malformed record')} left out ({self.malformed_where})")
         if self.empty_text:
             out.append(f"{_count(self.empty_text, 'row')} with empty text (kept, not scored)")
+        if self.truncated:
+            out.append(f"{_count(self.truncated, 'row')} with a text over the length limit (scored on its start)")
         if self.bad_timestamp:
             out.append(f"{_count(self.bad_timestamp, 'row')} with an unparseable timestamp "
                        "(scored, left out of the time chart)")
-        if self.stopped_early:
-            out.append(f"reading stopped early: {self.stopped_early}")
+        if self.blank_lines:
+            out.append(f"{_count(self.blank_lines, 'blank line')} ignored (not records)")
         return out
 
 
@@ -124,77 +121,58 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[ns, UTC]")
 
 
-def _lines_chunks(text_stream: IO[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    line_no, batch = 0, []
-    for raw in text_stream:
-        line_no += 1
-        batch.append((line_no, raw.rstrip("\r\n")))
-        if len(batch) >= chunk_rows:
-            yield pd.DataFrame(batch, columns=["row", "text"])
-            batch = []
-    if batch:
-        yield pd.DataFrame(batch, columns=["row", "text"])
-
-
 def read_chunks(stream: IO[bytes], layout: CsvLayout, report: InputReport,
                 chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Yield frames with `row` (1-based data row), `text`, `timestamp` (UTC or NaT), `reason` ('' when fine)."""
+    """Yield frames with `row` (1-based data row), `line` (where the record starts in the file), `text`,
+    `model_text` (what a model is given), `timestamp` (UTC or NaT) and `reason` ('' when fine)."""
     if not layout.text_column:
-        raise MonitorError(f"Pick the column that holds the tweets (columns: {', '.join(layout.columns)}).")
-    text_stream = io.TextIOWrapper(stream, encoding=layout.encoding, errors="replace", newline="")
-
-    def bad_line(fields: list[str]) -> None:
-        report.malformed_lines += 1
-        if len(report.malformed_samples) < MAX_BAD_SAMPLES:
-            report.malformed_samples.append(",".join(fields)[:300])
-
-    if layout.lines:
-        chunks = _lines_chunks(text_stream, chunk_rows)
-    else:
-        reader = pd.read_csv(
-            text_stream, chunksize=chunk_rows, engine="python", on_bad_lines=bad_line, dtype=str,
-            keep_default_na=False, skip_blank_lines=True, index_col=False,
-            header=0 if layout.header else None, names=None if layout.header else layout.columns,
-        )
-        chunks = _numbered(reader, layout)
+        raise MonitorError("Pick the column that holds the tweets: none is named "
+                           f"{accepted_names(TEXT_NAMES)}.")
     try:
-        for chunk in chunks:
-            yield _normalise(chunk, layout, report)
-    except (pd.errors.ParserError, csv.Error) as err:
-        report.stopped_early = f"malformed CSV after {report.rows:,} rows ({err}); the rows before were kept"
-    finally:
-        text_stream.detach()
+        with open_csv(stream, plain_lines=layout.lines) as table:
+            _check_columns(table, layout)
+            seen = 0
+            for chunk in table.frames(chunk_rows):
+                yield _normalise(chunk, layout, report, first_row=seen + 1)
+                seen += len(chunk)
+            _take_read_report(table, report)
+    except CsvFormatError as exc:
+        raise MonitorError(str(exc)) from None
 
 
-def _numbered(reader, layout: CsvLayout) -> Iterator[pd.DataFrame]:
-    seen = 0
-    for chunk in reader:
-        if layout.header:
-            chunk.columns = [str(c).strip() for c in chunk.columns]
-        missing = {layout.text_column, layout.time_column} - {None} - set(chunk.columns)
-        if missing:
-            raise MonitorError(f"Column(s) {', '.join(sorted(missing))} not in the file "
-                               f"(columns: {', '.join(map(str, chunk.columns))}).")
-        chunk.insert(0, "row", np.arange(seen + 1, seen + len(chunk) + 1))
-        seen += len(chunk)
-        yield chunk
+def _check_columns(table: CsvTable, layout: CsvLayout) -> None:
+    missing = {layout.text_column, layout.time_column} - {None} - set(table.layout.columns)
+    if missing:  # the file's column names are its content: give their count, not the list
+        raise MonitorError(f"Column(s) {', '.join(sorted(missing))} not in the file "
+                           f"({describe_layout(table.layout, table.encoding, table.header_line)}).")
 
 
-def _normalise(chunk: pd.DataFrame, layout: CsvLayout, report: InputReport) -> pd.DataFrame:
+def _take_read_report(table: CsvTable, report: InputReport) -> None:
+    read = table.report
+    report.records, report.malformed_lines, report.blank_lines = read.records, read.malformed, read.blank_lines
+    report.malformed_samples = list(read.malformed_examples[:MAX_BAD_SAMPLES])
+    report.malformed_where = read.malformed_lines_text()
+
+
+def _normalise(chunk: pd.DataFrame, layout: CsvLayout, report: InputReport, first_row: int) -> pd.DataFrame:
     text = chunk[layout.text_column].fillna("").astype(str)
-    out = pd.DataFrame({"row": chunk["row"].to_numpy(), "text": text.to_numpy()})
+    model_texts, reasons, usable = prepare_texts(text)
+    out = pd.DataFrame({"row": np.arange(first_row, first_row + len(chunk)), "line": chunk.index.to_numpy(),
+                        "text": text.to_numpy(), "model_text": model_texts})
     if layout.time_column:
         raw_time = chunk[layout.time_column].fillna("").astype(str)
         out["timestamp"] = parse_timestamps(raw_time).to_numpy()
-        bad_time = out["timestamp"].isna().to_numpy()
+        bad_time = out["timestamp"].isna().to_numpy() & usable
     else:
         out["timestamp"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
         bad_time = np.zeros(len(out), dtype=bool)
-    empty = text.str.strip().eq("").to_numpy()
-    out["reason"] = np.where(empty, "empty text", np.where(bad_time, "unparseable timestamp", ""))
+    for i in np.flatnonzero(bad_time):
+        reasons[i] = f"{reasons[i]}; unparseable timestamp" if reasons[i] else "unparseable timestamp"
+    out["reason"] = reasons
     report.rows += len(out)
-    report.empty_text += int(empty.sum())
-    report.bad_timestamp += int((bad_time & ~empty).sum())
+    report.empty_text += int((~usable).sum())
+    report.truncated += int(sum(1 for r in reasons[usable] if r.startswith("text truncated")))
+    report.bad_timestamp += int(bad_time.sum())
     return out
 
 
@@ -262,6 +240,20 @@ class MonitorResult:
     def has_time(self) -> bool:
         return bool(self.scored["timestamp"].notna().any())
 
+    def accounting(self) -> str:
+        """The same count core.score prints: records in = scored + kept without a score + malformed."""
+        scored = self.scored
+        unscored = Counter(scored.loc[scored["p_pos"].isna(), "reason"].str.split(":").str[0])
+        return accounting_line(self.report.records, int(scored["p_pos"].notna().sum()), unscored,
+                               self.report.malformed_lines, self.report.malformed_where, self.report.truncated)
+
+    def lines(self) -> list[str]:
+        """What the page lists about the input: the accounting first, then each kind of row that needs a look."""
+        out = [self.accounting(), *self.report.lines()[1:]]
+        if self.failed_scores:
+            out.append(f"{_count(self.failed_scores, 'row')} the model could not score (see `reason`)")
+        return out
+
 
 def score_stream(stream: IO[bytes], layout: CsvLayout, scorer: Scorer,
                  on_progress: Callable[[float, int], None] | None = None,
@@ -274,30 +266,41 @@ def score_stream(stream: IO[bytes], layout: CsvLayout, scorer: Scorer,
         stream.seek(here)
     start, parts, cost, failed = stream.tell(), [], 0.0, 0
     for chunk in read_chunks(stream, layout, report, chunk_rows):
-        chunk["p_pos"] = np.nan
-        todo = np.flatnonzero(chunk["reason"].ne("empty text").to_numpy())
-        for begin in range(0, len(todo), scorer.batch_size):
-            rows = todo[begin:begin + scorer.batch_size]
-            batch = scorer.score(chunk["text"].iloc[rows].tolist())
-            chunk.iloc[rows, chunk.columns.get_loc("p_pos")] = batch.p_pos
-            for i, why in batch.errors.items():
-                chunk.iloc[rows[i], chunk.columns.get_loc("reason")] = f"not scored: {why}"
-            cost += batch.cost_usd
-        unanswered = chunk["p_pos"].isna() & chunk["reason"].ne("empty text") & ~chunk["reason"].str.startswith("not scored")
-        chunk.loc[unanswered, "reason"] = "not scored: no answer"
-        failed += int(chunk["reason"].str.startswith("not scored").sum())
-        parts.append(chunk)
+        cost += _score_chunk(chunk, scorer)
+        failed += int(chunk["reason"].str.startswith(NOT_SCORED).sum())
+        parts.append(chunk.drop(columns="model_text"))
         if on_progress:
             done = (stream.tell() - start) / total_bytes if total_bytes else 1.0
             on_progress(min(done, 1.0), report.rows)
     if not report.rows:
-        raise MonitorError("No rows found: the file has a header but no data lines." +
-                           (f" ({report.stopped_early})" if report.stopped_early else ""))
+        if report.malformed_lines:
+            raise MonitorError(f"No usable rows: all {_count(report.records, 'record')} of the file are malformed "
+                               f"({report.malformed_where}).")
+        raise MonitorError("No rows found: the file has a header but no data lines.")
     scored = pd.concat(parts, ignore_index=True)
     scored["label"] = np.where(scored["p_pos"].isna(), "", np.where(scored["p_pos"] >= 0.5, "positive", "negative"))
     if on_progress:
         on_progress(1.0, report.rows)
     return MonitorResult(scored, report, scorer.name, cost, failed)
+
+
+def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
+    """Fill `p_pos` for the rows that have a text; a row the scorer could not answer says why. Returns the cost."""
+    chunk["p_pos"] = np.nan
+    p_col, reason_col = chunk.columns.get_loc("p_pos"), chunk.columns.get_loc("reason")
+    todo = np.flatnonzero(chunk["reason"].ne(EMPTY_TEXT).to_numpy())
+    cost = 0.0
+    for begin in range(0, len(todo), scorer.batch_size):
+        rows = todo[begin:begin + scorer.batch_size]
+        batch = scorer.score(chunk["model_text"].iloc[rows].tolist())
+        chunk.iloc[rows, p_col] = batch.p_pos
+        for i, why in batch.errors.items():
+            chunk.iloc[rows[i], reason_col] = f"{NOT_SCORED}: {why}"
+        cost += batch.cost_usd
+    reason = chunk["reason"]
+    unanswered = chunk["p_pos"].isna() & reason.ne(EMPTY_TEXT) & ~reason.str.startswith(NOT_SCORED)
+    chunk.loc[unanswered, "reason"] = f"{NOT_SCORED}: no answer"
+    return cost
 
 
 # ---------------------------------------------------------------- analysis
@@ -360,7 +363,8 @@ def most_negative(scored: pd.DataFrame, n: int = 20) -> pd.DataFrame:
 def scored_csv(scored: pd.DataFrame) -> bytes:
     out = scored.rename(columns={"p_pos": "score"})
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
-    return out[["row", "timestamp", "text", "score", "label", "reason"]].to_csv(index=False).encode("utf-8")
+    columns = ["row", "timestamp", "text", "score", "label", "reason"]
+    return out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")  # see core.score.LINE_END
 
 
 def timeline_figure(timeline: Timeline, threshold: float):

@@ -2,10 +2,12 @@
 
 run.json is the source of truth for a run's identity and status; `succeeded` is written last, after every
 model file and metrics.json, so a crash can never leave a half-written run that looks good. A heartbeat file
-lets readers tell a live run from one whose process died.
+lets readers tell a live run from one whose process died. One folder has one writer: `start_run` holds an
+exclusive `flock` on `<run>/.lock` for the run's life, which the OS drops when the process dies.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -14,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,12 +29,74 @@ from core.config import runs_dir
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
 STATUSES = ("running", "succeeded", "failed", "cancelled")
+LOCK_FILE = ".lock"
 TRACKED_PACKAGES = ("numpy", "pandas", "scikit-learn", "nltk", "gensim", "tensorflow", "keras", "torch",
                     "transformers", "onnxruntime", "azure-ai-textanalytics", "azure-ai-ml")
 
 
 class RunCancelled(Exception):
     """Raised inside a run when SIGTERM/SIGINT asks it to stop."""
+
+
+class RunFolderInUse(RuntimeError):
+    """Another live process holds the run folder's lock: it is that run's folder until the process ends."""
+
+
+class RunFolderLock:
+    """An exclusive, non-blocking `flock` on `<run>/.lock`, held while this object is open (use `with`).
+
+    The lock belongs to the open file, not to the file on disk, so the OS releases it when the process dies,
+    however it dies. The file keeps the holder's pid for the error message and is never deleted (deleting a
+    lock file lets two processes each lock a different inode)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self._fd: int | None = None
+
+    def acquire(self) -> "RunFolderLock":
+        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunFolderInUse(f"{self.folder} is in use by another training (pid {self.holder() or '?'}); "
+                                 "choose another --output") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def holder(self) -> str:
+        try:
+            return (self.folder / LOCK_FILE).read_text().strip()
+        except OSError:
+            return ""
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the only descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> "RunFolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def one_line(message: object) -> str:
+    return " ".join(str(message).split())
+
+
+def failure_reason(exc: BaseException, expected: tuple[type[BaseException], ...] = ()) -> str:
+    """The one line run.json keeps about a failure. An expected error (bad data, a bad option) is its own
+    message; anything else is its type and where it was raised, never its message, which may quote the data
+    (the traceback, in the process's log, is for developers)."""
+    if isinstance(exc, expected):
+        return one_line(exc)
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+    return f"unexpected {type(exc).__name__}{where} (the traceback is in the log)"
 
 
 def now_iso() -> str:
@@ -122,13 +187,38 @@ class Run:
 
 
 @contextmanager
-def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | None = None) -> Iterator[Run]:
-    """Create the run folder and keep its status honest whatever happens inside the block."""
+def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | None = None,
+              expected_errors: tuple[type[BaseException], ...] = ()) -> Iterator[Run]:
+    """Create the run folder and keep its status honest whatever happens inside the block.
+
+    Raises RunFolderInUse, before touching anything in the folder, when another live process writes it.
+    `expected_errors` are failures whose message run.json may keep as is (see `failure_reason`)."""
     path = Path(output_dir)
-    if (path / "run.json").exists() and read_json(path / "run.json", {}).get("status") == "running":
-        if process_alive(read_json(path / "run.json", {})):
-            raise RuntimeError(f"{path} is being written by another live run; pick another --output")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True)  # the dashboard's launcher may have made it already (train.log)
+    with RunFolderLock(path):
+        run = _begin(path, kind, approach, params)
+        stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat_loop, args=(path, stop), daemon=True)
+        beat.start()
+        previous = _install_cancel_handlers()
+        try:
+            yield run
+            if run.meta.get("status") == "running":
+                raise RuntimeError("run ended without calling run.finish(metrics)")
+        except (RunCancelled, KeyboardInterrupt):
+            run._end("cancelled", error="cancelled by the user")
+            raise
+        except BaseException as exc:
+            run._end("failed", error=failure_reason(exc, expected_errors))
+            raise
+        finally:
+            stop.set()
+            beat.join(timeout=2)
+            _restore_handlers(previous)
+
+
+def _begin(path: Path, kind: str, approach: str, params: dict | None) -> Run:
+    """Clear what a previous run in this folder left and write the new run.json (status running)."""
     for stale in ("metrics.json", "progress.json", "history.json", "test_predictions.csv"):
         (path / stale).unlink(missing_ok=True)
     meta = {
@@ -145,24 +235,7 @@ def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | N
     }
     run = Run(path, meta)
     run.update()
-    stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat_loop, args=(path, stop), daemon=True)
-    beat.start()
-    previous = _install_cancel_handlers()
-    try:
-        yield run
-        if run.meta.get("status") == "running":
-            raise RuntimeError("run ended without calling run.finish(metrics)")
-    except (RunCancelled, KeyboardInterrupt):
-        run._end("cancelled", error="cancelled by the user")
-        raise
-    except BaseException as exc:
-        run._end("failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        stop.set()
-        beat.join(timeout=2)
-        _restore_handlers(previous)
+    return run
 
 
 def _heartbeat_loop(path: Path, stop: threading.Event) -> None:

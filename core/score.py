@@ -1,11 +1,13 @@
 """Batch scoring CLI: add `score` (P(positive)), `label` and `reason` to every row of a CSV.
 
-    python -m core.score --run RUN_DIR --input CSV --output CSV [--text-column text] [--chunk-size N]
+    python -m core.score --run RUN_DIR --input CSV --output CSV [--text-column NAME] [--chunk-size N]
     python -m core.score --service azure-language|azure-endpoint --input CSV --output CSV
 
-The input is streamed in chunks (constant memory); every input row is written out, in order. Rows that
-cannot be scored (empty text, a per-row service error) keep an empty score and say why in `reason`;
-malformed CSV lines are counted and reported.
+The input is read by core.csv_reader in chunks (constant memory) and every record is accounted for: it is
+written out scored, or written out with an empty score and a `reason` (empty text, a per-row service error), or
+counted as malformed with its line number in the summary; the summary's counts add up to the records read.
+A text longer than MAX_TEXT_CHARS is scored on its first MAX_TEXT_CHARS characters and says so in `reason`
+(the output keeps the whole text). The output is UTF-8 with CRLF line ends and never replaces the input file.
 """
 from __future__ import annotations
 
@@ -14,73 +16,81 @@ import csv
 import os
 import sys
 import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
+from core.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
+
 THRESHOLD = 0.5
+OUTPUT_COLUMNS = ("score", "label", "reason")
+# RFC 4180 line ends: the csv writer quotes a field only for the characters of its line end, so with "\n" a
+# text holding a lone carriage return would be written unquoted and split in two by every reader.
+LINE_END = "\r\n"
+
+
+class ScoreError(Exception):
+    """A request core.score refuses (the output would overwrite the input), with what to do instead."""
 
 
 @dataclass
 class ScoreReport:
-    rows: int = 0
+    records: int = 0             # records read: rows + malformed_lines
+    rows: int = 0                # rows written: scored + unscored
     scored: int = 0
     unscored: int = 0
+    truncated: int = 0           # scored on their first MAX_TEXT_CHARS characters
+    reasons: Counter = field(default_factory=Counter)   # why rows have no score
     malformed_lines: int = 0
-    malformed_examples: list[str] = field(default_factory=list)
+    malformed_examples: list[str] = field(default_factory=list)   # "line N: why", the first ones
+    malformed_where: str = ""    # "lines 4, 9, …"
+    blank_lines: int = 0
     seconds: float = 0.0
     cost_usd: float = 0.0
+
+    def take_read_report(self, read: ReadReport) -> None:
+        self.records, self.malformed_lines = read.records, read.malformed
+        self.malformed_examples = list(read.malformed_examples)
+        self.malformed_where, self.blank_lines = read.malformed_lines_text(), read.blank_lines
 
     def summary(self) -> str:
         rate = self.rows / self.seconds if self.seconds else 0
         cost = f", estimated cost {self.cost_usd:.4f} USD" if self.cost_usd else ""
-        return (f"{self.rows:,} rows: {self.scored:,} scored, {self.unscored:,} without a score, "
-                f"{self.malformed_lines:,} malformed lines skipped; {self.seconds:.1f} s ({rate:,.0f} rows/s){cost}")
+        blank = f" ({self.blank_lines:,} blank lines are not records)" if self.blank_lines else ""
+        return (accounting_line(self.records, self.scored, self.reasons, self.malformed_lines, self.malformed_where,
+                                self.truncated) + blank + f"; {self.seconds:.1f} s ({rate:,.0f} rows/s){cost}")
 
 
-def _detect_encoding(path: Path) -> str:
-    """utf-8 unless the file holds bytes that are not (the official Sentiment140 files are latin-1)."""
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            try:
-                block.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if exc.start < len(block) - 4:  # not just a character cut at the block boundary
-                    return "latin-1"
-    return "utf-8"
-
-
-def read_chunks(path: Path, chunk_size: int, report: ScoreReport) -> Iterator[pd.DataFrame]:
-    """Stream a CSV as string-typed chunks; lines with the wrong number of fields are counted and skipped."""
-    def bad_line(fields: list[str]) -> None:
-        report.malformed_lines += 1
-        if len(report.malformed_examples) < 10:
-            report.malformed_examples.append(",".join(fields)[:200])
-        return None
-
-    yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_size, engine="python",
-                           skip_blank_lines=False,  # in a one-column CSV, an empty line is an empty text
-                           on_bad_lines=bad_line, encoding=_detect_encoding(path))
+def accounting_line(records: int, scored: int, reasons: Counter, malformed: int, malformed_where: str,
+                    truncated: int = 0) -> str:
+    """'N records in: X scored, Y kept without a score (why: n, …), Z malformed (lines …); X + Y + Z = N'."""
+    unscored = sum(reasons.values())
+    why = ", ".join(f"{reason}: {n:,}" for reason, n in reasons.most_common(3))
+    why += ", …" if len(reasons) > 3 else ""
+    cut = f" ({truncated:,} on a truncated text)" if truncated else ""
+    return (f"{records:,} records in: {scored:,} scored{cut}, {unscored:,} kept without a score"
+            f"{f' ({why})' if why else ''}, {malformed:,} malformed{f' ({malformed_where})' if malformed else ''}; "
+            f"{scored:,} + {unscored:,} + {malformed:,} = {scored + unscored + malformed:,}")
 
 
 def score_frame(chunk: pd.DataFrame, text_column: str,
                 predict: Callable[[list[str]], tuple[np.ndarray, list]]) -> pd.DataFrame:
-    """Score the non-empty texts of one chunk; empty texts get a reason instead of a score."""
-    texts = chunk[text_column].fillna("").astype(str)
-    usable = texts.str.strip() != ""
+    """Score the usable texts of one chunk (cut to MAX_TEXT_CHARS); the others get a reason instead."""
+    model_texts, reasons, usable = prepare_texts(chunk[text_column])
     scores = np.full(len(chunk), np.nan)
-    reasons = np.where(usable, "", "empty text").astype(object)
     if usable.any():
-        p_pos, row_errors = predict(texts[usable].tolist())
-        scores[usable.to_numpy()] = p_pos
-        if row_errors:
-            idx = np.flatnonzero(usable.to_numpy())
-            for i, err in zip(idx, row_errors):
-                if err:
-                    reasons[i] = err
+        idx = np.flatnonzero(usable)
+        p_pos, row_errors = predict([model_texts[i] for i in idx])
+        scores[idx] = p_pos
+        for i, err in zip(idx, row_errors or ()):
+            if err:
+                reasons[i] = err
     out = chunk.copy()
     out["score"] = np.round(scores, 6)
     out["label"] = np.where(np.isnan(scores), "", np.where(scores >= THRESHOLD, "positive", "negative"))
@@ -103,32 +113,80 @@ def make_predictor(run: str | None, service: str | None, report: ScoreReport):
         p = np.array([np.nan if v is None else v for v in result.p_pos], dtype=float)
         return p, result.errors
 
+    predict.service = svc  # main() reserves the whole file's budget on it
     return predict
 
 
-def score_csv(input_path: Path, output_path: Path, predict, text_column: str = "text",
+def refuse_overwriting_input(input_path: Path, output_path: Path) -> None:
+    """ScoreError when the output is the input file, by any path (symlink, hard link, `x/../`)."""
+    same = Path(output_path).resolve() == Path(input_path).resolve()
+    if not same and Path(output_path).exists():
+        same = os.path.samefile(input_path, output_path)
+    if same:
+        raise ScoreError(f"--output {output_path} is the input file: choose another path (core.score never "
+                         "overwrites its input)")
+
+
+def score_csv(input_path: Path, output_path: Path, predict, text_column: str | None = None,
               chunk_size: int = 10_000, report: ScoreReport | None = None) -> ScoreReport:
+    """Score every record of `input_path` into `output_path` (written whole or not at all)."""
     report = report or ScoreReport()
+    input_path, output_path = Path(input_path), Path(output_path)
+    refuse_overwriting_input(input_path, output_path)
     start = time.perf_counter()
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.part")
     output_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as out:
-            for i, chunk in enumerate(read_chunks(input_path, chunk_size, report)):
-                if text_column not in chunk.columns:
-                    raise ValueError(f"{input_path} has no {text_column!r} column (columns: {list(chunk.columns)}); "
-                                     f"pass --text-column")
-                scored = score_frame(chunk, text_column, predict)
-                scored.to_csv(out, header=(i == 0), index=False, quoting=csv.QUOTE_MINIMAL)
-                report.rows += len(scored)
-                report.scored += int(scored["label"].ne("").sum())
-                report.unscored = report.rows - report.scored
+        with open_csv(input_path) as table, open(tmp, "w", encoding="utf-8", newline="") as out:
+            column = table.column(text_column)
+            header = [*table.layout.columns, *OUTPUT_COLUMNS]
+            csv.writer(out, lineterminator=LINE_END).writerow(header)
+            for chunk in table.frames(chunk_size):
+                scored = score_frame(chunk, column, predict)
+                scored.to_csv(out, header=False, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END)
+                _count_rows(scored, report)
                 print(f"[progress] scored {report.rows:,} rows", file=sys.stderr, flush=True)
+            report.take_read_report(table.report)
         os.replace(tmp, output_path)
     finally:
         tmp.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _count_rows(scored: pd.DataFrame, report: ScoreReport) -> None:
+    has_score = scored["label"].ne("").to_numpy()
+    reasons = scored["reason"].to_numpy()
+    report.rows += len(scored)
+    report.scored += int(has_score.sum())
+    report.unscored = report.rows - report.scored
+    report.truncated += int(sum(1 for r in reasons[has_score] if r.startswith("text truncated")))
+    report.reasons.update(reasons[~has_score])
+
+
+def scorable_texts(input_path: Path, text_column: str | None, chunk_size: int = 10_000) -> Iterator[str]:
+    """The texts a service would be sent for this file, as score_csv sends them (for its spend guard)."""
+    with open_csv(input_path) as table:
+        column = table.column(text_column)
+        for chunk in table.frames(chunk_size):
+            model_texts, _, usable = prepare_texts(chunk[column])
+            yield from (text for text, ok in zip(model_texts, usable) if ok)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """Type and place of a bug, not its message (which may quote the data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"unexpected {type(exc).__name__}{where}; please report it"
+
+
+def _expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
+    from core.models import ModelLoadError
+    known: tuple[type[BaseException], ...] = (ScoreError, CsvFormatError, ModelLoadError, OSError)
+    if service:
+        from core.azure.services import ServiceError
+        known += (ServiceError,)
+    return known
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -138,24 +196,30 @@ def main(argv: list[str] | None = None) -> None:
     source.add_argument("--service", choices=["azure-language", "azure-endpoint"], help="a cloud service")
     parser.add_argument("--input", required=True, type=Path, help="CSV with a text column")
     parser.add_argument("--output", required=True, type=Path, help="CSV to write (input rows + score, label, reason)")
-    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--text-column", default=None,
+                        help="the column to score (default: the first of text, tweet, full_text, content, ...)")
     parser.add_argument("--chunk-size", type=int, default=10_000)
     args = parser.parse_args(argv)
-    if not args.input.exists():
+    if not args.input.is_file():
         sys.exit(f"error: input file not found: {args.input}")
     report = ScoreReport()
     try:
+        refuse_overwriting_input(args.input, args.output)  # before a model is loaded or a budget reserved
         predict = make_predictor(args.run, args.service, report)
-        if args.service:  # a spend guard judges the whole file before the first request, not chunk by chunk
-            from core.azure.services import check_budget
-            check_budget(args.service, (text for chunk in read_chunks(args.input, args.chunk_size, ScoreReport())
-                                        if args.text_column in chunk for text in chunk[args.text_column]))
-        score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
-    except Exception as exc:  # every failure ends with one clear line, and no partial output file
-        sys.exit(f"error: {type(exc).__name__}: {exc}")
+        budget = nullcontext()
+        if args.service:  # the whole file's budget is reserved before the first request, not chunk by chunk
+            from core.azure.services import reserve_budget
+            budget = reserve_budget(predict.service, scorable_texts(args.input, args.text_column, args.chunk_size))
+        with budget:
+            score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
+    except Exception as exc:  # noqa: BLE001 - every failure ends with one line, and no partial output file
+        expected = isinstance(exc, _expected_errors(args.service))
+        sys.exit(f"error: {exc if expected else _unexpected(exc)}")
     print(report.summary())
+    print(f"{report.rows:,} rows written to {args.output} ({report.scored:,} scored + {report.unscored:,} kept "
+          f"without a score); {report.malformed_lines:,} malformed records left out")
     for example in report.malformed_examples:
-        print(f"  malformed: {example}")
+        print(f"  malformed {example}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import csv
 import os
 import random
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,34 @@ def isolated_artifacts(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(root / "runs"))
     monkeypatch.setenv("BADBUZZ_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("BADBUZZ_NO_DOWNLOAD", "1")
+    monkeypatch.setenv("BADBUZZ_SENTIMENT140_URL", "http://127.0.0.1:9/trainingandtestdata.zip")  # refused at once
     monkeypatch.delenv("BADBUZZ_DATA", raising=False)
     return root
+
+
+@contextmanager
+def serving_on(address: str | None):
+    """Streamlit's `server.address` (what st.get_option reads) set for the block, then restored."""
+    from streamlit import config as st_config
+    previous = st_config.get_option("server.address")
+    st_config.set_option("server.address", address)
+    try:
+        yield
+    finally:
+        st_config.set_option("server.address", previous)
+
+
+@pytest.fixture(autouse=True)
+def local_operator(monkeypatch):
+    """Pages run as on scripts/start.sh's default server (127.0.0.1, no authentication): the visitor is an
+    operator. tests/test_access.py sets other addresses and settings."""
+    from core import access
+    for name in ("BADBUZZ_OPERATOR_PASSWORD", "BADBUZZ_OPERATOR_PASSWORD_SECRET_NAME", "BADBUZZ_OPERATOR_EMAILS"):
+        monkeypatch.delenv(name, raising=False)
+    for limiter in (access.SESSION_TRIES, access.SERVER_TRIES):
+        limiter.reset()
+    with serving_on("127.0.0.1"):
+        yield
 
 
 @pytest.fixture(scope="session")

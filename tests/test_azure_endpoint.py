@@ -15,9 +15,10 @@ import requests
 
 from core.azure import local_endpoint
 from core.azure.endpoint import EndpointClient
-from core.azure.score_script import find_run_dir
+from core.azure.score_script import MAX_CHARS, find_run_dir
 from core.azure.services import ServiceError, get_service
 from core.config import PROJECT_ROOT
+from core.csv_reader import MAX_TEXT_CHARS
 
 
 def free_port() -> int:
@@ -78,11 +79,24 @@ def test_bad_input_gets_clear_4xx_answers(endpoint_url):
 
 
 def test_empty_and_oversized_texts_are_not_sent_and_batches_are_split(endpoint_url):
-    texts = ["", "great crew", "x" * 6000] + ["lovely flight"] * 5
+    texts = ["", "great crew", "x" * (MAX_CHARS + 1)] + ["lovely flight"] * 5
     result = EndpointClient(url=endpoint_url, batch_size=2).score(texts)
-    assert result.errors[0] == "empty text: not sent" and "not sent" in result.errors[2]
+    assert result.errors[0] == "empty text" and "not sent" in result.errors[2]
     assert result.p_pos[0] is None and result.p_pos[2] is None
     assert all(p is not None for p in result.p_pos[3:]) and result.requests == 3
+
+
+def test_the_served_script_answers_empty_and_long_texts_like_core_score(run_dir, endpoint_url):
+    """Issue 11: an empty tweet used to get P(positive) 0.568 and "positive" here, and "empty text" in core.score."""
+    from core.models import load
+    long_text = "awful delay " * 1000  # 12,000 characters: scored on its first MAX_TEXT_CHARS
+    body = {"texts": ["", "   ", long_text, "great crew"]}
+    answer = requests.post(endpoint_url, json=body, timeout=30).json()
+    assert answer["p_pos"][:2] == [None, None] and answer["labels"][:2] == [None, None]
+    assert answer["reasons"][:2] == ["empty text", "empty text"] and answer["reasons"][3] == ""
+    assert answer["reasons"][2].startswith(f"text truncated: the first {MAX_TEXT_CHARS:,} of its")
+    expected = load(run_dir).predict_proba([long_text.strip()[:MAX_TEXT_CHARS]])[0]
+    assert answer["p_pos"][2] == pytest.approx(expected, abs=1e-5) and answer["labels"][2] == "negative"
 
 
 def test_core_score_cli_with_the_endpoint(endpoint_url, tmp_path):

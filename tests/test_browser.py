@@ -44,14 +44,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str], log_path: Path):
+def streamlit_server(env: dict[str, str | None], log_path: Path, project: Path = PROJECT_ROOT):
     """`streamlit run app.py` on a free local port; yields its base URL once /_stcore/health answers."""
     port = free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=project, env={k: v for k, v in {**os.environ, **env}.items() if v is not None}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -209,6 +209,63 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         assert "1 row with an unparseable timestamp" in text
         assert page.locator('[data-testid="stDownloadButton"]').get_by_text("Download the scored CSV").is_visible()
         page.screenshot(path=SCREENSHOTS / "monitor.png", full_page=True)
+
+
+# ---------------------------------------------------------------- a newcomer's first minutes
+
+def fresh_checkout(dest: Path) -> Path:
+    """The project's files as a clone has them (tracked and new, not ignored), with no ../shared beside it."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=PROJECT_ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = PROJECT_ROOT / name
+        if source.is_file() and not name.startswith("docs/screenshots/"):
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    return dest
+
+
+@pytest.fixture
+def newcomer_url(tmp_path):
+    project = fresh_checkout(tmp_path / "clone" / "bad-buzz")
+    assert not (project.parent / "shared").exists()
+    env: dict = {name: None for name in ("BADBUZZ_DATA", "BADBUZZ_ARTIFACTS", "BADBUZZ_RUNS_DIR", "BADBUZZ_DATA_DIR")}
+    # nothing listens on port 9: the download fails at once, as on a machine without internet
+    env["BADBUZZ_SENTIMENT140_URL"] = "http://127.0.0.1:9/trainingandtestdata.zip"
+    with streamlit_server(env, tmp_path / "streamlit.log", project=project) as url:
+        yield url, project
+
+
+def test_newcomer_from_fresh_clone_to_first_live_answer(newcomer_url, tmp_path):
+    url, project = newcomer_url
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with browser_page() as page:
+        open_page(page, url, "", "Bad Buzz — Air Paradis")
+        page.get_by_text("No tweets to train on yet").wait_for()
+        page.get_by_role("button", name="Download Sentiment140").click()
+        page.get_by_text("cannot reach the internet").wait_for()
+        page.screenshot(path=SCREENSHOTS / "newcomer-offline.png")
+
+        page.locator('input[type="file"]').set_input_files(str(make_tweets_csv(tmp_path / "my tweets.csv", n=600)))
+        page.get_by_text("Now using").wait_for()
+        settle(page)
+        assert "No tweets to train on yet" not in main_text(page)
+        page.get_by_role("button", name="Train the quick baselines").click()
+        page.get_by_text("Best accuracy").wait_for(timeout=240_000)  # both baselines trained and listed
+        settle(page)
+        page.screenshot(path=SCREENSHOTS / "newcomer-baselines.png")
+
+        open_page(page, url, "live", "Live scoring")
+        settle(page)
+        type_tweet(page, "the crew was rude and my bag is lost, awful")
+        page.get_by_role("button", name="Score").click()
+        page.get_by_text("P(positive) =").first.wait_for()
+        settle(page)
+        assert "negative" in main_text(page)
+        page.screenshot(path=SCREENSHOTS / "newcomer-live.png")
+    uploads = list((project / "artifacts" / "data" / "uploads").glob("*.csv"))
+    assert len(uploads) == 1 and len(list((project / "artifacts" / "runs").iterdir())) == 2
 
 
 # ---------------------------------------------------------------- README screenshots

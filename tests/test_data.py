@@ -81,6 +81,60 @@ def test_split_id_changes_with_the_data(tmp_path):
 
 
 def test_download_offline_says_how_to_pass_a_local_file(tmp_path):
-    with pytest.raises(DataError, match="--data"):
-        download_sentiment140(tmp_path, url="http://127.0.0.1:9/trainingandtestdata.zip", timeout=2)
+    with pytest.raises(DataError, match="--data"):  # the tests' download address is a port nothing listens on
+        download_sentiment140(tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+def test_training_data_goes_through_the_one_reader(tmp_path):
+    """Issue 11: a stray quote, an extra field or a NUL byte costs its own record only, reported by line."""
+    rows = [f"{4 if i % 2 else 0},tweet number {i} {'love' if i % 2 else 'awful'}" for i in range(20)]
+    rows[2] = '0,"a stray quote that never closes'
+    rows[5] = "4,one field too many,EXTRA"
+    rows[8] = "0,a nul\x00byte"
+    rows[11] = "7,the label is not one we know"
+    rows[14] = "4," + "long " * 300  # 1,500 characters: kept, cut to MAX_TEXT_CHARS
+    path = tmp_path / "d.csv"
+    path.write_text("target,text\n" + "\n".join(rows) + "\n")
+    data = load_dataset(path)
+    r = data.report
+    assert r.rows_read == 20 and r.malformed_rows == 4 and r.truncated_texts == 1
+    assert r.malformed_examples == [
+        "line 4: a quote opened here never closes",
+        "line 7: 3 fields instead of 2", "line 10: NUL byte",
+        "line 13: the label is not 0/4, 0/1 or negative/positive"]
+    assert r.rows_read == r.malformed_rows + r.empty_texts + r.neutral_dropped + r.duplicates_dropped + \
+        r.conflicting_rows_dropped + r.rows_kept
+    assert sorted(set(range(20)) - set(data.frame["row_id"])) == [2, 5, 8, 11]  # row_id = record index
+    assert data.frame["text"].str.len().max() == 1000
+    assert "stray" not in " ".join(r.malformed_examples) and "EXTRA" not in " ".join(r.malformed_examples)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "latin-1"])
+def test_training_data_encodings(tmp_path, encoding):
+    path = tmp_path / "d.csv"
+    path.write_bytes(("sentiment,text\n" + "\n".join(f"{i % 2 * 4},caf\u00e9 {i}" for i in range(10)) + "\n")
+                     .encode(encoding))
+    data = load_dataset(path)
+    assert data.report.encoding == encoding and data.report.rows_kept == 10
+    assert data.frame["text"][0] == "caf\u00e9 0"
+
+
+def test_unrecognised_files_are_described_never_quoted(tmp_path):
+    (tmp_path / "x.csv").write_text("secret,words,here\nmore,secret,words\n")
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path / "x.csv")
+    message = str(err.value)
+    assert "line 1 has 3 columns (utf-8)" in message and "secret" not in message and "words" not in message
+    (tmp_path / "t.csv").write_text("tweet,when\nhello,today\n")
+    with pytest.raises(DataError, match="a text column but no label column"):
+        load_dataset(tmp_path / "t.csv")
+    with zipfile.ZipFile(tmp_path / "book.xlsx", "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+    with pytest.raises(DataError, match=r"Excel workbook \(\.xlsx\), not a CSV: .*save the sheet as CSV"):
+        load_dataset(tmp_path / "book.xlsx")
+    with zipfile.ZipFile(tmp_path / "notes.zip", "w") as zf:
+        zf.writestr("secret-name.txt", "hello")
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path / "notes.zip")
+    assert "holds 1 files and none ends in .csv" in str(err.value) and "secret-name" not in str(err.value)

@@ -196,7 +196,7 @@ def test_offline_gensim_data_name_fails_the_run_with_what_to_pass(tmp_path, tiny
     with pytest.raises(SystemExit) as exit_:
         keras_nn.main(["--data", str(tiny_csv), "--output", str(out), "--embedding", "glove-wiki-gigaword-50",
                        *TINY])
-    assert "glove.6B.50d.txt" in str(exit_.value.code)
+    assert exit_.value.code == 2 and "glove.6B.50d.txt" in capsys.readouterr().err
     meta = read(out, "run.json")
     assert meta["status"] == "failed" and "glove.6B.50d.txt" in meta["error"]
 

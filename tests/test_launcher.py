@@ -87,7 +87,7 @@ def test_bad_option_fails_before_run_json_with_log_tail(workspace):
                               options=launcher.trainer_options("logreg"))
     run = wait_until(started.path, lambda r: not r.active)
     assert run.status == "failed"
-    assert "exit code 2" in run.reason
+    assert run.reason.startswith("error: ") and "invalid choice" in run.reason  # the trainer's own one line
     assert "invalid choice" in run.log_tail
 
 

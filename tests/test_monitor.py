@@ -57,7 +57,8 @@ def test_large_csv_streams_in_chunks_and_finds_the_burst(scorer):
     report = result.report
     assert report.rows == n + 2 and report.malformed_lines == 1
     assert report.empty_text == 1 and report.bad_timestamp == 1
-    assert "surplus" in report.malformed_samples[0]
+    assert report.malformed_samples == [f"line {n + 2}: 5 fields instead of 3"]  # where and why, never the content
+    assert report.records == n + 3 and result.accounting().endswith(f"= {n + 3:,}")
     assert len(progress) >= 6 and progress[-1] == (1.0, n + 2)
     assert [f for f, _ in progress] == sorted(f for f, _ in progress)
 
@@ -137,15 +138,18 @@ def test_unquoted_comma_in_one_column_file_is_a_malformed_line(scorer):
     data = b"text\nlove this crew\nworst delay, lost bag\nbad seat\n"
     result = monitor.score_stream(io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), scorer)
     assert result.scored["text"].tolist() == ["love this crew", "bad seat"]
-    assert result.report.malformed_lines == 1 and result.report.malformed_samples == ["worst delay, lost bag"]
+    assert result.report.malformed_lines == 1 and result.report.malformed_samples == ["line 3: 2 fields instead of 1"]
 
 
-def test_unclosed_quote_keeps_the_rows_before_it(scorer):
+def test_unclosed_quote_is_contained_and_the_rows_after_it_are_kept(scorer):
     good = "".join(f"great flight {i}\n" for i in range(30))
     data = ("text\n" + good + '"this quote never ends\nawful\n').encode()
     result = monitor.score_stream(io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), scorer, chunk_rows=10)
-    assert result.report.stopped_early and "malformed CSV" in result.report.stopped_early
-    assert len(result.scored) == 30
+    assert result.report.stopped_early is None
+    assert result.scored["text"].tolist()[-1] == "awful" and len(result.scored) == 31
+    assert result.report.malformed_samples == ["line 32: a quote opened here never closes"]
+    assert result.accounting() == "32 records in: 31 scored, 0 kept without a score, 1 malformed (line 32); " \
+                                  "31 + 0 + 1 = 32"
 
 
 def test_service_answers_and_per_row_errors_are_kept(tmp_path):

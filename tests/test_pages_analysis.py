@@ -80,26 +80,28 @@ def button(at: AppTest, label: str):
 
 def test_app_without_data_says_how_to_get_it(no_data):
     at = render("app.py")
-    assert "No data source yet" in texts(at.sidebar.warning)
-    assert "python -m core.data --download" in texts(at.sidebar.markdown)
-    assert [s.value for s in at.sidebar.subheader] == ["Data", "Device"]
+    assert "upload a CSV or download Sentiment140" in texts(at.sidebar.warning)
+    assert [s.value for s in at.sidebar.subheader] == ["Access", "Data", "Device"]
     assert at.title[0].value == "Bad Buzz — Air Paradis"  # the Overview page is the default one
 
 
 def test_app_shows_the_data_source_in_use(data_no_runs):
     at = render("app.py")
-    assert "Source found" in texts(at.sidebar.success)
-    assert str(data_no_runs) in texts(at.sidebar.caption)
+    assert f"Configured data ({data_no_runs.name})" in texts(at.sidebar.success)
 
 
 # ------------------------------------------------------------------ Overview
 
-def test_overview_without_data_or_runs_gives_the_commands(no_data):
+def test_overview_without_data_or_runs_offers_upload_download_and_baselines(no_data):
     at = render("views/overview.py")
     assert "No tweets to train on yet" in texts(at.warning)
-    code = texts(at.code)
-    assert "python -m core.data --download" in code and "python -m trainers.logreg" in code
+    assert at.get("file_uploader") and any(b.label == "Download Sentiment140" for b in at.button)
+    baselines = next(b for b in at.button if b.label == "Train the quick baselines")
+    assert baselines.disabled  # nothing to train on yet
+    assert "python -m trainers.logreg" in texts(at.code)
     assert "No run yet" in texts(at.info)
+    next(b for b in at.button if b.label == "Download Sentiment140").click().run()
+    assert "cannot reach the internet" in texts(at.error)  # offline (the tests' download address refuses)
 
 
 def test_overview_with_data_and_no_run_names_the_data_in_the_command(data_no_runs):
@@ -125,7 +127,7 @@ def test_overview_lists_every_run_with_its_accuracy(with_runs):
 def test_data_page_without_data_says_how_to_get_it(no_data, monkeypatch):
     monkeypatch.delenv("BADBUZZ_DATA", raising=False)
     at = render("views/data.py")
-    assert "python -m core.data --download" in texts(at.code)
+    assert "No data yet" in texts(at.info) and at.get("file_uploader")
 
 
 def test_data_page_explores_a_headered_csv(data_no_runs):

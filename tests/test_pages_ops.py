@@ -63,8 +63,11 @@ def test_train_page_without_runs(empty_env):
     assert "CPU cores" in texts(at)                                   # the device panel
     assert any(n.label == "sample" for n in at.number_input)           # options read from the trainer's parser
     assert "--output RUN_DIR" in texts(at)
-    at.text_input[0].set_value(str(empty_env / "nope.csv")).run()
-    assert "does not exist" in texts(at)
+    data = next(s for s in at.selectbox if s.label == "Data")
+    assert data.value == str(empty_env / "tweets.csv") and any("official set" in o for o in data.options)
+    assert not next(b for b in at.button if b.label == "Launch").disabled
+    next(t for t in at.text_input if t.label == "C").set_value(str(empty_env / "nope.csv")).run()
+    assert "does not pass paths of this server" in texts(at)
     assert next(b for b in at.button if b.label == "Launch").disabled
 
 

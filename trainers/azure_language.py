@@ -9,7 +9,6 @@ not billed again.
 """
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 
@@ -18,11 +17,11 @@ import pandas as pd
 
 from core.azure.language import API_VERSION, LanguageClient, evaluate_three_class
 from core.azure.services import ServiceError
-from core.data import DataError, load_split
 from core.metrics import classification_report
 from core.pricing import language_cost_usd, load_pricing, text_records
-from core.runs import RunCancelled, start_run
-from trainers.common import base_parser
+from core.runs import start_run
+from trainers.common import (EXPECTED_ERRORS, OptionError, base_parser, check_split_options, expected_failures,
+                             load_run_split)
 
 APPROACH = "Azure AI Language"
 
@@ -102,47 +101,46 @@ def write_answers(run, sample: pd.DataFrame, result) -> None:
 
 def main(argv: list[str] | None = None):
     args = build_parser().parse_args(argv)
-    if args.n < 2:
-        sys.exit("error: --n must be at least 2 (one tweet per class)")
-    service = LanguageClient()
-    try:
-        with start_run(args.output, kind="azure-language", approach=APPROACH, params=vars(args)) as run:
-            configured, why = service.status()
-            if not configured:
-                raise ServiceError(f"Azure AI Language is not configured: {why}")
-            run.progress(phase="data", message=f"loading {args.data}")
-            split = load_split(args.data, sample=args.sample, seed=args.seed, test_size=args.test_size,
-                               val_size=args.val_size)
-            run.set_data(split)
-            sample = balanced_sample(split.test, args.n, args.seed)
-            texts = sample["text"].tolist()
-            records = sum(text_records(t) for t, _ in service.prepare(texts) if t)
-            estimate = service.estimate(texts)
-            print(f"{len(sample):,} tweets (balanced) from split {split.split_id}; not cached yet: "
-                  f"{estimate.describe()}", flush=True)
-            run.update(device="Azure AI Language (cloud)", estimate=vars(estimate))
-            times = [time.perf_counter()]
+    with expected_failures(ServiceError):
+        check_split_options(args)
+        if args.n < 2:
+            raise OptionError("--n must be at least 2 (one tweet per class)")
+        return evaluate_service(args, LanguageClient())
 
-            def on_progress(done: int, total: int) -> None:
-                times.append(time.perf_counter())
-                run.progress(phase="score", message=f"{done:,} / {total:,} new tweets scored", step=done,
-                             steps=total)
 
-            result = service.score(texts, on_progress=on_progress)
-            write_answers(run, sample, result)
-            metrics = build_metrics(sample, result, times, records)
-            run.update(cost=metrics["cost"])
-            run.finish(metrics)
-            test, three = metrics["test"], metrics["three_class"]["neutral_as_class"]
-            print(f"done: {metrics['evaluation']['answered']:,} answered; accuracy with neutral as its own class "
-                  f"{three['accuracy']:.4f}, neutral folded {test['accuracy']:.4f}, ROC AUC "
-                  f"{test.get('roc_auc', float('nan')):.4f}; {result.requests} requests, {result.cached} cached, "
-                  f"≈ ${result.cost_usd:.4f} -> {run.path}", flush=True)
-            return run.path
-    except (ServiceError, DataError) as exc:
-        sys.exit(f"error: {exc}")
-    except RunCancelled:
-        sys.exit("cancelled")
+def evaluate_service(args, service: LanguageClient):
+    """Score the balanced sample inside a run folder; returns the folder."""
+    with start_run(args.output, kind="azure-language", approach=APPROACH, params=vars(args),
+                   expected_errors=(*EXPECTED_ERRORS, ServiceError)) as run:
+        configured, why = service.status()
+        if not configured:
+            raise ServiceError(f"Azure AI Language is not configured: {why}")
+        split = load_run_split(args, run)
+        sample = balanced_sample(split.test, args.n, args.seed)
+        texts = sample["text"].tolist()
+        records = sum(text_records(t) for t, _ in service.prepare(texts) if t)
+        estimate = service.estimate(texts)
+        print(f"{len(sample):,} tweets (balanced) from split {split.split_id}; not cached yet: "
+              f"{estimate.describe()}", flush=True)
+        run.update(device="Azure AI Language (cloud)", estimate=vars(estimate))
+        times = [time.perf_counter()]
+
+        def on_progress(done: int, total: int) -> None:
+            times.append(time.perf_counter())
+            run.progress(phase="score", message=f"{done:,} / {total:,} new tweets scored", step=done,
+                         steps=total)
+
+        result = service.score(texts, on_progress=on_progress)
+        write_answers(run, sample, result)
+        metrics = build_metrics(sample, result, times, records)
+        run.update(cost=metrics["cost"])
+        run.finish(metrics)
+        test, three = metrics["test"], metrics["three_class"]["neutral_as_class"]
+        print(f"done: {metrics['evaluation']['answered']:,} answered; accuracy with neutral as its own class "
+              f"{three['accuracy']:.4f}, neutral folded {test['accuracy']:.4f}, ROC AUC "
+              f"{test.get('roc_auc', float('nan')):.4f}; {result.requests} requests, {result.cached} cached, "
+              f"≈ ${result.cost_usd:.4f} -> {run.path}", flush=True)
+        return run.path
 
 
 if __name__ == "__main__":

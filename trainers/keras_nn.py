@@ -12,7 +12,6 @@ stopping with patience 5.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from trainers.common import base_parser, run_trainer
@@ -152,19 +151,14 @@ def train(args, split, run):
     return km.KerasSentimentModel(model, encoder, approach(args)), seconds, len(x_train) * len(history.epochs), extra
 
 
-def main(argv: list[str] | None = None):
-    from core.embeddings import EmbeddingError, check_spec
+def validate(args: argparse.Namespace) -> None:
+    from core.embeddings import check_spec
+    check_spec(args.embedding)  # a missing vectors file fails here, before a run folder is made
 
-    p = parser()
-    args, _ = p.parse_known_args(argv)
-    try:
-        check_spec(args.embedding)  # a missing vectors file fails here, before a run folder is made
-    except EmbeddingError as exc:
-        p.error(str(exc))
-    try:
-        return run_trainer("keras", approach, p, train, argv)
-    except EmbeddingError as exc:  # the run is already marked failed with this message
-        sys.exit(f"embedding error: {exc}")
+
+def main(argv: list[str] | None = None):
+    from core.embeddings import EmbeddingError
+    return run_trainer("keras", approach, parser(), train, argv, validate=validate, expected=(EmbeddingError,))
 
 
 if __name__ == "__main__":

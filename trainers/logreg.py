@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from core.models import SklearnModel
 from core.preprocess import tweet_tokens
-from trainers.common import base_parser, run_trainer
+from trainers.common import OptionError, base_parser, run_trainer
 
 C_GRID = (0.5, 1.0, 2.0, 4.0)
 APPROACH = {"tfidf": "TF-IDF + logistic regression", "hashing": "Feature hashing + logistic regression"}
@@ -45,13 +45,13 @@ def train(args, split, run):
     X = features.fit_transform(fit_on["text"].tolist())
     y = fit_on["label"].to_numpy()
     C, val_scores = float(args.C) if args.C != "auto" else None, {}
-    if C is None:
+    if C is None:  # validate() made sure there is a validation split
         n_train = len(split.train)
         for C_try in C_GRID:
             run.progress(phase="tune", message=f"C={C_try}", step=1, steps=2)
             model = LogisticRegression(C=C_try, max_iter=1000, solver="saga", random_state=args.seed)
             val_scores[C_try] = float(model.fit(X[:n_train], y[:n_train]).score(X[n_train:], y[n_train:]))
-        C = max(val_scores, key=val_scores.get) if val_scores and len(split.val) else 1.0
+        C = max(val_scores, key=val_scores.get)
     logreg.set_params(C=C)
     run.progress(phase="train", message=f"fitting logistic regression (C={C})", step=1, steps=2)
     logreg.fit(X, y)
@@ -76,8 +76,27 @@ def parser():
     return p
 
 
+def validate(args) -> None:
+    """Bad values and combinations, refused before any run folder is touched."""
+    if args.C == "auto":
+        if args.val_size == 0:
+            raise OptionError("--C auto picks C on the validation split, so it needs --val-size above 0; "
+                              "give --C a number to train without validation")
+    else:
+        try:
+            positive = float(args.C) > 0
+        except ValueError:
+            positive = False
+        if not positive:
+            raise OptionError(f"--C must be a positive number or 'auto', not {args.C!r}")
+    if args.ngram_max < 1:
+        raise OptionError("--ngram-max must be at least 1")
+    if not 1 <= args.hash_bits <= 30:
+        raise OptionError("--hash-bits must be between 1 and 30")
+
+
 def main(argv=None):
-    return run_trainer("logreg", lambda a: APPROACH[a.features], parser(), train, argv)
+    return run_trainer("logreg", lambda a: APPROACH[a.features], parser(), train, argv, validate=validate)
 
 
 if __name__ == "__main__":

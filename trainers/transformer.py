@@ -16,7 +16,6 @@ import argparse
 import math
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -351,6 +350,8 @@ def parser():
 
 def validate(args) -> None:
     """Fail before any run folder is touched: bad numbers, a base model that cannot be had."""
+    if args.device == "cpu" and args.precision in ("fp16", "tf32"):
+        raise BaseModelError(f"--precision {args.precision} needs a CUDA GPU; with --device cpu use bf16 or fp32")
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
             raise BaseModelError(f"--{name.replace('_', '-')} must be at least 1")
@@ -363,13 +364,8 @@ def validate(args) -> None:
 
 
 def main(argv=None):
-    p = parser()
-    args = p.parse_args(argv)
-    try:
-        validate(args)
-        return run_trainer("transformer", approach_name, p, train, argv)
-    except BaseModelError as exc:
-        sys.exit(f"error: {exc}")
+    return run_trainer("transformer", approach_name, parser(), train, argv, validate=validate,
+                       expected=(BaseModelError,))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,14 @@
 """Data: explore the Sentiment140 source the dashboard trains on."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import plotly.express as px
 import streamlit as st
 
 from core import data_explorer as dx
-from core.config import default_data_path
 from core.data import DataError, load_dataset
+from views.components.data_sources import add_data_panel, announce_added_data, source_picker
 
 CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}
-
-
-def _file_of(source: str) -> Path:
-    return Path(source.split(".zip:")[0])
 
 
 # cache_resource, not cache_data: the official set is 1.6 million rows, not worth copying on every rerun.
@@ -39,22 +33,17 @@ def token_counts(source: str, mtime: float, size: int):
 
 
 st.title("Data")
-default = default_data_path()
-source = st.text_input("Data source (CSV, or zip[:member.csv])", value=str(default) if default else "",
-                       help="Defaults to $BADBUZZ_DATA, else the downloaded official set, else the shared sample.")
-if not source.strip():
-    st.info("No data source yet. Download the official Sentiment140 set, then reload this page:")
-    st.code("python -m core.data --download", language="bash")
-    st.markdown("Or type the path of a CSV above (Sentiment140's 6 columns, or a header with `text` and `label`).")
-    st.stop()
-if not _file_of(source).exists():
-    st.error(f"`{source}` does not exist. Check the path, or download the official set with "
-             "`python -m core.data --download`.")
+announce_added_data()
+source = source_picker()
+with st.expander("Add data: upload a CSV or download the official set", expanded=source is None):
+    add_data_panel("data-page")
+if source is None:
+    st.info("No data yet: upload a CSV of labelled tweets or download the official Sentiment140 set above.")
     st.stop()
 
-stat = _file_of(source).stat()
+stat = source.path.stat()
 try:
-    stats = explore(source, stat.st_mtime, stat.st_size)
+    stats = explore(source.key, stat.st_mtime, stat.st_size)
 except DataError as exc:
     st.error(f"This source cannot be used: {exc}")
     st.stop()
@@ -92,8 +81,7 @@ with quality_tab:
 with users_tab:
     if "user_summary" not in stats:
         st.info("This source has no user column, so tweets per user cannot be counted. The official 6-column "
-                "Sentiment140 format has one: `python -m core.data --download`, then pick "
-                "`artifacts/data/trainingandtestdata.zip` above.")
+                "Sentiment140 format has one: download it under **Add data**, then pick it above.")
     else:
         summary = stats["user_summary"]
         ucols = st.columns(len(summary))
@@ -125,7 +113,7 @@ with token_tab:
     mode = st.radio("Rank tokens by", ["most frequent", "most distinctive"], horizontal=True,
                     help="Distinctive: z-score of the log-odds ratio between classes (frequent and lopsided).")
     n = st.slider("Tokens per class", 10, 50, 20, step=5)
-    counts = token_counts(source, stat.st_mtime, stat.st_size)
+    counts = token_counts(source.key, stat.st_mtime, stat.st_size)
     top = dx.top_tokens(counts, n, distinctive=mode == "most distinctive")
     metric = "z" if mode == "most distinctive" else "count"
     tcols = st.columns(2)

@@ -8,11 +8,12 @@ from core import live
 from core.compare import run_label
 from core.config import runs_dir
 from core.runs import list_runs, runs_signature
+from views.components.access import current_access
 
 COLUMNS_PER_ROW = 4
 HISTORY_ROWS = 200
 STATUS_HINTS = {"not trained": "info", "not configured": "info", "offline": "warning", "timeout": "warning",
-                "error": "error"}
+                "error": "error", live.OPERATORS_ONLY: "info"}
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -50,7 +51,7 @@ def show_answer(container, answer: live.Answer) -> None:
 
 st.title("Live scoring")
 st.caption("One tweet, every approach at once. Local models answer for free; cloud services cost a fraction "
-           "of a cent per call when configured.")
+           "of a cent per call when configured, so only operators may call them.")
 
 root = runs_dir()
 runs = load_runs(str(root), runs_signature(root))
@@ -87,7 +88,8 @@ if submitted:
         columns = [live.run_column(by_label[label], models) for label in picked_labels]
         columns += live.untrained_columns(runs)
         if use_cloud:
-            columns += live.cloud_columns()
+            rights = current_access()  # cloud calls are billed: operators only
+            columns += live.cloud_columns() if rights.is_operator else live.refused_cloud_columns(rights.reason)
         with st.spinner("Asking every approach…"):
             answers = live.score_columns(columns, prepared.text, timeout_s=timeout_s)
         st.session_state["live_answers"] = answers

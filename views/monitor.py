@@ -7,20 +7,22 @@ import streamlit as st
 
 from core import monitor
 from core.config import runs_dir
+from core.live import LOCAL_KINDS
 from core.runs import list_runs, runs_signature
+from views.components.access import is_operator, operator_reason
 
 NO_TIME = "(none: chart by position in the file)"
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def succeeded_runs(root: str, signature: tuple) -> list[tuple[str, str]]:
-    """(path, label) of every run that can score."""
+def succeeded_runs(root: str, signature: tuple) -> list[tuple[str, str, str]]:
+    """(path, label, kind) of every run that can score."""
     out = []
     done = [run for run in list_runs(root) if run.status == "succeeded"]
     for run in sorted(done, key=lambda r: -(r.metrics.get("test", {}).get("accuracy") or 0)):  # best first
         accuracy = run.metrics.get("test", {}).get("accuracy")
         score = f", accuracy {accuracy:.1%}" if accuracy is not None else ""
-        out.append((str(run.path), f"{run.approach} — {run.id}{score}"))
+        out.append((str(run.path), f"{run.approach} — {run.id}{score}", run.kind))
     return out
 
 
@@ -73,8 +75,10 @@ def choose_model() -> tuple[str, str] | None:
     """('run', path) or ('cloud', key), or None when nothing can score."""
     root = runs_dir()
     runs = succeeded_runs(str(root), runs_signature(root))
-    services = cloud_services()
-    choices = [("run", path, label) for path, label in runs]
+    operator = is_operator()
+    services = cloud_services() if operator else []  # billed per call: operators only
+    # an azure-* evaluation run scores through its paid service: such runs are for operators too
+    choices = [("run", path, label) for path, label, kind in runs if operator or kind in LOCAL_KINDS]
     choices += [("cloud", key, f"{name} (cloud)") for key, name, ok, _ in services if ok]
     unavailable = [(name, reason) for _, name, ok, reason in services if not ok]
     if not choices:
@@ -86,6 +90,8 @@ def choose_model() -> tuple[str, str] | None:
         return None
     picked = st.selectbox("Model", choices, format_func=lambda c: c[2],
                           help="Any finished run, or a configured cloud service (billed per call).")
+    if not operator:
+        st.caption(f"Cloud services (billed per call): {operator_reason()}")
     if unavailable:
         with st.expander(f"Cloud services not configured ({len(unavailable)})"):
             for name, reason in unavailable:
@@ -99,8 +105,12 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
         if model[0] == "run":
             from pathlib import Path
             scorer = run_scorer(model[1], (Path(model[1]) / "run.json").stat().st_mtime)
-        else:
+        elif is_operator():  # checked again at the click: the session may have signed out since
             scorer = cloud_scorer(model[1])
+        else:
+            bar.empty()
+            st.error(f"Scoring with a cloud service: {operator_reason()}")
+            return
         result = monitor.score_stream(
             io.BytesIO(data), layout, scorer,
             on_progress=lambda done, rows: bar.progress(done, text=f"Scoring… {rows:,} rows read"))
@@ -141,14 +151,12 @@ def show_result(result: monitor.MonitorResult, source: str) -> None:
         attention = report.bad_rows + result.failed_scores
         with st.expander(f"{attention:,} row{'s' if attention != 1 else ''} need{'s' if attention == 1 else ''} "
                          "attention", expanded=True, icon=":material/warning:"):
-            for line in report.lines():
+            for line in result.lines():  # the same counts as `python -m core.score`
                 st.markdown(f"- {line}")
-            if result.failed_scores:
-                st.markdown(f"- {result.failed_scores:,} rows the model could not score (see `reason`)")
             if report.malformed_samples:
                 st.code("\n".join(report.malformed_samples), language="text")
     else:
-        st.caption(" · ".join(report.lines()))
+        st.caption(" · ".join(result.lines()))
 
     st.subheader(f"Negative share per {timeline.bucket_label}")
     if timeline.by == "position":

@@ -1,14 +1,17 @@
 """Overview: every run at a glance, and what to do next when there is nothing to show yet."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import plotly.express as px
 import streamlit as st
 
+from core import launcher, quickstart
 from core.compare import comparable, overview_table, train_commands
-from core.config import default_data_path, runs_dir
+from core.config import runs_dir
+from core.datasource import dashboard_source
 from core.runs import list_runs, runs_signature
+from views.components.access import is_operator, operator_reason
+from views.components.data_sources import add_data_panel, announce_added_data
+from views.components.run_cards import run_card
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -16,28 +19,49 @@ def load_runs(root: str, signature: tuple) -> list:
     return list_runs(root)
 
 
+def first_models(source, commands: dict) -> None:
+    """No run yet: the quick baselines in one click (then Live scoring answers), or the commands."""
+    st.info(f"No run yet in `{runs_dir()}`. The two quick baselines (TF-IDF and feature-hashing logistic "
+            "regression) train in seconds to a few minutes; Live scoring answers as soon as one is done.")
+    operator = is_operator()
+    busy = any(run.active for run in launcher.launched_runs())
+    if st.button("Train the quick baselines", type="primary", icon=":material/rocket_launch:",
+                 disabled=source is None or not operator or busy,
+                 help=operator_reason() if not operator else None if source else "Add data first."):
+        if is_operator() and source is not None and not busy:
+            quickstart.launch_baselines(source.key)
+    follow_baselines()
+    with st.expander("Or from a terminal, and the neural approaches (longer; a GPU helps)"):
+        st.code(f"{commands['logreg-tfidf']}\n{commands['logreg-hashing']}", language="bash")
+        st.code(f"{commands['keras']}\n{commands['transformer']}", language="bash")
+
+
+@st.fragment(run_every=2)
+def follow_baselines() -> None:
+    runs = launcher.launched_runs()
+    for run in runs:
+        run_card(run)
+    if any(r.status == "succeeded" for r in runs) and not any(r.active for r in runs):
+        st.rerun()  # the whole page now shows the finished runs (a succeeded run has its run.json)
+
+
 st.title("Bad Buzz — Air Paradis")
 st.caption("Which sentiment approach spots an angry tweet best, fastest and cheapest? Every run on one page.")
+announce_added_data()
 
-data = default_data_path()
+source = dashboard_source()
 root = runs_dir()
 runs = load_runs(str(root), runs_signature(root))
-commands = train_commands(data)
+commands = train_commands(source.key if source else None)
 
-if data is None or not Path(str(data).split(".zip:")[0]).exists():
-    st.warning("No tweets to train on yet." if data is None else f"The data source `{data}` does not exist.")
-    st.markdown("Download the official Sentiment140 set (1.6 million tweets, about 80 MB):")
-    st.code("python -m core.data --download", language="bash")
-    st.markdown("or point the dashboard at your own CSV (Sentiment140's 6 columns, or `text` + `label` "
-                "columns) before starting it:")
-    st.code("BADBUZZ_DATA=path/to/tweets.csv streamlit run app.py", language="bash")
+if source is None:
+    st.warning("No tweets to train on yet.")
+    st.markdown("Upload a CSV of labelled tweets (Sentiment140's 6 columns, or a `text` and a `label` column), "
+                "or download the official Sentiment140 set (1.6 million tweets, about 80 MB):")
+    add_data_panel("overview")
 
 if not runs:
-    st.info(f"No run yet in `{root}`. Train the two quick baselines (a few seconds to a few minutes each) "
-            "from the **Train** page, or from a terminal:")
-    st.code(f"{commands['logreg-tfidf']}\n{commands['logreg-hashing']}", language="bash")
-    st.markdown("Then the neural approaches (longer; a GPU helps):")
-    st.code(f"{commands['keras']}\n{commands['transformer']}", language="bash")
+    first_models(source, commands)
     st.stop()
 
 table = overview_table(runs)

@@ -1,18 +1,13 @@
 """Train: pick an approach and its options, launch it here or on Azure ML, follow and cancel the runs."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from core import launcher
-from core.config import default_data_path, runs_dir
-
-STATUS_ICONS = {"starting": ":material/hourglass_top:", "running": ":material/autorenew:",
-                "cancelling": ":material/stop_circle:", "succeeded": ":green[:material/check_circle:]",
-                "failed": ":red[:material/error:]", "cancelled": ":material/cancel:",
-                "submitted": ":blue[:material/cloud_upload:]"}
-
+from core import datasource, launcher
+from core.config import runs_dir
+from core.download import official_archive
+from views.components.access import is_operator, operator_reason
+from views.components.run_cards import run_card
 
 @st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
 def devices():
@@ -74,6 +69,36 @@ def azure_panel(trainer_key: str) -> dict | None:
     return {"compute": compute.strip(), "gpu": gpu, "dry_run": dry_run}
 
 
+def data_choice() -> str | None:
+    """The training data: one of the dashboard's sources, or the official set for the trainer to download."""
+    sources = datasource.page_sources()
+    labels = {s.key: s.label for s in sources}
+    if not official_archive().is_file():
+        labels[datasource.OFFICIAL_KEY] = "Sentiment140, official set (the trainer downloads it, about 80 MB)"
+    keys = list(labels)
+    current = datasource.dashboard_source()
+    index = keys.index(current.key) if current and current.key in keys else 0
+    choice = st.selectbox("Data", keys, index=index, format_func=labels.get,
+                          help="Add data (upload or download) on the Overview or Data page.")
+    if choice == datasource.OFFICIAL_KEY:
+        return choice
+    try:
+        return datasource.resolve_page_source(choice).key
+    except datasource.SourceRefused as exc:
+        st.error(str(exc), icon=":material/block:")
+        return None
+
+
+def refuse_server_paths(options: list[launcher.Option], values: dict) -> list[str]:
+    """Text options naming a file or folder of this server (a base model folder, vectors) are refused here."""
+    refused = [opt.flag for opt in options
+               if opt.kind == "text" and values.get(opt.dest) and datasource.looks_like_server_path(values[opt.dest])]
+    if refused:
+        st.error(f"{', '.join(refused)}: the dashboard does not pass paths of this server to a trainer; give a "
+                 "name (a Hugging Face model, a gensim-data set), or use the command line.", icon=":material/block:")
+    return refused
+
+
 def launch_form() -> None:
     trainers = launcher.available_trainers()
     if not trainers:
@@ -87,13 +112,7 @@ def launch_form() -> None:
         st.error(f"Cannot read the options of `{trainers[key].module}`: {type(exc).__name__}: {exc}")
         return
 
-    default_data = default_data_path()
-    data = st.text_input("Data (CSV, zip, or `sentiment140` to download the official set)",
-                         value=str(default_data) if default_data else "sentiment140",
-                         help="Sentiment140's 6-column CSV or zip, or any CSV with a text and a label column.")
-    data_ok = data.strip() == "sentiment140" or Path(data.split(".zip:")[0]).expanduser().exists()
-    if not data_ok:
-        st.error(f"`{data}` does not exist: give the path of a CSV or zip on this machine.")
+    data = data_choice()
 
     values = {}
     groups: dict[str, list[launcher.Option]] = {}
@@ -105,6 +124,8 @@ def launch_form() -> None:
             for i, opt in enumerate(group_options):
                 with cols[i % 3]:
                     values[opt.dest] = option_widget(opt, f"opt-{key}-{opt.dest}")
+    options_ok = not refuse_server_paths(options, values)
+    data_ok = data is not None and options_ok
 
     target = st.radio("Where", ["This machine", "Azure ML compute"], horizontal=True)
     azure = None
@@ -116,48 +137,26 @@ def launch_form() -> None:
         ready = data_ok and azure is not None
 
     if azure is None:
-        preview = launcher.trainer_command(key, values, data.strip(), "RUN_DIR", options)
+        preview = launcher.trainer_command(key, values, data or "DATA", "RUN_DIR", options)
     else:
-        preview = launcher.azure_job_command(key, values, data.strip(), options, azure["compute"], azure["gpu"],
+        preview = launcher.azure_job_command(key, values, data or "DATA", options, azure["compute"], azure["gpu"],
                                              azure["dry_run"])
     st.code(launcher.display_command(preview), language="bash")
-    if st.button("Launch", type="primary", disabled=not ready, icon=":material/play_arrow:"):
+    operator = is_operator()
+    if st.button("Launch", type="primary", disabled=not (ready and operator), icon=":material/play_arrow:",
+                 help=None if operator else operator_reason()):
+        if not (ready and is_operator()):  # checked again at the click: a disabled button is only a hint
+            st.error(operator_reason() if ready else "Fix the choices above first.")
+            return
         try:
             if target == "This machine":
-                started = launcher.launch(key, values, data.strip(), options=options)
+                started = launcher.launch(key, values, data, options=options)
             else:
-                started = launcher.launch_azure_job(key, values, data.strip(), options=options, **azure)
+                started = launcher.launch_azure_job(key, values, data, options=options, **azure)
         except Exception as exc:
             st.error(f"Could not launch: {type(exc).__name__}: {exc}")
         else:
             st.toast(f"Launched {started.run_id}", icon=":material/rocket_launch:")
-
-
-def run_card(run: launcher.LaunchedRun) -> None:
-    with st.container(border=True):
-        top = st.columns([5, 1])
-        top[0].markdown(f"{STATUS_ICONS.get(run.status, '')} **{run.label}** — `{run.id}` — "
-                        f"**{run.status}** after {launcher.format_duration(run.elapsed_s)}")
-        if run.active and run.status != "cancelling":
-            top[1].button("Cancel", key=f"cancel-{run.id}", icon=":material/stop:",
-                          on_click=launcher.cancel, args=(run.path,))
-        if run.reason and run.status in ("failed", "cancelled", "submitted"):
-            (st.error if run.status == "failed" else st.info)(run.reason)
-        if run.progress and run.active:
-            fraction = launcher.progress_fraction(run.progress)
-            if fraction is not None:
-                st.progress(fraction, text=f"{fraction:.0%}")
-            fields = launcher.progress_fields(run.progress)
-            st.markdown(" · ".join(f"{k}: **{v}**" for k, v in fields.items()))
-            if run.progress.get("message"):
-                st.caption(run.progress["message"])
-        if run.status == "succeeded" and run.info and run.info.metrics.get("test"):
-            test = run.info.metrics["test"]
-            st.markdown(f"accuracy **{test['accuracy']:.2%}**, macro F1 **{test['f1_macro']:.2%}** — "
-                        "see **Résumé** and **Compare**")
-        if run.log_tail:
-            with st.expander("Log (last lines)", expanded=run.status == "failed"):
-                st.code(run.log_tail, language="text")
 
 
 @st.fragment(run_every=2)

@@ -73,7 +73,7 @@ class EndpointClient:
         send = []
         for i, text in enumerate(texts):
             if not text.strip():
-                result.errors[i] = "empty text: not sent"
+                result.errors[i] = "empty text"  # the same reason as core.score
             elif len(text) > MAX_CHARS:
                 result.errors[i] = f"{len(text):,} characters: longer than the endpoint's {MAX_CHARS:,}, not sent"
             else:

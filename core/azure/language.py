@@ -10,10 +10,13 @@ answers into whichever polar side the service leaned to; the service's own 4-way
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from core.azure.cache import AnswerCache
 from core.azure.credentials import LANGUAGE_ENDPOINT, LANGUAGE_KEY, CredentialError, Credentials
 from core.azure.services import ServiceError, ServiceResult
-from core.azure.spend import SpendGuard
+from core.azure.spend import Reservation, SpendGuard
 from core.pricing import text_records
 
 API_VERSION = "2023-04-01"
@@ -83,6 +86,7 @@ class LanguageClient:
         # azure-core waits up to 300 s for a response by default: too long for a live page or a batch
         self.client_options = {"connection_timeout": 10, "read_timeout": 60, **(client_options or {})}
         self._cache, self._spend = cache, spend
+        self._held = threading.local()  # the reservation `reserve()` holds for this thread's score() calls
         self.language = language
         self.retry = (max_retries, backoff_factor, backoff_max)
 
@@ -125,7 +129,32 @@ class LanguageClient:
     def estimate(self, texts: list[str]):
         """The spend estimate for the texts that are not cached yet (no network call)."""
         pending = self._pending(self.prepare(texts))[1]
-        return self.spend.estimate(sum(text_records(t) for t in pending.values()), len(pending))
+        return self.spend.estimate(_records(pending.values()), len(pending))
+
+    @contextmanager
+    def reserve(self, texts: list[str]):
+        """Hold the budget for every text not cached yet before the first request (BudgetExceeded if it does
+        not fit); `score()` calls of this thread inside the block draw on it, and what they did not bill is
+        released at the end. For a file scored chunk by chunk (core.score)."""
+        pending = self._pending(self.prepare(list(texts)))[1]
+        with self.spend.reserve(_records(pending.values()), len(pending)) as reservation:
+            self._held.reservation = reservation
+            try:
+                yield reservation
+            finally:
+                self._held.reservation = None
+
+    @contextmanager
+    def _reservation_for(self, pending: dict[str, str]):
+        """The reservation that pays for `pending`: the one `reserve()` holds (topped up when this call needs
+        more), else one of its own, released when the call ends."""
+        outer: Reservation | None = getattr(self._held, "reservation", None)
+        if outer is not None:
+            outer.ensure(_records(pending.values()))
+            yield outer
+            return
+        with self.spend.reserve(_records(pending.values()), len(pending)) as reservation:
+            yield reservation
 
     def _pending(self, prepared):
         keys = [AnswerCache.key(API_VERSION, self.language, t) if t is not None else None for t, _ in prepared]
@@ -141,10 +170,18 @@ class LanguageClient:
         doc_errors: dict[str, str] = {}
         requests, cost = 0, 0.0
         if pending:
-            self.spend.check(self.spend.estimate(sum(text_records(t) for t in pending.values()), len(pending)))
-            items = list(pending.items())
-            for start in range(0, len(items), MAX_DOCUMENTS_PER_REQUEST):
-                batch = items[start:start + MAX_DOCUMENTS_PER_REQUEST]
+            with self._reservation_for(pending) as reservation:
+                requests, cost = self._score_pending(pending, reservation, answers, doc_errors, on_progress)
+        return self._result(prepared, keys, answers, doc_errors, cost, requests, cached_rows)
+
+    def _score_pending(self, pending: dict[str, str], reservation: Reservation, answers: dict, doc_errors: dict,
+                       on_progress) -> tuple[int, float]:
+        """Send the pending texts 10 at a time, billing each request to `reservation`; (requests, cost)."""
+        requests, cost = 0, 0.0
+        items = list(pending.items())
+        for start in range(0, len(items), MAX_DOCUMENTS_PER_REQUEST):
+            batch = self._not_answered_meanwhile(items[start:start + MAX_DOCUMENTS_PER_REQUEST], answers)
+            if batch:
                 try:
                     results, attempts = self._analyze([t for _, t in batch])
                 except ServiceError as exc:
@@ -153,21 +190,30 @@ class LanguageClient:
                     raise ServiceError(f"{exc} ({start:,} of {len(items):,} new texts were scored before this and "
                                        "are cached, so running again resumes there)") from None
                 requests += attempts
-                fresh = {}
-                for (k, _), doc in zip(batch, results):
-                    if doc.is_error:
-                        doc_errors[k] = _document_error(doc.error)
-                    else:
-                        scores = doc.confidence_scores
-                        fresh[k] = {"label": doc.sentiment, "positive": scores.positive,
-                                    "neutral": scores.neutral, "negative": scores.negative}
-                self.cache.put_many(fresh)
-                answers.update(fresh)
+                self._keep_answers(batch, results, answers, doc_errors)
                 # Conservative: every document of an accepted request counts, even one the service refused.
-                cost += self.spend.record(sum(text_records(t) for _, t in batch), len(batch), attempts)
-                if on_progress:
-                    on_progress(min(start + len(batch), len(items)), len(items))
-        return self._result(prepared, keys, answers, doc_errors, cost, requests, cached_rows)
+                cost += reservation.bill(_records(t for _, t in batch), len(batch), attempts)
+            if on_progress:
+                on_progress(min(start + MAX_DOCUMENTS_PER_REQUEST, len(items)), len(items))
+        return requests, cost
+
+    def _not_answered_meanwhile(self, batch: list[tuple[str, str]], answers: dict) -> list[tuple[str, str]]:
+        """Drop the texts another process (sharing the cache) has had answered since this call began."""
+        meanwhile = self.cache.get_many([k for k, _ in batch])
+        answers.update(meanwhile)
+        return [(k, t) for k, t in batch if k not in meanwhile]
+
+    def _keep_answers(self, batch, results, answers: dict, doc_errors: dict) -> None:
+        fresh = {}
+        for (k, _), doc in zip(batch, results):
+            if doc.is_error:
+                doc_errors[k] = _document_error(doc.error)
+            else:
+                scores = doc.confidence_scores
+                fresh[k] = {"label": doc.sentiment, "positive": scores.positive,
+                            "neutral": scores.neutral, "negative": scores.negative}
+        self.cache.put_many(fresh)
+        answers.update(fresh)
 
     def _result(self, prepared, keys, answers, doc_errors, cost, requests, cached_rows) -> ServiceResult:
         p_pos, labels, errors, details = [], [], [], []
@@ -182,7 +228,7 @@ class LanguageClient:
             else:
                 p_pos.append(None)
                 labels.append(None)
-                errors.append("empty text: not sent" if text is None else doc_errors.get(k, "no answer"))
+                errors.append("empty text" if text is None else doc_errors.get(k, "no answer"))
                 details.append(None)
         return ServiceResult(p_pos=p_pos, labels=labels, errors=errors, cost_usd=round(cost, 6),
                              requests=requests, cached=cached_rows, details=details)
@@ -230,6 +276,10 @@ def _http_error_message(exc, endpoint: str) -> str:
     if status and status >= 500:
         return f"Azure AI Language kept failing ({status}) after every retry; try again later."
     return f"Azure AI Language answered HTTP {status}: {text.splitlines()[0] if text else ''}"
+
+
+def _records(texts) -> int:
+    return sum(text_records(t) for t in texts)
 
 
 def _document_error(error) -> str:

@@ -6,7 +6,11 @@ a folder holding it (Azure mounts a registered folder model one level down). Any
 model is loaded through `core.models.load`.
 
 Request:  {"texts": ["tweet", ...]}                       (1 to MAX_TEXTS strings)
-Answer:   {"p_pos": [0.93, ...], "labels": ["positive", ...], "model": "<approach>", "run": "<run id>"}
+Answer:   {"p_pos": [0.93, ...], "labels": ["positive", ...], "reasons": ["", ...], "model": "<approach>",
+           "run": "<run id>"}
+Each text gets the answer `python -m core.score` gives it (core.csv_reader.prepare_texts): an empty or blank
+text gets no score (`null`) and the reason "empty text"; a text longer than MAX_TEXT_CHARS is scored on its
+first MAX_TEXT_CHARS characters and its reason says so.
 Bad input gets HTTP 400 (or 413 when too large) with {"error": "<what is wrong>"}.
 """
 from __future__ import annotations
@@ -21,8 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]  # the code folder that holds `core/`
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from core.csv_reader import MAX_FIELD_CHARS, prepare_texts  # after ROOT is on sys.path
+
 MAX_TEXTS = 1000
-MAX_CHARS = 5000
+# Per text in a request (413 above): what the CSV reader reads as one field, so that any text core.score answers
+# gets the same answer here. The model sees its first MAX_TEXT_CHARS characters.
+MAX_CHARS = MAX_FIELD_CHARS
 THRESHOLD = 0.5
 
 logger = logging.getLogger("badbuzz.score_script")
@@ -89,6 +97,18 @@ def run(raw_data):
         return _bad_request(str(exc), 413)
     except (ValueError, UnicodeDecodeError) as exc:
         return _bad_request(str(exc))
-    p_pos = [round(float(p), 6) for p in model.predict_proba(texts)]
-    return {"p_pos": p_pos, "labels": ["positive" if p >= THRESHOLD else "negative" for p in p_pos],
+    p_pos, labels, reasons = score_texts(texts)
+    return {"p_pos": p_pos, "labels": labels, "reasons": reasons,
             "model": run_meta.get("approach", run_meta.get("kind")), "run": run_meta.get("id")}
+
+
+def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str]]:
+    """(P(positive) or None, label or None, reason) per text, by the rules core.score applies."""
+    model_texts, reasons, usable = prepare_texts(texts)
+    p_pos: list[float | None] = [None] * len(texts)
+    ready = [i for i, ok in enumerate(usable) if ok]
+    if ready:
+        for i, p in zip(ready, model.predict_proba([model_texts[i] for i in ready])):
+            p_pos[i] = round(float(p), 6)
+    labels = [None if p is None else "positive" if p >= THRESHOLD else "negative" for p in p_pos]
+    return p_pos, labels, [str(r) for r in reasons]

@@ -1,6 +1,7 @@
 """The cloud approaches behind one small interface, used by `core.score --service` and the dashboard."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -71,8 +72,22 @@ def load_run(run_dir, meta: dict) -> ServiceModel:
 
 
 def check_budget(key: str, texts) -> None:
-    """Raise BudgetExceeded (a ServiceError) before any request when scoring all `texts` would exceed the
-    service's budget; services without a spend guard accept anything."""
+    """Raise BudgetExceeded (a ServiceError) when scoring all `texts` would exceed the service's budget now.
+    Advisory only (another process may spend meanwhile): `reserve_budget` is what holds the budget. Services
+    without a spend guard accept anything."""
     service = get_service(key)
     if hasattr(service, "estimate"):
         service.spend.check(service.estimate(list(texts)))
+
+
+@contextmanager
+def reserve_budget(service: CloudService, texts):
+    """Hold the service's budget for all `texts` before the first request, in one step under the spend guard's
+    inter-process lock (BudgetExceeded when they do not fit); the service's `score()` calls made by this thread
+    inside the block draw on it, and what they did not bill is released at the end. Services without a spend
+    guard accept anything."""
+    if not hasattr(service, "reserve"):
+        yield
+        return
+    with service.reserve(list(texts)):
+        yield

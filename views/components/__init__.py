@@ -1,0 +1,1 @@
+"""Page pieces shared by several views: widgets, access checks."""
