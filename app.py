@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.config import PROJECT_ROOT
 from views.components.access import sidebar_panel as access_panel
-from core.datasource import dashboard_source, page_sources
+from core.data.sources import dashboard_source, page_sources
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
     ("views/overview.py", "Overview", ":material/dashboard:"),
@@ -27,7 +27,7 @@ st.set_page_config(page_title="Bad Buzz — Air Paradis", page_icon="✈️", la
 def device_probe() -> Future | None:
     """Probe TensorFlow and PyTorch once per server, in the background, so no page waits for it."""
     try:
-        from core.system import device_summary
+        from core.tracking.devices import device_summary
     except ImportError:
         return None
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-probe").submit(device_summary)
@@ -49,7 +49,7 @@ def device_panel() -> None:
     st.subheader("Device")
     probe = device_probe()
     if probe is None:
-        st.caption("Device probe not available (core/system.py missing).")
+        st.caption("Device probe not available (core/tracking/devices.py missing).")
     elif not probe.done():
         wait_for_probe()
     else:

@@ -3,7 +3,7 @@
     python benchmarks/gpu_keras_epoch.py                          # GPU-sized: 200,000 tweets, 2 epochs
     python benchmarks/gpu_keras_epoch.py --tweets 2000 --epochs 1   # CPU smoke check, seconds
 
-The network is the trainer's own (core.keras_model.build_model); the data are random word ids with
+The network is the trainer's own (core.models.keras.build_model); the data are random word ids with
 tweet-like lengths, so nothing needs downloading. Epoch 1 includes graph building; later epochs are the
 steady state. Prints the device, then one line per epoch (seconds, tweets/s) and a JSON summary line.
 
@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from core.keras_model import ARCHS, build_model, parameter_counts  # noqa: E402
+from core.models.keras import ARCHS, build_model, parameter_counts  # noqa: E402
 
 
 def device() -> dict:

@@ -49,7 +49,7 @@ def main() -> None:
         tweets.to_csv(tmp / "in.csv", index=False)
         wall, rss = timed([sys.executable, "-m", "core.score", "--run", str(tmp / "lr-tfidf"),
                            "--input", str(tmp / "in.csv"), "--output", str(tmp / "out.csv")])
-        print(f"core.score {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB")
+        print(f"core.scoring.batch {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from core.data import split_for_run  # noqa: E402
-from core.transformer_model import cpu_threads, load_run  # noqa: E402
+from core.data.split import split_for_run  # noqa: E402
+from core.models.transformer import cpu_threads, load_run  # noqa: E402
 
 
 def timed_singles(predict, texts) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from core.azure.endpoint import EndpointClient
 from core.azure.score_script import MAX_CHARS, find_run_dir
 from core.azure.services import ServiceError, get_service
 from core.config import PROJECT_ROOT
-from core.csv_reader import MAX_TEXT_CHARS
+from core.data.csv_reader import MAX_TEXT_CHARS
 
 
 def free_port() -> int:
@@ -53,7 +53,7 @@ def endpoint_url(run_dir):
 
 
 def test_client_scores_through_azmlinfsrv_like_the_local_model(run_dir, endpoint_url):
-    from core.models import load
+    from core.models.base import load
     texts = ["great crew, lovely flight", "rude staff and a cancelled flight", "on time"]
     result = EndpointClient(url=endpoint_url).score(texts)
     expected = load(run_dir).predict_proba(texts)
@@ -87,8 +87,8 @@ def test_empty_and_oversized_texts_are_not_sent_and_batches_are_split(endpoint_u
 
 
 def test_the_served_script_answers_empty_and_long_texts_like_core_score(run_dir, endpoint_url):
-    """Issue 11: an empty tweet used to get P(positive) 0.568 and "positive" here, and "empty text" in core.score."""
-    from core.models import load
+    """Issue 11: an empty tweet used to get P(positive) 0.568 and "positive" here, and "empty text" in core.scoring.batch."""
+    from core.models.base import load
     long_text = "awful delay " * 1000  # 12,000 characters: scored on its first MAX_TEXT_CHARS
     body = {"texts": ["", "   ", long_text, "great crew"]}
     answer = requests.post(endpoint_url, json=body, timeout=30).json()
@@ -111,8 +111,8 @@ def test_core_score_cli_with_the_endpoint(endpoint_url, tmp_path):
 
 
 def test_live_page_endpoint_column_answers_and_fails_alone_when_down(run_dir, endpoint_url):
-    from core.live import run_column, score_columns, service_column, ModelCache
-    from core.runs import read_run
+    from core.scoring.live import run_column, score_columns, service_column, ModelCache
+    from core.tracking.runs import read_run
     local = run_column(read_run(run_dir), ModelCache())
     up = service_column(get_service("azure-endpoint", url=endpoint_url))
     down = service_column(get_service("azure-endpoint", url=f"http://127.0.0.1:{free_port()}/score"))
@@ -187,7 +187,7 @@ def test_a_transformer_run_is_served_the_same_way(tmp_path):
     """The study deployed DistilBERT: a tiny random-initialised one (no download) goes through the same path."""
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification, DistilBertTokenizer
-    from core.models import load
+    from core.models.base import load
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "great", "love", "awful", "lost", "the", "crew", "bag"]
     DistilBertTokenizer(vocab={w: i for i, w in enumerate(words)}).save_pretrained(tmp_path / "base")
     torch.manual_seed(0)

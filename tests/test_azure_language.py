@@ -210,11 +210,11 @@ def test_evaluation_run_is_a_normal_run_folder(tmp_path, monkeypatch):
         assert sorted(predictions["label"].value_counts().tolist()) == [10, 10]
         assert server.key not in (run_dir / "run.json").read_text()
 
-        # core.models.load gives a model that asks the service
+        # core.models.base.load gives a model that asks the service
         for name, value in _cli_env(tmp_path, server).items():
             if name.startswith(("AZURE_", "BADBUZZ_")):
                 monkeypatch.setenv(name, value)
-        from core.models import load
+        from core.models.base import load
         p = load(run_dir).predict_proba(["great day", "so sad"])
         assert p[0] > 0.5 > p[1]
 

@@ -273,7 +273,7 @@ def test_newcomer_from_fresh_clone_to_first_live_answer(newcomer_url, tmp_path):
 def readme_screenshots() -> None:
     """Screenshots of the real dashboard (artifacts/runs + the shared sample) for the README."""
     from core.config import SHARED_SAMPLE, runs_dir
-    from core.runs import list_runs
+    from core.tracking.runs import list_runs
     if not any(r.status == "succeeded" for r in list_runs(runs_dir())):
         sys.exit(f"no finished run under {runs_dir()}: train some first (see docs/dashboard_ops.md)")
     README_SHOTS.mkdir(parents=True, exist_ok=True)

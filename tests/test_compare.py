@@ -1,4 +1,4 @@
-"""core/compare.py on two real tiny logistic-regression runs (TF-IDF and hashing) trained on a CSV made here."""
+"""core/analysis/compare.py on two real tiny logistic-regression runs (TF-IDF and hashing) trained on a CSV made here."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import compare as cmp
-from core.data import split_for_run
-from core.runs import list_runs, read_run
+from core.analysis import compare as cmp
+from core.data.split import split_for_run
+from core.tracking.runs import list_runs, read_run
 
 POSITIVE = ["love", "great", "thanks", "awesome", "happy", "smooth", "friendly", "perfect", "upgrade", "glad"]
 NEGATIVE = ["delayed", "lost", "rude", "worst", "hate", "cancelled", "broken", "sad", "stuck", "awful"]

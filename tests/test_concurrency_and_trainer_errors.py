@@ -16,9 +16,9 @@ import pytest
 from core.azure import spend
 from core.azure.cache import AnswerCache
 from core.azure.language import LanguageClient
-from core.azure.services import ServiceError
+from core.azure.errors import ServiceError
 from core.azure.spend import BudgetExceeded, LanguagePrice, SpendGuard
-from core.runs import RunFolderInUse, RunFolderLock, read_json, start_run
+from core.tracking.runs import RunFolderInUse, RunFolderLock, read_json, start_run
 from tests.azure_language_server import LanguageServer
 from tests.conftest import ROOT, make_tweets, write_headered_csv
 
@@ -70,7 +70,7 @@ def _finish(proc: subprocess.Popen, kill: bool = False) -> None:
 # ---------------------------------------------------------------------------------------- the spend guard
 
 def test_two_scorer_processes_never_spend_past_the_budget_together(tmp_path):
-    """Two `core.score --service azure-language` processes at once, each with a file of 30 one-record tweets,
+    """Two `core.scoring.batch --service azure-language` processes at once, each with a file of 30 one-record tweets,
     and a budget of 30 text records: the fake service bills at most 30 in total and one scorer is refused."""
     artifacts = tmp_path / "artifacts"
     SpendGuard(artifacts / "azure" / "language_usage.json", price=PRICE).set_budget(30)
@@ -205,7 +205,7 @@ def test_a_second_trainer_on_a_busy_folder_stops_before_loading_data(tmp_path, t
 
 def test_the_lock_of_a_killed_trainer_is_released_with_its_process(tmp_path):
     folder = tmp_path / "run"
-    holder = _child(f"from core.runs import start_run\nrun = start_run({str(folder)!r}, kind='logreg', approach='x')"
+    holder = _child(f"from core.tracking.runs import start_run\nrun = start_run({str(folder)!r}, kind='logreg', approach='x')"
                     "\nrun.__enter__()")
     try:
         with pytest.raises(RunFolderInUse, match=f"in use by another training \\(pid {holder.pid}\\)"):

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import csv_reader
-from core.csv_reader import (MAX_RECORD_LINES, CsvFormatError, CsvTable, detect_encoding, detect_layout, open_csv,
+from core.data import csv_reader
+from core.data.csv_reader import (MAX_RECORD_LINES, CsvFormatError, CsvTable, detect_encoding, detect_layout, open_csv,
                              prepare_texts)
 
 HEADER = ["id", "text", "user"]
@@ -31,7 +31,7 @@ PROPERTY = settings(max_examples=150, deadline=None, database=None,
 def texts(encoding: str, stray_safe: bool = False) -> st.SearchStrategy[str]:
     """Tweet-like texts for `encoding`: tricky characters, empty ones, and a few longer than the csv module's
     default field limit (131,072 characters). `stray_safe` leaves out the texts a stray quote can pair with
-    (see core.csv_reader's known limit): those starting with a line break, a comma or a quote."""
+    (see core.data.csv_reader's known limit): those starting with a line break, a comma or a quote."""
     pieces = TRICKY + (list(LATIN1_ONLY) if encoding == "latin-1" else ["é", "ü", "日本", "😀"])
     if encoding == "latin-1":
         pieces = [p for p in pieces if all(ord(c) < 256 for c in p)]

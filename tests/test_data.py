@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from core import config
-from core.data import DataError, download_sentiment140, load_dataset, load_split
+from core.data.loading import DataError, download_sentiment140, load_dataset
+from core.data.split import load_split
 from tests.conftest import make_tweets, write_headered_csv, write_official_csv
 
 

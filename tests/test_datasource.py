@@ -9,9 +9,11 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from core import config, datasource, quickstart
-from core.data import DataError
-from core.download import DownloadError, download_sentiment140, valid_archive
+from core import config
+from core.data import sources as datasource
+from core.training import quickstart
+from core.data.loading import DataError
+from core.data.download import DownloadError, download_sentiment140, valid_archive
 from tests.conftest import make_tweets, write_headered_csv, write_official_csv
 from tests.json_http import LocalServer
 
@@ -156,7 +158,7 @@ def test_offline_download_says_so_within_seconds():
 # ---------------------------------------------------------------- the quick baselines
 
 def test_quick_baselines_train_both_logistic_regressions(tmp_path):
-    from core import launcher
+    from core.training import launcher
     from tests.test_launcher import wait_until
     data = write_headered_csv(tmp_path / "tweets.csv", make_tweets(300))
     started = quickstart.launch_baselines(str(data))

@@ -1,4 +1,4 @@
-"""core.embeddings: trained vectors, every pretrained file format, gensim-data names, the embedding matrix."""
+"""core.text.embeddings: trained vectors, every pretrained file format, gensim-data names, the embedding matrix."""
 from __future__ import annotations
 
 import gzip
@@ -9,7 +9,7 @@ import pytest
 from gensim.models import FastText, KeyedVectors
 from gensim.models.fasttext import save_facebook_model
 
-from core import embeddings as E
+from core.text import embeddings as E
 
 SENTENCES = [["i", "love", "this", "flight"], ["i", "hate", "this", "delay"], ["love", "the", "crew"],
              ["hate", "the", "delay", "again"]] * 30

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import config, datasource
+from core import config
+from core.data import sources as datasource
 from core.config import PROJECT_ROOT
 from tests.conftest import make_tweets_csv
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from gensim.models import KeyedVectors
 
-from core import keras_model as km
-from core.models import load
-from core.preprocess import STUDY_STEPS
+from core.models import keras as km
+from core.models.base import load
+from core.text.preprocess import STUDY_STEPS
 from trainers import keras_nn
 
 TINY = ["--dim", "8", "--units", "8", "--epochs", "1", "--batch-size", "64", "--vector-epochs", "2"]
@@ -25,7 +25,7 @@ HISTORY_KEYS = {"epoch", "loss", "val_loss", "accuracy", "val_accuracy", "second
 
 def tiny_vectors(folder: Path, csv: Path) -> KeyedVectors:
     """8-d vectors for part of the tiny corpus's words (so coverage is below 100 %)."""
-    from core.preprocess import tweet_tokens
+    from core.text.preprocess import tweet_tokens
     words = sorted({w for text in pd.read_csv(csv)["text"] for w in tweet_tokens(text) if not w.isdigit()})
     kv = KeyedVectors(vector_size=8)
     kv.add_vectors(words[::2], np.random.default_rng(0).normal(size=(len(words[::2]), 8)).astype(np.float32))
@@ -107,7 +107,7 @@ def test_base_model_learns_the_tiny_corpus(runs):
 
 
 def test_progress_lines_and_history_follow_epochs_and_steps(tmp_path, capsys):
-    from core.runs import read_json, start_run
+    from core.tracking.runs import read_json, start_run
     rng = np.random.default_rng(0)
     x, y = rng.integers(1, 10, size=(40, 5)).astype("int32"), rng.integers(0, 2, size=40)
     with start_run(tmp_path / "run", kind="keras", approach="progress test") as run:
@@ -131,7 +131,7 @@ def test_progress_lines_and_history_follow_epochs_and_steps(tmp_path, capsys):
 def test_loaded_run_scores_raw_tweets_like_the_trained_model(runs, name):
     model = load(runs[name])
     saved = pd.read_csv(runs[name] / "test_predictions.csv")
-    from core.data import split_for_run
+    from core.data.split import split_for_run
     test = split_for_run(read(runs[name], "run.json")).test
     assert list(test["row_id"]) == list(saved["row_id"])
     np.testing.assert_allclose(model.predict_proba(test["text"].tolist()), saved["p_pos"], atol=2e-6)
@@ -141,7 +141,7 @@ def test_loaded_run_scores_raw_tweets_like_the_trained_model(runs, name):
 
 
 def test_predictions_identical_after_save_and_load(tmp_path):
-    from core.preprocess import Preprocessor
+    from core.text.preprocess import Preprocessor
     texts = ["I love this airline", "worst flight ever, lost my bag", "not bad at all", "@united thanks!!!"]
     encoder = km.TextEncoder.fit(Preprocessor(), [Preprocessor().tokens(t) for t in texts * 3], min_count=1)
     for arch in km.ARCHS:
@@ -202,7 +202,7 @@ def test_offline_gensim_data_name_fails_the_run_with_what_to_pass(tmp_path, tiny
 
 
 def test_text_encoder_vocabulary_and_padding():
-    from core.preprocess import Preprocessor
+    from core.text.preprocess import Preprocessor
     tokens = [["a", "b", "a"], ["a", "c"], ["b", "a", "d", "e"]]
     encoder = km.TextEncoder.fit(Preprocessor(), tokens, max_words=4, min_count=1, max_len=3)
     assert encoder.vocabulary == ["<pad>", "<oov>", "a", "b"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import launcher
-from core.runs import read_json
+from core.training import launcher
+from core.tracking.runs import read_json
 from tests.conftest import make_tweets_csv
 
 
@@ -34,11 +34,11 @@ def wait_until(path: Path, done, timeout: float = 90.0) -> launcher.LaunchedRun:
     raise AssertionError(f"timed out; last state {run.status} {run.reason}\n{run.log_tail}")
 
 
-# A stand-in trainer with the real run lifecycle (core.runs.start_run) that runs until stopped, so cancelling
+# A stand-in trainer with the real run lifecycle (core.tracking.runs.start_run) that runs until stopped, so cancelling
 # and killing can be exercised at a known point; the real trainers share exactly this lifecycle.
 SLOW_RUN = textwrap.dedent("""
     import signal, sys, time
-    from core.runs import start_run
+    from core.tracking.runs import start_run
     with start_run(sys.argv[1], kind="logreg", approach="slow stand-in") as run:
         if len(sys.argv) > 2:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a trainer deaf to SIGTERM

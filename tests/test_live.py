@@ -1,4 +1,4 @@
-"""core/live.py: a real logreg run and the real Azure AI Language client against local servers."""
+"""core/scoring/live.py: a real logreg run and the real Azure AI Language client against local servers."""
 from __future__ import annotations
 
 import os
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core import live
-from core.models import load
-from core.runs import list_runs, read_run
+from core.scoring import live
+from core.models.base import load
+from core.tracking.runs import list_runs, read_run
 from tests.azure_language_server import LanguageServer
 
 TWEET = "flight delayed again and my bag is lost, worst airline"

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import models
-from core.metrics import classification_report
-from core.runs import read_run
+from core.models import base as models
+from core.evaluation.metrics import classification_report
+from core.tracking.runs import read_run
 from tests.conftest import ROOT
 from trainers import logreg
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import monitor
+from core.scoring import monitor
 from tests.conftest import FILLER, NEGATIVE, POSITIVE, make_tweets_csv
 
 

@@ -1,5 +1,5 @@
 """The analysis pages (app, Overview, Data, Compare, Live scoring) rendered by Streamlit's AppTest, with no data,
-with data but no run, and with two real tiny logreg runs; plus unit tests of core/data_explorer.py."""
+with data but no run, and with two real tiny logreg runs; plus unit tests of core/analysis/data_explorer.py."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import config
-from core import data_explorer as dx
-from core.data import load_dataset
-from core.runs import list_runs
+from core.analysis import data_explorer as dx
+from core.data.loading import load_dataset
+from core.tracking.runs import list_runs
 from tests.conftest import make_tweets, write_official_csv
 from tests.test_compare import train_tiny_runs, write_tiny_csv
 

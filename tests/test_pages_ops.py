@@ -6,7 +6,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import launcher
+from core.training import launcher
 from core.config import PROJECT_ROOT
 from tests.conftest import make_tweets_csv
 from tests.test_launcher import SLOW_RUN, wait_until

@@ -1,7 +1,7 @@
 import pytest
 
-from core import preprocess
-from core.preprocess import CorpusUnavailable, Preprocessor, normalize_tweet
+from core.text import preprocess
+from core.text.preprocess import CorpusUnavailable, Preprocessor, normalize_tweet
 
 
 @pytest.fixture

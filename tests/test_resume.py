@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import resume
+from core.analysis import resume
 from core.pricing import load_pricing
-from core.runs import RunInfo, list_runs, read_json
+from core.tracking.runs import RunInfo, list_runs, read_json
 from tests.conftest import make_tweets_csv
 
 

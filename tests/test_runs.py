@@ -1,5 +1,4 @@
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -7,8 +6,8 @@ import time
 
 import pytest
 
-from core import runs
-from core.runs import list_runs, read_run, start_run, write_json_atomic
+from core.tracking import runs
+from core.tracking.runs import list_runs, read_run, start_run, write_json_atomic
 from tests.conftest import ROOT
 
 
@@ -43,7 +42,7 @@ def test_run_without_finish_is_not_succeeded(tmp_path):
 
 def _start_child(tmp_path, body):
     code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-            f"from core.runs import start_run\n"
+            f"from core.tracking.runs import start_run\n"
             f"with start_run({str(tmp_path / 'child')!r}, kind='logreg', approach='x') as run:\n"
             f"    print('started', flush=True)\n    {body}\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

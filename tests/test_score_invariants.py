@@ -1,7 +1,7 @@
 """Batch scoring accounts for every record (issue 11), and one text gets one answer on every path.
 
 rows out + malformed = records in, on generated files and on each case the issue lists; the same empty,
-blank or huge text gets the same answer from core.score, the monitor, the endpoint's score script and the live
+blank or huge text gets the same answer from core.scoring.batch, the monitor, the endpoint's score script and the live
 page's preparation.
 """
 from __future__ import annotations
@@ -20,8 +20,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from core import csv_reader, live, monitor, score
-from core.csv_reader import MAX_TEXT_CHARS, prepare_texts
+from core.data import csv_reader
+from core.scoring import live
+from core.scoring import monitor
+from core.scoring import batch as score
+from core.data.csv_reader import MAX_TEXT_CHARS, prepare_texts
 from tests.conftest import ROOT
 from tests.test_csv_reader import csv_files, start_lines
 
@@ -37,7 +40,7 @@ def read_output(path: Path) -> list[list[str]]:
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
-    """core.score's CLI in this process: (exit code, stdout, stderr)."""
+    """core.scoring.batch's CLI in this process: (exit code, stdout, stderr)."""
     try:
         score.main([str(a) for a in args])
         code = 0
@@ -200,12 +203,12 @@ def endpoint_script(run_dir, monkeypatch):
 
 
 def test_the_same_text_gets_the_same_answer_on_every_path(tmp_path, run_dir, endpoint_script):
-    from core.models import load
+    from core.models.base import load
     model = load(run_dir)
     texts = [EMPTY, BLANK, HUGE, "love the crew"]
     expected_huge = float(model.predict_proba([HUGE.strip()[:MAX_TEXT_CHARS]])[0])
 
-    # batch: core.score
+    # batch: core.scoring.batch
     pd.DataFrame({"text": texts}).to_csv(tmp_path / "in.csv", index=False)
     predict = score.make_predictor(str(run_dir), None, score.ScoreReport())
     score.score_csv(tmp_path / "in.csv", tmp_path / "out.csv", predict)

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import models
-from core.transformer_model import (MINILM_ALIAS, BaseModelError, TorchBackend, load_run, resolve_base_model)
+from core.models import base as models
+from core.models.transformer import (MINILM_ALIAS, BaseModelError, TorchBackend, load_run, resolve_base_model)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSITIVE = ["love", "great", "thanks", "awesome", "happy", "best"]
@@ -109,7 +109,7 @@ def test_training_writes_a_complete_run(trained_run):
 
 def test_max_length_auto_is_the_95th_percentile_of_training_tokens(trained_run, tiny_base):
     from transformers import AutoTokenizer
-    from core.data import split_for_run
+    from core.data.split import split_for_run
     meta = json.loads((trained_run / "run.json").read_text())
     split = split_for_run(meta)
     from trainers.transformer import subsample
@@ -138,7 +138,7 @@ def test_onnx_matches_pytorch_on_fresh_inputs(trained_run):
 
 
 def test_serving_choice_prefers_onnx_unless_pytorch_is_faster_on_both_counts():
-    from core.onnx_export import choose
+    from core.models.onnx_export import choose
     torch = {"tweets_per_s": 400.0, "single_p50_ms": 12.0}
     fp32 = {"passed": True, "tweets_per_s": 380.0, "single_p50_ms": 3.0}
     int8 = {"passed": False, "tweets_per_s": 900.0, "single_p50_ms": 2.0}

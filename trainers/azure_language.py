@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from core.azure.language import API_VERSION, LanguageClient, evaluate_three_class
-from core.azure.services import ServiceError
-from core.metrics import classification_report
+from core.azure.errors import ServiceError
+from core.evaluation.metrics import classification_report
 from core.pricing import language_cost_usd, load_pricing, text_records
-from core.runs import start_run
-from trainers.common import (EXPECTED_ERRORS, OptionError, base_parser, check_split_options, expected_failures,
+from core.tracking.runs import start_run
+from core.training.runner import (EXPECTED_ERRORS, OptionError, base_parser, check_split_options, expected_failures,
                              load_run_split)
 
 APPROACH = "Azure AI Language"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from trainers.common import base_parser, run_trainer
+from core.training.runner import base_parser, run_trainer
 
 ARCH_LABELS = {"base": "base model", "lstm": "LSTM", "bilstm": "BiLSTM"}
 # Values the options take when left unset, per preset.
@@ -77,9 +77,9 @@ def approach(args: argparse.Namespace) -> str:
 
 
 def train(args, split, run):
-    from core import embeddings
-    from core import keras_model as km
-    from core.preprocess import Preprocessor
+    from core.text import embeddings
+    from core.models import keras as km
+    from core.text.preprocess import Preprocessor
     import keras
 
     opts = options(args)
@@ -152,12 +152,12 @@ def train(args, split, run):
 
 
 def validate(args: argparse.Namespace) -> None:
-    from core.embeddings import check_spec
+    from core.text.embeddings import check_spec
     check_spec(args.embedding)  # a missing vectors file fails here, before a run folder is made
 
 
 def main(argv: list[str] | None = None):
-    from core.embeddings import EmbeddingError
+    from core.text.embeddings import EmbeddingError
     return run_trainer("keras", approach, parser(), train, argv, validate=validate, expected=(EmbeddingError,))
 
 

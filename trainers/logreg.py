@@ -13,9 +13,9 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from core.models import SklearnModel
-from core.preprocess import tweet_tokens
-from trainers.common import OptionError, base_parser, run_trainer
+from core.models.base import SklearnModel
+from core.text.preprocess import tweet_tokens
+from core.training.runner import OptionError, base_parser, run_trainer
 
 C_GRID = (0.5, 1.0, 2.0, 4.0)
 APPROACH = {"tfidf": "TF-IDF + logistic regression", "hashing": "Feature hashing + logistic regression"}

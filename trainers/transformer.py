@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from core.transformer_model import (DEFAULT_BASE_MODEL, MINILM_ALIAS, BaseModelError, check_base_model,
+from core.models.transformer import (DEFAULT_BASE_MODEL, MINILM_ALIAS, BaseModelError, check_base_model,
                                     cpu_threads, load_pretrained, load_run, pad,
                                     resolve_base_model)
-from trainers.common import base_parser, run_trainer
+from core.training.runner import base_parser, run_trainer
 
 # Waiting OpenMP threads that spin stall each other when the CPU is shared (training steps 3-10x slower and
 # erratic); passive waiting costs little on an idle machine. Read once, when PyTorch loads.
@@ -194,7 +194,7 @@ def train(args, split, run):
           f"training {fit['train_seconds']:.0f} s + validation {fit['eval_seconds']:.0f} s", flush=True)
 
     if args.onnx:
-        from core.onnx_export import export_run, summary
+        from core.models.onnx_export import export_run, summary
         run.progress(phase="export", message="exporting to ONNX and checking it against PyTorch")
         check = (val_df if len(val_df) else split.test).head(args.onnx_check_texts)
         manifest = export_run(run.path, check["text"].tolist(), max_length, quantize=args.int8,

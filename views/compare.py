@@ -5,9 +5,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import compare as cmp
+from core.analysis import compare as cmp
 from core.config import runs_dir
-from core.runs import list_runs, runs_signature
+from core.tracking.runs import list_runs, runs_signature
 
 MAX_MATRICES_PER_ROW = 3
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core import data_explorer as dx
-from core.data import DataError, load_dataset
+from core.analysis import data_explorer as dx
+from core.data.loading import DataError, load_dataset
 from views.components.data_sources import add_data_panel, announce_added_data, source_picker
 
 CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}

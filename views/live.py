@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import live
-from core.compare import run_label
+from core.scoring import live
+from core.analysis.compare import run_label
 from core.config import runs_dir
-from core.runs import list_runs, runs_signature
+from core.tracking.runs import list_runs, runs_signature
 from views.components.access import current_access
 
 COLUMNS_PER_ROW = 4

@@ -5,10 +5,10 @@ import io
 
 import streamlit as st
 
-from core import monitor
+from core.scoring import monitor
 from core.config import runs_dir
-from core.live import LOCAL_KINDS
-from core.runs import list_runs, runs_signature
+from core.scoring.live import LOCAL_KINDS
+from core.tracking.runs import list_runs, runs_signature
 from views.components.access import is_operator, operator_reason
 
 NO_TIME = "(none: chart by position in the file)"

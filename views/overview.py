@@ -4,11 +4,12 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from core import launcher, quickstart
-from core.compare import comparable, overview_table, train_commands
+from core.training import launcher
+from core.training import quickstart
+from core.analysis.compare import comparable, overview_table, train_commands
 from core.config import runs_dir
-from core.datasource import dashboard_source
-from core.runs import list_runs, runs_signature
+from core.data.sources import dashboard_source
+from core.tracking.runs import list_runs, runs_signature
 from views.components.access import is_operator, operator_reason
 from views.components.data_sources import add_data_panel, announce_added_data
 from views.components.run_cards import run_card

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import resume
+from core.analysis import resume
 from core.config import runs_dir
 from core.pricing import load_pricing
-from core.runs import list_runs, runs_signature
+from core.tracking.runs import list_runs, runs_signature
 
 MONEY = "$%.6f"
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import datasource, launcher
+from core.data import sources as datasource
+from core.training import launcher
 from core.config import runs_dir
-from core.download import official_archive
+from core.data.download import official_archive
 from views.components.access import is_operator, operator_reason
 from views.components.run_cards import run_card
 
 @st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
 def devices():
-    from core.system import device_summary
+    from core.tracking.devices import device_summary
     return device_summary()
 
 

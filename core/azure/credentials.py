@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.azure.errors import ServiceError
 from core.config import PROJECT_ROOT
-from core.azure.services import ServiceError
 
 KEYVAULT_URL = "AZURE_KEYVAULT_URL"
 
@@ -137,8 +137,12 @@ class Credentials:
     def _from_vault(self, secret_name: str) -> str | None:
         if secret_name in self._vault_values:
             return self._vault_values[secret_name]
-        from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError,
-                                           ResourceNotFoundError, ServiceRequestError)
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+        )
         url = self.vault_url()
         try:
             value = self._secret_client().get_secret(secret_name).value

@@ -16,11 +16,17 @@ import re
 import sys
 from pathlib import Path
 
-from core.azure.services import ServiceError
-from core.azure.workspace import add_workspace_arguments, dump_yaml, environment, ml_client, quiet_sdk_logs
+from core.azure.errors import ServiceError
+from core.azure.workspace import (
+    add_workspace_arguments,
+    dump_yaml,
+    environment,
+    ml_client,
+    quiet_sdk_logs,
+)
 from core.config import PROJECT_ROOT
 from core.pricing import instance_hourly_usd, load_pricing
-from core.runs import read_json
+from core.tracking.runs import read_json
 
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 SCORING_SCRIPT = "core/azure/score_script.py"
@@ -46,8 +52,13 @@ def build_deployment(run_dir: Path, endpoint: str, deployment: str = "blue", ins
                      instance_count: int = 1, gpu: bool = False, requirements: Path | None = None):
     """(endpoint, deployment) entities for this run; no network call."""
     from azure.ai.ml.constants import AssetTypes
-    from azure.ai.ml.entities import (CodeConfiguration, ManagedOnlineDeployment, ManagedOnlineEndpoint, Model,
-                                      OnlineRequestSettings)
+    from azure.ai.ml.entities import (
+        CodeConfiguration,
+        ManagedOnlineDeployment,
+        ManagedOnlineEndpoint,
+        Model,
+        OnlineRequestSettings,
+    )
     run_dir = Path(run_dir).resolve()
     meta = check_run(run_dir)
     if not ENDPOINT_NAME.match(endpoint):

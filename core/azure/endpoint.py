@@ -12,9 +12,15 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from core.azure.credentials import ML_ENDPOINT_KEY, ML_ENDPOINT_URL, CredentialError, Credentials
+from core.azure.credentials import (
+    ML_ENDPOINT_KEY,
+    ML_ENDPOINT_URL,
+    CredentialError,
+    Credentials,
+)
+from core.azure.errors import ServiceError
+from core.azure.protocol import ServiceResult
 from core.azure.score_script import MAX_CHARS, MAX_TEXTS
-from core.azure.services import ServiceError, ServiceResult
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -73,7 +79,7 @@ class EndpointClient:
         send = []
         for i, text in enumerate(texts):
             if not text.strip():
-                result.errors[i] = "empty text"  # the same reason as core.score
+                result.errors[i] = "empty text"  # the same reason as core.scoring.batch
             elif len(text) > MAX_CHARS:
                 result.errors[i] = f"{len(text):,} characters: longer than the endpoint's {MAX_CHARS:,}, not sent"
             else:

@@ -16,8 +16,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from core.azure.services import ServiceError
-from core.azure.workspace import add_workspace_arguments, dump_yaml, environment, ml_client, quiet_sdk_logs
+from core.azure.errors import ServiceError
+from core.azure.workspace import (
+    add_workspace_arguments,
+    dump_yaml,
+    environment,
+    ml_client,
+    quiet_sdk_logs,
+)
 from core.config import PROJECT_ROOT
 
 REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)

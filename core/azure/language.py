@@ -14,8 +14,14 @@ import threading
 from contextlib import contextmanager
 
 from core.azure.cache import AnswerCache
-from core.azure.credentials import LANGUAGE_ENDPOINT, LANGUAGE_KEY, CredentialError, Credentials
-from core.azure.services import ServiceError, ServiceResult
+from core.azure.credentials import (
+    LANGUAGE_ENDPOINT,
+    LANGUAGE_KEY,
+    CredentialError,
+    Credentials,
+)
+from core.azure.errors import ServiceError
+from core.azure.protocol import ServiceResult
 from core.azure.spend import Reservation, SpendGuard
 from core.pricing import text_records
 
@@ -135,7 +141,7 @@ class LanguageClient:
     def reserve(self, texts: list[str]):
         """Hold the budget for every text not cached yet before the first request (BudgetExceeded if it does
         not fit); `score()` calls of this thread inside the block draw on it, and what they did not bill is
-        released at the end. For a file scored chunk by chunk (core.score)."""
+        released at the end. For a file scored chunk by chunk (core.scoring.batch)."""
         pending = self._pending(self.prepare(list(texts)))[1]
         with self.spend.reserve(_records(pending.values()), len(pending)) as reservation:
             self._held.reservation = reservation
@@ -237,7 +243,11 @@ class LanguageClient:
         """One request (plus its retries) for at most 10 texts; returns (results, HTTP attempts)."""
         from azure.ai.textanalytics import TextAnalyticsClient
         from azure.core.credentials import AzureKeyCredential
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ServiceRequestError,
+        )
 
         endpoint = self._endpoint or self.credentials.get(LANGUAGE_ENDPOINT)
         api_key = self._api_key or self.credentials.get(LANGUAGE_KEY).reveal()

@@ -3,12 +3,12 @@
 The same file serves on a managed online endpoint (see core.azure.deploy) and locally under the real
 azureml-inference-server-http (see core.azure.local_endpoint). `AZUREML_MODEL_DIR` is the run folder itself or
 a folder holding it (Azure mounts a registered folder model one level down). Any local run kind works: the
-model is loaded through `core.models.load`.
+model is loaded through `core.models.base.load`.
 
 Request:  {"texts": ["tweet", ...]}                       (1 to MAX_TEXTS strings)
 Answer:   {"p_pos": [0.93, ...], "labels": ["positive", ...], "reasons": ["", ...], "model": "<approach>",
            "run": "<run id>"}
-Each text gets the answer `python -m core.score` gives it (core.csv_reader.prepare_texts): an empty or blank
+Each text gets the answer `python -m core.score` gives it (core.data.csv_reader.prepare_texts): an empty or blank
 text gets no score (`null`) and the reason "empty text"; a text longer than MAX_TEXT_CHARS is scored on its
 first MAX_TEXT_CHARS characters and its reason says so.
 Bad input gets HTTP 400 (or 413 when too large) with {"error": "<what is wrong>"}.
@@ -25,10 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]  # the code folder that holds `core/`
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.csv_reader import MAX_FIELD_CHARS, prepare_texts  # after ROOT is on sys.path
+from core.data.csv_reader import (  # after ROOT is on sys.path
+    MAX_FIELD_CHARS,
+    prepare_texts,
+)
 
 MAX_TEXTS = 1000
-# Per text in a request (413 above): what the CSV reader reads as one field, so that any text core.score answers
+# Per text in a request (413 above): what the CSV reader reads as one field, so that any text core.scoring.batch answers
 # gets the same answer here. The model sees its first MAX_TEXT_CHARS characters.
 MAX_CHARS = MAX_FIELD_CHARS
 THRESHOLD = 0.5
@@ -47,8 +50,8 @@ def find_run_dir(model_dir: Path) -> Path:
 
 def init() -> None:
     global model, run_meta
-    from core.models import load
-    from core.runs import read_json
+    from core.models.base import load
+    from core.tracking.runs import read_json
 
     model_dir = os.environ.get("AZUREML_MODEL_DIR")
     if not model_dir:
@@ -103,7 +106,7 @@ def run(raw_data):
 
 
 def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str]]:
-    """(P(positive) or None, label or None, reason) per text, by the rules core.score applies."""
+    """(P(positive) or None, label or None, reason) per text, by the rules core.scoring.batch applies."""
     model_texts, reasons, usable = prepare_texts(texts)
     p_pos: list[float | None] = [None] * len(texts)
     ready = [i for i, ok in enumerate(usable) if ok]

@@ -1,38 +1,10 @@
-"""The cloud approaches behind one small interface, used by `core.score --service` and the dashboard."""
+"""The cloud services by key (`core.score --service`, the dashboard), and their budget around a whole file."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Protocol
 
-import numpy as np
-
-from core.models import SentimentModel
-
-
-class ServiceError(Exception):
-    """The whole call failed (down, bad key, quota, budget). The message says what to fix and never holds a key."""
-
-
-@dataclass
-class ServiceResult:
-    p_pos: list[float | None]      # P(positive) per input text, None where there is no answer
-    labels: list[str | None]       # the service's own label ('positive'/'neutral'/'negative'/'mixed' for Language)
-    errors: list[str | None]       # per-row reason when p_pos is None
-    cost_usd: float = 0.0          # estimated cost of the requests actually made (0.0 when served from cache)
-    requests: int = 0              # HTTP requests made
-    cached: int = 0                # rows answered from the cache
-    details: list[dict | None] = field(default_factory=list)  # per-row extras (confidence scores, truncated flag)
-
-
-class CloudService(Protocol):
-    key: str
-    name: str
-
-    def status(self) -> tuple[bool, str]: ...
-
-    def score(self, texts: list[str]) -> ServiceResult: ...
-
+from core.azure.errors import ServiceError  # noqa: F401  (the services' error, importable from here too)
+from core.azure.protocol import CloudService, ServiceResult  # noqa: F401
 
 SERVICE_KEYS = ("azure-language", "azure-endpoint")
 
@@ -50,25 +22,6 @@ def get_service(key: str, **overrides) -> CloudService:
 
 def list_services() -> list[CloudService]:
     return [get_service(key) for key in SERVICE_KEYS]
-
-
-class ServiceModel(SentimentModel):
-    """A cloud service behind the SentimentModel interface; rows the service cannot answer give NaN."""
-
-    def __init__(self, service: CloudService, name: str | None = None):
-        super().__init__(name or service.name)
-        self.service = service
-        self.kind = service.key
-
-    def _predict(self, texts: list[str]) -> np.ndarray:
-        result = self.service.score(texts)
-        return np.array([np.nan if p is None else p for p in result.p_pos], dtype=float)
-
-
-def load_run(run_dir, meta: dict) -> ServiceModel:
-    """`core.models` loader for `azure-language` / `azure-endpoint` evaluation runs: the run folder holds the
-    evaluation, not a model, so the model asks the live service."""
-    return ServiceModel(get_service(meta["kind"]), meta.get("approach"))
 
 
 def check_budget(key: str, texts) -> None:

@@ -5,7 +5,7 @@ calendar month (UTC) and persisted with the usage in `artifacts/azure/language_u
 budget it is the free monthly quota, so by default nothing is ever billed. Only this project's calls are
 counted: other apps using the same Azure resource are invisible here.
 
-Several processes (the dashboard, `core.score`, a trainer) share that file, so checking the budget and holding
+Several processes (the dashboard, `core.scoring.batch`, a trainer) share that file, so checking the budget and holding
 the records happen in one step under an inter-process lock (`flock` on `language_usage.lock`): a call
 *reserves* its text records before its first request, each request then *bills* what it actually used out of
 the reservation, and the call releases what it did not use when it ends, however it ends. A reservation
@@ -31,9 +31,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core import config
-from core.azure.services import ServiceError
+from core.azure.errors import ServiceError
 from core.pricing import load_pricing
-from core.runs import process_alive, read_json, write_json_atomic
+from core.tracking.runs import process_alive, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 

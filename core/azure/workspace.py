@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from core.azure.services import ServiceError
+from core.azure.errors import ServiceError
 from core.config import PROJECT_ROOT
 
 CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"

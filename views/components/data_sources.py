@@ -1,14 +1,14 @@
 """Choosing the dashboard's data: the allowed sources, a CSV upload and the official download.
 
-Pages never take a typed path: every choice here is one of `core.datasource.page_sources()`.
+Pages never take a typed path: every choice here is one of `core.data.sources.page_sources()`.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from core import datasource
-from core.data import DataError
-from core.download import DownloadError, download_sentiment140, official_archive
+from core.data import sources as datasource
+from core.data.loading import DataError
+from core.data.download import DownloadError, download_sentiment140, official_archive
 from views.components.access import is_operator, operator_reason
 
 UPLOAD_HELP = ("Sentiment140's six columns (no header), or a CSV with a header holding a text column (`text`, "

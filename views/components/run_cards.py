@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import launcher
+from core.training import launcher
 from views.components.access import is_operator, operator_reason
 
 STATUS_ICONS = {"starting": ":material/hourglass_top:", "running": ":material/autorenew:",

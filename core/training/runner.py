@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from core import config
-from core.data import DataError, Split, load_dataset, load_split
-from core.metrics import evaluate
-from core.runs import RunCancelled, RunFolderInUse, one_line, start_run
+from core.data.loading import DataError, load_dataset
+from core.data.split import Split, load_split
+from core.evaluation.metrics import evaluate
+from core.tracking.runs import RunCancelled, RunFolderInUse, one_line, start_run
 
 EXIT_EXPECTED_ERROR = 2  # argparse's status for a bad command line
 
@@ -115,7 +116,7 @@ def load_run_split(args: argparse.Namespace, run) -> Split:
 
 
 def load_checked_split(args: argparse.Namespace) -> Split:
-    """`core.data.load_split` with the data that cannot train a model refused as DataError: a folder, a file
+    """`core.data.split.load_split` with the data that cannot train a model refused as DataError: a folder, a file
     that cannot be read, one class only, too few rows to split."""
     check_data_argument(args.data)
     try:

@@ -163,7 +163,7 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     The file is checked by reading it as training data; a file that cannot be used is deleted and the
     DataError (which describes the layout, never the content) is raised.
     """
-    from core.data import DataError, load_dataset
+    from core.data.loading import DataError, load_dataset
     if len(content) > max_upload_bytes():
         raise DataError(f"the upload is {len(content) / 1e6:,.0f} MB; the limit is "
                         f"{max_upload_bytes() / 1e6:,.0f} MB (BADBUZZ_MAX_UPLOAD_MB)")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from core.data import DataReport
+from core.data.loading import DataReport
 
 CLASS_NAMES = {0: "negative", 1: "positive"}
 TOKEN_SAMPLE = 200_000  # token counts on more rows change nothing visible and cost seconds

@@ -128,7 +128,9 @@ class ModelCache:
             if cached and cached[0] == stamp:
                 return cached[1], None
             started = time.perf_counter()
-            from core.models import load  # lazily: loading a logreg run never imports TF or torch
+            from core.models.base import (
+                load,  # lazily: loading a logreg run never imports TF or torch
+            )
             model = load(run_dir)
             model.predict_proba(["warm up"])  # graph tracing / session start count as loading, not as latency
             self._models[run_dir] = (stamp, model)
@@ -136,7 +138,7 @@ class ModelCache:
 
 
 def latest_per_approach(runs: list) -> list:
-    """The newest succeeded local run of each approach (runs as core.runs.list_runs returns them)."""
+    """The newest succeeded local run of each approach (runs as core.tracking.runs.list_runs returns them)."""
     chosen: dict[str, object] = {}
     for run in sorted(runs, key=_started, reverse=True):
         if run.status == "succeeded" and run.kind in LOCAL_KINDS:
@@ -166,7 +168,7 @@ def run_column(run, models: ModelCache) -> LiveColumn:
 
 def untrained_columns(runs: list) -> list[LiveColumn]:
     """One 'not trained' column per local approach family that has no succeeded run yet."""
-    from core.compare import train_commands
+    from core.analysis.compare import train_commands
     commands = train_commands()
     commands["logreg"] = commands["logreg-tfidf"]
     trained = {run.kind for run in runs if run.status == "succeeded"}

@@ -1,7 +1,7 @@
 """Side-by-side comparison of runs: the tables and curve points behind the Overview and Compare pages.
 
 Everything reads the run folders (run.json, metrics.json, history.json, test_predictions.csv) through
-core.runs.RunInfo; test texts are joined back through the run's persisted split (core.data.split_for_run).
+core.tracking.runs.RunInfo; test texts are joined back through the run's persisted split (core.data.split.split_for_run).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def comparable(runs: list) -> list:
 
 
 def default_selection(runs: list) -> list:
-    """The newest comparable run of each approach (runs as core.runs.list_runs returns them, newest first)."""
+    """The newest comparable run of each approach (runs as core.tracking.runs.list_runs returns them, newest first)."""
     chosen: dict[str, object] = {}
     for run in comparable(runs):
         chosen.setdefault(run.approach, run)
@@ -233,7 +233,8 @@ def load_predictions(run) -> pd.DataFrame | None:
 
 def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
     """Texts of the test tweets by row_id (from the runs' splits), or None with the reason."""
-    from core.data import DataError, split_for_run
+    from core.data.loading import DataError
+    from core.data.split import split_for_run
     texts, problems = [], []
     for meta in {split_id(r): r.meta for r in runs}.values():
         try:

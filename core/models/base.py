@@ -13,14 +13,14 @@ from typing import Sequence
 import joblib
 import numpy as np
 
-from core.runs import effective_status, read_json
+from core.tracking.runs import effective_status, read_json
 
 LOADERS = {
-    "logreg": "core.models:load_sklearn",
-    "keras": "core.keras_model:load",
-    "transformer": "core.transformer_model:load",
-    "azure-language": "core.azure.services:load_run",
-    "azure-endpoint": "core.azure.services:load_run",
+    "logreg": "core.models.base:load_sklearn",
+    "keras": "core.models.keras:load",
+    "transformer": "core.models.transformer:load",
+    "azure-language": "core.models.cloud:load_run",
+    "azure-endpoint": "core.models.cloud:load_run",
 }
 
 

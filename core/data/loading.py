@@ -1,26 +1,31 @@
-"""Sentiment140 loading, data-quality cleaning and the persisted train/validation/test split.
+"""Sentiment140 loading and data-quality cleaning, with the report of what was kept and why.
 
-Labels are normalised to 0 = negative, 1 = positive. The split is cached on disk under an id that
-fingerprints the data bytes, the cleaning rules, the sample size, the seed and the fractions, so every
-approach trained on the same data is scored on exactly the same test tweets.
+Labels are normalised to 0 = negative, 1 = positive. Every CSV goes through the one reader
+(core.data.csv_reader); the official zip is read member by member; `sentiment140` means the downloaded archive.
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import json
-import os
-import sys
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from core import config
-from core.csv_reader import (LABEL_COLUMNS, MAX_TEXT_CHARS, SENTIMENT140_COLUMNS, TEXT_COLUMNS, CsvFormatError,
-                             CsvTable, ReadReport, accepted_names, decode_bytes, describe_layout)
+from core.data.csv_reader import (
+    LABEL_COLUMNS,
+    MAX_TEXT_CHARS,
+    SENTIMENT140_COLUMNS,
+    TEXT_COLUMNS,
+    CsvFormatError,
+    CsvTable,
+    ReadReport,
+    accepted_names,
+    decode_bytes,
+    describe_layout,
+)
 
 # Bump when the cleaning rules change: it is part of the split id. 2: the one CSV reader (a stray quote or an
 # extra field affects only its record, NUL bytes are malformed, texts over MAX_TEXT_CHARS are cut).
@@ -71,11 +76,11 @@ class LoadedData:
 
 # ------------------------------------------------------------------ reading
 
-def _read_source_bytes(source: str | Path) -> tuple[bytes, str]:
+def read_source_bytes(source: str | Path) -> tuple[bytes, str]:
     """Bytes of a CSV, a zip member (`archive.zip` or `archive.zip:member.csv`), plus a display name."""
     text = str(source)
     if text == "sentiment140":
-        return _read_source_bytes(download_sentiment140())
+        return read_source_bytes(download_sentiment140())
     member = None
     if ".zip:" in text:
         text, member = text.split(".zip:", 1)
@@ -107,7 +112,7 @@ def _read_zip_member(path: Path, member: str | None) -> tuple[bytes, str]:
 
 def load_dataset(source: str | Path) -> LoadedData:
     """Read, validate and clean a data source. Malformed records are counted with their line, never fatal."""
-    raw, name = _read_source_bytes(source)
+    raw, name = read_source_bytes(source)
     fingerprint = hashlib.sha256(raw).hexdigest()
     try:
         text, encoding = decode_bytes(raw, name)
@@ -203,122 +208,10 @@ def _drop_duplicates_and_conflicts(frame: pd.DataFrame, report: DataReport) -> p
 # ------------------------------------------------------------------ download
 
 def download_sentiment140(dest_dir: Path | None = None, progress=None) -> Path:
-    """The official archive (core.download), with its failure as a DataError for the data readers' callers."""
-    from core.download import DownloadError, download_sentiment140 as fetch
+    """The official archive (core.data.download), with its failure as a DataError for the data readers' callers."""
+    from core.data.download import DownloadError
+    from core.data.download import download_sentiment140 as fetch
     try:
         return fetch(dest_dir, progress=progress)
     except DownloadError as exc:
         raise DataError(str(exc)) from None
-
-
-# ------------------------------------------------------------------ split
-
-@dataclass
-class Split:
-    train: pd.DataFrame
-    val: pd.DataFrame
-    test: pd.DataFrame
-    split_id: str
-    fingerprint: str
-    report: DataReport
-    params: dict
-
-    def describe(self) -> dict:
-        """What run.json records about the data."""
-        return {"source": self.report.source, "fingerprint": self.fingerprint, "split_id": self.split_id,
-                **self.params, "sizes": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
-                "report": asdict(self.report)}
-
-
-def split_id_for(fingerprint: str, sample: int | None, seed: int, test_size: float, val_size: float) -> str:
-    key = json.dumps([fingerprint, CLEANING_VERSION, sample, seed, test_size, val_size])
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def load_split(source: str | Path, sample: int | None = None, seed: int = 42, test_size: float = 0.2,
-               val_size: float = 0.1, cache_dir: Path | None = None) -> Split:
-    """The persisted stratified split for this data and these parameters (computed once, then read back)."""
-    if not 0 < test_size < 1 or not 0 <= val_size < 1:
-        raise DataError("test_size must be in (0, 1) and val_size in [0, 1)")
-    raw, _ = _read_source_bytes(source)
-    fingerprint = hashlib.sha256(raw).hexdigest()
-    del raw
-    split_id = split_id_for(fingerprint, sample, seed, test_size, val_size)
-    folder = Path(cache_dir or config.data_dir() / "splits") / split_id
-    params = {"sample": sample, "seed": seed, "test_size": test_size, "val_size": val_size}
-    if (folder / "split.json").exists():
-        meta = json.loads((folder / "split.json").read_text())
-        parts = {p: pd.read_parquet(folder / f"{p}.parquet") for p in ("train", "val", "test")}
-        return Split(**parts, split_id=split_id, fingerprint=fingerprint,
-                     report=DataReport(**meta["report"]), params=params)
-    loaded = load_dataset(source)
-    frame = loaded.frame
-    if sample and sample < len(frame):
-        frame, _ = train_test_split(frame, train_size=sample, stratify=frame["label"], random_state=seed)
-    train, test = train_test_split(frame, test_size=test_size, stratify=frame["label"], random_state=seed)
-    if val_size:
-        train, val = train_test_split(train, test_size=val_size, stratify=train["label"], random_state=seed)
-    else:
-        val = train.iloc[:0]
-    parts = {name: part.sort_values("row_id").reset_index(drop=True)
-             for name, part in (("train", train), ("val", val), ("test", test))}
-    _persist_split(folder, parts, loaded.report, split_id, fingerprint, params)
-    return Split(**parts, split_id=split_id, fingerprint=fingerprint, report=loaded.report, params=params)
-
-
-def _persist_split(folder: Path, parts: dict, report: DataReport, split_id: str, fingerprint: str,
-                   params: dict) -> None:
-    """Write to a temporary folder and rename it, so a split is either complete or absent."""
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    for name, part in parts.items():
-        part.to_parquet(tmp / f"{name}.parquet", index=False)
-    (tmp / "split.json").write_text(json.dumps({"split_id": split_id, "fingerprint": fingerprint, **params,
-                                                "report": asdict(report)}, indent=2))
-    try:
-        os.replace(tmp, folder)
-    except OSError:  # another process wrote the same split first: theirs is identical
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()
-
-
-def split_for_run(run_meta: dict) -> Split:
-    """The split a run was evaluated on, rebuilt from its run.json (for joining texts to predictions)."""
-    data = run_meta.get("data") or {}
-    source = data.get("source", "")
-    if ".zip:" not in source and not Path(source).exists():
-        raise DataError(f"the run's data {source!r} is not on this machine")
-    return load_split(source, sample=data.get("sample"), seed=data.get("seed", 42),
-                      test_size=data.get("test_size", 0.2), val_size=data.get("val_size", 0.1))
-
-
-def terminal_progress():
-    """A tqdm bar on stderr for the download's (bytes so far, total) callback."""
-    from tqdm import tqdm
-    bar = tqdm(unit="B", unit_scale=True, desc="Sentiment140", file=sys.stderr)
-
-    def show(done: int, total: int | None) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-    return show
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m core.data [--download] [--data SOURCE]`: fetch the official set or report on a source."""
-    import argparse
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--download", action="store_true", help="download the official archive")
-    parser.add_argument("--data", help="a CSV or zip to check")
-    args = parser.parse_args(argv)
-    try:
-        if args.download:
-            print(download_sentiment140(progress=terminal_progress()))
-        if args.data:
-            print(load_dataset(args.data).report.summary())
-    except DataError as exc:
-        sys.exit(f"error: {exc}")
-
-
-if __name__ == "__main__":
-    main()

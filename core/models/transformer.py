@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from core.models import ModelLoadError, SentimentModel
+from core.models.base import ModelLoadError, SentimentModel
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
 MINILM_ALIAS = "minilm"
@@ -276,5 +276,5 @@ def load_run(run_dir: str | Path, backend: str | None = None, name: str | None =
 
 
 def load(run_dir: Path, meta: dict) -> TransformerModel:
-    """core.models loader for `transformer` runs."""
+    """core.models.base loader for `transformer` runs."""
     return load_run(run_dir, name=meta.get("approach"))

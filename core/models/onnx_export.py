@@ -15,9 +15,15 @@ from typing import Sequence
 
 import numpy as np
 
-from core.runs import write_json_atomic
-from core.transformer_model import (ONNX_FILES, Encoder, OnnxBackend, TorchBackend, TransformerModel,
-                                    cpu_threads)
+from core.models.transformer import (
+    ONNX_FILES,
+    Encoder,
+    OnnxBackend,
+    TorchBackend,
+    TransformerModel,
+    cpu_threads,
+)
+from core.tracking.runs import write_json_atomic
 
 TOLERANCE = {"onnx-fp32": 1e-3, "onnx-int8": 0.03}
 OPSET = 17
@@ -52,6 +58,7 @@ def export_fp32(model_dir: str | Path, onnx_file: str | Path, opset: int = OPSET
 def quantize_int8(fp32_file: str | Path, int8_file: str | Path) -> None:
     """Dynamic quantization: int8 weights, activations quantized on the fly (no calibration data)."""
     import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
     root = logging.getLogger()
     level = root.level
@@ -167,12 +174,12 @@ def export_run(run_dir: str | Path, check_texts: Sequence[str], max_length: int,
 
 
 def main(argv=None) -> None:
-    """`python -m core.onnx_export --run RUN_DIR`: (re-)export and check an existing transformer run."""
+    """`python -m core.models.onnx_export --run RUN_DIR`: (re-)export and check an existing transformer run."""
     import argparse
     import sys
 
-    from core.data import split_for_run
-    from core.runs import read_json
+    from core.data.split import split_for_run
+    from core.tracking.runs import read_json
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--run", required=True, help="a succeeded transformer run folder")
     parser.add_argument("--check-texts", type=int, default=1000, help="validation tweets to check against")

@@ -20,10 +20,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from core.models import ModelLoadError, SentimentModel  # noqa: E402
+from core.models.base import ModelLoadError, SentimentModel  # noqa: E402
 
 if TYPE_CHECKING:  # NLTK stays out of the import: the GPU benchmark uses build_model alone
-    from core.preprocess import Preprocessor
+    from core.text.preprocess import Preprocessor
 
 ARCHS = ("base", "lstm", "bilstm")
 PAD, OOV = "<pad>", "<oov>"
@@ -82,7 +82,7 @@ class TextEncoder:
 
     @classmethod
     def from_config(cls, cfg: dict) -> "TextEncoder":
-        from core.preprocess import Preprocessor
+        from core.text.preprocess import Preprocessor
 
         return cls(Preprocessor.from_config(cfg["preprocessor"]), cfg["vocabulary"], cfg["max_len"],
                    cfg.get("padding", "post"))

@@ -2,7 +2,7 @@
 
 Seconds each on the 90k sample, so a newcomer gets models that Live scoring can use right after adding data.
 
-    python -m core.quickstart [--if-no-runs] [--data SOURCE]
+    python -m core.training.quickstart [--if-no-runs] [--data SOURCE]
 
 `scripts/start.sh --demo` runs it in the background with `--if-no-runs` on the dashboard's data source.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core import launcher
-from core.runs import list_runs
+from core.tracking.runs import list_runs
+from core.training import launcher
 
 BASELINES = ({"features": "tfidf"}, {"features": "hashing"})
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = args.data
     if not data:
-        from core.datasource import dashboard_source
+        from core.data.sources import dashboard_source
         source = dashboard_source()
         if source is None:
             print("quick baselines: no data yet; upload a CSV or download Sentiment140 from the Overview page, "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.pricing import load_pricing
-from core.runs import RunInfo
+from core.tracking.runs import RunInfo
 
 CHARS_PER_TWEET_RECORD = 1000  # a tweet (<= 280 characters) is one Azure Language text record
 STUDY_SOURCE = "study (not measured here)"

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from core import config
-from core.runs import RunInfo, process_alive, read_json, read_run, write_json_atomic
+from core.tracking.runs import (
+    RunInfo,
+    process_alive,
+    read_json,
+    read_run,
+    write_json_atomic,
+)
 
 CANCEL_GRACE_S = 15.0
 SKIPPED_OPTIONS = {"help", "data", "output"}  # the launcher fills --data and --output itself
@@ -300,7 +306,7 @@ def _signal_name(code: int | None) -> str:
 def _finish_exiting(launch_info: dict, timeout: float = 2.0) -> None:
     """Wait briefly for our child whose main thread has exited while other threads still tear down.
 
-    /proc shows such a process as a zombie (so core.runs calls it dead) before waitpid can collect it.
+    /proc shows such a process as a zombie (so core.tracking.runs calls it dead) before waitpid can collect it.
     """
     with _children_lock:
         child = _children.get(launch_info.get("pid"))

@@ -160,7 +160,7 @@ class Run:
             write_json_atomic(self.path / "run.json", self.meta)
 
     def set_data(self, split) -> None:
-        """Record which data and which split this run used (see core.data.Split.describe)."""
+        """Record which data and which split this run used (see core.data.split.Split.describe)."""
         self.update(data=split.describe())
 
     def set_timing(self, **timings: float) -> None:

@@ -1,6 +1,6 @@
 """Bad Buzz monitor: stream a CSV (or pasted tweets) through any model, track the negative share over time.
 
-Reading goes through core.csv_reader, like batch scoring and training data: the same column names, encodings
+Reading goes through core.data.csv_reader, like batch scoring and training data: the same column names, encodings
 and rules, and every record is accounted for (scored, kept with a `reason`, or counted as malformed with its
 line). Nothing here imports Streamlit: the page only draws what these functions return.
 """
@@ -17,9 +17,18 @@ from typing import IO, Protocol
 import numpy as np
 import pandas as pd
 
-from core.csv_reader import (EMPTY_TEXT, TEXT_COLUMNS, TIME_COLUMNS, CsvFormatError, CsvTable, accepted_names,
-                             describe_layout, open_csv, prepare_texts)
-from core.score import LINE_END, accounting_line
+from core.data.csv_reader import (
+    EMPTY_TEXT,
+    TEXT_COLUMNS,
+    TIME_COLUMNS,
+    CsvFormatError,
+    CsvTable,
+    accepted_names,
+    describe_layout,
+    open_csv,
+    prepare_texts,
+)
+from core.scoring.batch import LINE_END, accounting_line
 
 CHUNK_ROWS = 5_000
 TEXT_NAMES = TEXT_COLUMNS
@@ -53,7 +62,7 @@ class CsvLayout:
 
 
 def inspect_csv(stream: IO[bytes]) -> CsvLayout:
-    """Guess the layout from line 1 (core.csv_reader's rules); the page lets the user override the columns."""
+    """Guess the layout from line 1 (core.data.csv_reader's rules); the page lets the user override the columns."""
     start = stream.tell()
     head = stream.read(1 << 16)
     stream.seek(start)
@@ -223,7 +232,7 @@ class ServiceScorer:
 
 
 def scorer_for_run(run_dir, name: str | None = None) -> ModelScorer:
-    from core.models import load
+    from core.models.base import load
     model = load(run_dir)
     return ModelScorer(model, name or getattr(model, "name", str(run_dir)))
 
@@ -241,7 +250,7 @@ class MonitorResult:
         return bool(self.scored["timestamp"].notna().any())
 
     def accounting(self) -> str:
-        """The same count core.score prints: records in = scored + kept without a score + malformed."""
+        """The same count core.scoring.batch prints: records in = scored + kept without a score + malformed."""
         scored = self.scored
         unscored = Counter(scored.loc[scored["p_pos"].isna(), "reason"].str.split(":").str[0])
         return accounting_line(self.report.records, int(scored["p_pos"].notna().sum()), unscored,
@@ -364,7 +373,7 @@ def scored_csv(scored: pd.DataFrame) -> bytes:
     out = scored.rename(columns={"p_pos": "score"})
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     columns = ["row", "timestamp", "text", "score", "label", "reason"]
-    return out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")  # see core.score.LINE_END
+    return out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")  # see core.scoring.batch.LINE_END
 
 
 def timeline_figure(timeline: Timeline, threshold: float):

@@ -1,0 +1,1 @@
+"""Analysis: the tables behind the Data, Compare and Résumé pages (pure pandas)."""

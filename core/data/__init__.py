@@ -1,0 +1,1 @@
+"""Data sources: the one CSV reader, Sentiment140 loading and its report, the download, the split."""

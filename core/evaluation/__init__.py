@@ -1,0 +1,1 @@
+"""Evaluation: metrics on a test split, latency and throughput."""

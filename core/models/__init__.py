@@ -1,0 +1,1 @@
+"""Models: the SentimentModel interface, a loader per run kind, ONNX export, cloud adapters."""

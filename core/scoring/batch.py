@@ -1,0 +1,226 @@
+"""Batch scoring CLI: add `score` (P(positive)), `label` and `reason` to every row of a CSV.
+
+    python -m core.score --run RUN_DIR --input CSV --output CSV [--text-column NAME] [--chunk-size N]
+    python -m core.score --service azure-language|azure-endpoint --input CSV --output CSV
+
+The input is read by core.data.csv_reader in chunks (constant memory) and every record is accounted for: it is
+written out scored, or written out with an empty score and a `reason` (empty text, a per-row service error), or
+counted as malformed with its line number in the summary; the summary's counts add up to the records read.
+A text longer than MAX_TEXT_CHARS is scored on its first MAX_TEXT_CHARS characters and says so in `reason`
+(the output keeps the whole text). The output is UTF-8 with CRLF line ends and never replaces the input file.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
+
+THRESHOLD = 0.5
+OUTPUT_COLUMNS = ("score", "label", "reason")
+# RFC 4180 line ends: the csv writer quotes a field only for the characters of its line end, so with "\n" a
+# text holding a lone carriage return would be written unquoted and split in two by every reader.
+LINE_END = "\r\n"
+
+
+class ScoreError(Exception):
+    """A request core.scoring.batch refuses (the output would overwrite the input), with what to do instead."""
+
+
+@dataclass
+class ScoreReport:
+    records: int = 0             # records read: rows + malformed_lines
+    rows: int = 0                # rows written: scored + unscored
+    scored: int = 0
+    unscored: int = 0
+    truncated: int = 0           # scored on their first MAX_TEXT_CHARS characters
+    reasons: Counter = field(default_factory=Counter)   # why rows have no score
+    malformed_lines: int = 0
+    malformed_examples: list[str] = field(default_factory=list)   # "line N: why", the first ones
+    malformed_where: str = ""    # "lines 4, 9, …"
+    blank_lines: int = 0
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+
+    def take_read_report(self, read: ReadReport) -> None:
+        self.records, self.malformed_lines = read.records, read.malformed
+        self.malformed_examples = list(read.malformed_examples)
+        self.malformed_where, self.blank_lines = read.malformed_lines_text(), read.blank_lines
+
+    def summary(self) -> str:
+        rate = self.rows / self.seconds if self.seconds else 0
+        cost = f", estimated cost {self.cost_usd:.4f} USD" if self.cost_usd else ""
+        blank = f" ({self.blank_lines:,} blank lines are not records)" if self.blank_lines else ""
+        return (accounting_line(self.records, self.scored, self.reasons, self.malformed_lines, self.malformed_where,
+                                self.truncated) + blank + f"; {self.seconds:.1f} s ({rate:,.0f} rows/s){cost}")
+
+
+def accounting_line(records: int, scored: int, reasons: Counter, malformed: int, malformed_where: str,
+                    truncated: int = 0) -> str:
+    """'N records in: X scored, Y kept without a score (why: n, …), Z malformed (lines …); X + Y + Z = N'."""
+    unscored = sum(reasons.values())
+    why = ", ".join(f"{reason}: {n:,}" for reason, n in reasons.most_common(3))
+    why += ", …" if len(reasons) > 3 else ""
+    cut = f" ({truncated:,} on a truncated text)" if truncated else ""
+    return (f"{records:,} records in: {scored:,} scored{cut}, {unscored:,} kept without a score"
+            f"{f' ({why})' if why else ''}, {malformed:,} malformed{f' ({malformed_where})' if malformed else ''}; "
+            f"{scored:,} + {unscored:,} + {malformed:,} = {scored + unscored + malformed:,}")
+
+
+def score_frame(chunk: pd.DataFrame, text_column: str,
+                predict: Callable[[list[str]], tuple[np.ndarray, list]]) -> pd.DataFrame:
+    """Score the usable texts of one chunk (cut to MAX_TEXT_CHARS); the others get a reason instead."""
+    model_texts, reasons, usable = prepare_texts(chunk[text_column])
+    scores = np.full(len(chunk), np.nan)
+    if usable.any():
+        idx = np.flatnonzero(usable)
+        p_pos, row_errors = predict([model_texts[i] for i in idx])
+        scores[idx] = p_pos
+        for i, err in zip(idx, row_errors or ()):
+            if err:
+                reasons[i] = err
+    out = chunk.copy()
+    out["score"] = np.round(scores, 6)
+    out["label"] = np.where(np.isnan(scores), "", np.where(scores >= THRESHOLD, "positive", "negative"))
+    out["reason"] = reasons
+    return out
+
+
+def make_predictor(run: str | None, service: str | None, report: ScoreReport):
+    """A function texts -> (P(positive) array, per-row errors or None) for a run folder or a cloud service."""
+    if run:
+        from core.models.base import load
+        model = load(run)
+        return lambda texts: (model.predict_proba(texts), None)
+    from core.azure.services import get_service
+    svc = get_service(service)
+
+    def predict(texts):
+        result = svc.score(texts)
+        report.cost_usd += result.cost_usd
+        p = np.array([np.nan if v is None else v for v in result.p_pos], dtype=float)
+        return p, result.errors
+
+    predict.service = svc  # main() reserves the whole file's budget on it
+    return predict
+
+
+def refuse_overwriting_input(input_path: Path, output_path: Path) -> None:
+    """ScoreError when the output is the input file, by any path (symlink, hard link, `x/../`)."""
+    same = Path(output_path).resolve() == Path(input_path).resolve()
+    if not same and Path(output_path).exists():
+        same = os.path.samefile(input_path, output_path)
+    if same:
+        raise ScoreError(f"--output {output_path} is the input file: choose another path (core.scoring.batch never "
+                         "overwrites its input)")
+
+
+def score_csv(input_path: Path, output_path: Path, predict, text_column: str | None = None,
+              chunk_size: int = 10_000, report: ScoreReport | None = None) -> ScoreReport:
+    """Score every record of `input_path` into `output_path` (written whole or not at all)."""
+    report = report or ScoreReport()
+    input_path, output_path = Path(input_path), Path(output_path)
+    refuse_overwriting_input(input_path, output_path)
+    start = time.perf_counter()
+    tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.part")
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_csv(input_path) as table, open(tmp, "w", encoding="utf-8", newline="") as out:
+            column = table.column(text_column)
+            header = [*table.layout.columns, *OUTPUT_COLUMNS]
+            csv.writer(out, lineterminator=LINE_END).writerow(header)
+            for chunk in table.frames(chunk_size):
+                scored = score_frame(chunk, column, predict)
+                scored.to_csv(out, header=False, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END)
+                _count_rows(scored, report)
+                print(f"[progress] scored {report.rows:,} rows", file=sys.stderr, flush=True)
+            report.take_read_report(table.report)
+        os.replace(tmp, output_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _count_rows(scored: pd.DataFrame, report: ScoreReport) -> None:
+    has_score = scored["label"].ne("").to_numpy()
+    reasons = scored["reason"].to_numpy()
+    report.rows += len(scored)
+    report.scored += int(has_score.sum())
+    report.unscored = report.rows - report.scored
+    report.truncated += int(sum(1 for r in reasons[has_score] if r.startswith("text truncated")))
+    report.reasons.update(reasons[~has_score])
+
+
+def scorable_texts(input_path: Path, text_column: str | None, chunk_size: int = 10_000) -> Iterator[str]:
+    """The texts a service would be sent for this file, as score_csv sends them (for its spend guard)."""
+    with open_csv(input_path) as table:
+        column = table.column(text_column)
+        for chunk in table.frames(chunk_size):
+            model_texts, _, usable = prepare_texts(chunk[column])
+            yield from (text for text, ok in zip(model_texts, usable) if ok)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """Type and place of a bug, not its message (which may quote the data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"unexpected {type(exc).__name__}{where}; please report it"
+
+
+def _expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
+    from core.models.base import ModelLoadError
+    known: tuple[type[BaseException], ...] = (ScoreError, CsvFormatError, ModelLoadError, OSError)
+    if service:
+        from core.azure.errors import ServiceError
+        known += (ServiceError,)
+    return known
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="a run folder (any local run kind)")
+    source.add_argument("--service", choices=["azure-language", "azure-endpoint"], help="a cloud service")
+    parser.add_argument("--input", required=True, type=Path, help="CSV with a text column")
+    parser.add_argument("--output", required=True, type=Path, help="CSV to write (input rows + score, label, reason)")
+    parser.add_argument("--text-column", default=None,
+                        help="the column to score (default: the first of text, tweet, full_text, content, ...)")
+    parser.add_argument("--chunk-size", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    if not args.input.is_file():
+        sys.exit(f"error: input file not found: {args.input}")
+    report = ScoreReport()
+    try:
+        refuse_overwriting_input(args.input, args.output)  # before a model is loaded or a budget reserved
+        predict = make_predictor(args.run, args.service, report)
+        budget = nullcontext()
+        if args.service:  # the whole file's budget is reserved before the first request, not chunk by chunk
+            from core.azure.services import reserve_budget
+            budget = reserve_budget(predict.service, scorable_texts(args.input, args.text_column, args.chunk_size))
+        with budget:
+            score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
+    except Exception as exc:  # noqa: BLE001 - every failure ends with one line, and no partial output file
+        expected = isinstance(exc, _expected_errors(args.service))
+        sys.exit(f"error: {exc if expected else _unexpected(exc)}")
+    print(report.summary())
+    print(f"{report.rows:,} rows written to {args.output} ({report.scored:,} scored + {report.unscored:,} kept "
+          f"without a score); {report.malformed_lines:,} malformed records left out")
+    for example in report.malformed_examples:
+        print(f"  malformed {example}")
+
+
+if __name__ == "__main__":
+    main()
