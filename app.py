@@ -1,4 +1,5 @@
 """Bad Buzz dashboard entry point: page setup, navigation, and the sidebar (access, data source and devices)."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import streamlit as st
 
 from core.config import PROJECT_ROOT
-from views.components.access import sidebar_panel as access_panel
 from core.data.sources import dashboard_source, page_sources
+from views.components.access import sidebar_panel as access_panel
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
     ("views/overview.py", "Overview", ":material/dashboard:"),
@@ -74,8 +75,11 @@ def show_devices(probe: Future) -> None:
         st.caption(view.describe())
 
 
-pages = [st.Page(PROJECT_ROOT / file, title=title, icon=icon)
-         for file, title, icon in PAGES if (PROJECT_ROOT / file).exists()]
+pages = [
+    st.Page(PROJECT_ROOT / file, title=title, icon=icon)
+    for file, title, icon in PAGES
+    if (PROJECT_ROOT / file).exists()
+]
 
 with st.sidebar:
     access_panel()

@@ -1,22 +1,20 @@
 """Acceptance scenario for the Azure AI Language client, against the local Language-compatible server.
 
-    python benchmarks/azure_language_load.py [--data CSV] [--n 1000] [--throttle-every 3] [--retry-after SECONDS]
+    python -m benchmarks.azure_language_load [--data CSV] [--n 1000] [--throttle-every 3] [--retry-after SECONDS]
 
 Scores N real tweets through the real SDK while the server answers 429 to every third request, then scores the
 same tweets again, then tries a budget smaller than the estimate. Prints requests made, the largest batch, rows
 lost, second-run requests and the refused run's requests. Cache and usage files live in a temporary folder.
 """
+
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # also runnable as `python benchmarks/...`
 
 from core.azure.cache import AnswerCache
 from core.azure.language import LanguageClient
@@ -35,14 +33,21 @@ def main(argv: list[str] | None = None) -> None:
 
     frame = pd.read_csv(args.data, encoding="latin-1").sample(args.n, random_state=0)
     texts = frame["text"].astype(str).tolist()
-    with tempfile.TemporaryDirectory() as tmp, \
-            LanguageServer(throttle_every=args.throttle_every, retry_after=args.retry_after) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LanguageServer(throttle_every=args.throttle_every, retry_after=args.retry_after) as server,
+    ):
         spend = SpendGuard(Path(tmp) / "usage.json")
         spend.set_budget(1_000_000)
 
         def client():
-            return LanguageClient(endpoint=server.endpoint, api_key=server.key, spend=spend,
-                                  cache=AnswerCache(Path(tmp) / "cache.sqlite"), backoff_factor=0.05)
+            return LanguageClient(
+                endpoint=server.endpoint,
+                api_key=server.key,
+                spend=spend,
+                cache=AnswerCache(Path(tmp) / "cache.sqlite"),
+                backoff_factor=0.05,
+            )
 
         start = time.perf_counter()
         first = client().score(texts)
@@ -50,17 +55,23 @@ def main(argv: list[str] | None = None) -> None:
         statuses = [r.status for r in server.requests]
         answered = sum(p is not None for p in first.p_pos)
         lost = len(texts) - answered - sum(1 for e in first.errors if e == "empty text: not sent")
-        print(f"tweets: {len(texts):,} from {args.data.name}; server: 429 every {args.throttle_every} requests "
-              f"(Retry-After: {args.retry_after or 'none'})")
-        print(f"first run:  {len(server.requests)} requests ({statuses.count(200)} answered, {statuses.count(429)} "
-              f"x 429), max {server.max_documents_seen} documents per request, {answered:,} rows answered, "
-              f"{lost} rows lost, {seconds:.2f} s, estimated cost ${first.cost_usd:.4f}")
+        print(
+            f"tweets: {len(texts):,} from {args.data.name}; server: 429 every {args.throttle_every} requests "
+            f"(Retry-After: {args.retry_after or 'none'})"
+        )
+        print(
+            f"first run:  {len(server.requests)} requests ({statuses.count(200)} answered, {statuses.count(429)} "
+            f"x 429), max {server.max_documents_seen} documents per request, {answered:,} rows answered, "
+            f"{lost} rows lost, {seconds:.2f} s, estimated cost ${first.cost_usd:.4f}"
+        )
 
         before = len(server.requests)
         start = time.perf_counter()
         second = client().score(texts)
-        print(f"second run: {len(server.requests) - before} requests, {second.cached:,} rows from the cache, "
-              f"{time.perf_counter() - start:.2f} s, identical answers: {second.p_pos == first.p_pos}")
+        print(
+            f"second run: {len(server.requests) - before} requests, {second.cached:,} rows from the cache, "
+            f"{time.perf_counter() - start:.2f} s, identical answers: {second.p_pos == first.p_pos}"
+        )
 
         new_texts = [f"{t} (again)" for t in texts]
         spend.set_budget(spend.usage()["text_records"] + 10)

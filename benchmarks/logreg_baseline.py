@@ -1,9 +1,10 @@
 """Foundation acceptance figures: logreg training time and accuracy, then batch scoring of 100,000 tweets.
 
-    python benchmarks/logreg_baseline.py [--data ../shared/data/sentiment140_sample_90k.csv] [--rows 100000]
+    python -m benchmarks.logreg_baseline [--data ../shared/data/sentiment140_sample_90k.csv] [--rows 100000]
 
 Prints wall time and peak memory of each step, measured on child processes (as a user would run them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,16 +41,40 @@ def main() -> None:
         tmp = Path(tmp)
         for features in ("tfidf", "hashing"):
             run = tmp / f"lr-{features}"
-            wall, rss = timed([sys.executable, "-m", "trainers.logreg", "--data", args.data, "--output", str(run),
-                               "--features", features])
+            wall, rss = timed(
+                [
+                    sys.executable,
+                    "-m",
+                    "trainers.logreg",
+                    "--data",
+                    args.data,
+                    "--output",
+                    str(run),
+                    "--features",
+                    features,
+                ]
+            )
             acc = json.loads((run / "metrics.json").read_text())["test"]["accuracy"]
             print(f"logreg {features:8s}: accuracy {acc:.4f}, command wall time {wall:.1f} s, peak RSS {rss:.0f} MiB")
         tweets = pd.read_csv(args.data)
         tweets = pd.concat([tweets] * (args.rows // len(tweets) + 1)).head(args.rows)
         tweets.to_csv(tmp / "in.csv", index=False)
-        wall, rss = timed([sys.executable, "-m", "core.score", "--run", str(tmp / "lr-tfidf"),
-                           "--input", str(tmp / "in.csv"), "--output", str(tmp / "out.csv")])
-        print(f"core.scoring.batch {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB")
+        wall, rss = timed(
+            [
+                sys.executable,
+                "-m",
+                "core.score",
+                "--run",
+                str(tmp / "lr-tfidf"),
+                "--input",
+                str(tmp / "in.csv"),
+                "--output",
+                str(tmp / "out.csv"),
+            ]
+        )
+        print(
+            f"core.scoring.batch {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

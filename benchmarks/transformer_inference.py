@@ -1,6 +1,6 @@
 """Transformer inference and training speed, side by side, in one process on the same tweets.
 
-    python benchmarks/transformer_inference.py --run artifacts/runs/minilm [--tweets 1000] [--singles 100]
+    python -m benchmarks.transformer_inference --run artifacts/runs/minilm [--tweets 1000] [--singles 100]
 
 Compares Hugging Face `pipeline("text-classification")` on PyTorch fp32 (its default batch size 1, and
 batch size --batch-size) with our PyTorch path, ONNX Runtime fp32 and ONNX Runtime int8 (ours sort by length,
@@ -9,17 +9,16 @@ tweets. Then times a few training steps of the run's model on CPU in fp32 and in
 throughput), and recalls the throughput the run itself recorded. Tweets come from the run's shared test split.
 Prints figures; asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # same setting as the trainer and a shared CPU
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
@@ -50,12 +49,15 @@ def timed_batched(predict, texts, rounds: int) -> tuple[float, np.ndarray]:
 
 def hf_pipeline(model_dir: Path, max_length: int, batch_size: int):
     from transformers import pipeline
-    pipe = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device="cpu",
-                    dtype="float32")
+
+    pipe = pipeline(
+        "text-classification", model=str(model_dir), tokenizer=str(model_dir), device="cpu", dtype="float32"
+    )
 
     def predict(texts):
         out = pipe(list(texts), batch_size=batch_size, truncation=True, max_length=max_length, top_k=None)
         return np.array([next(s["score"] for s in row if s["label"] == "positive") for row in out])
+
     return predict
 
 
@@ -69,7 +71,9 @@ def training_throughput(run_dir: Path, texts, labels, steps: int, batch_size: in
     """Tweets/s of full training steps (forward, backward, AdamW) on the run's model, fp32 vs bf16 autocast."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
     from trainers.transformer import cpu_has_native_bf16
+
     tokenizer = AutoTokenizer.from_pretrained(run_dir / "model")
     results = {}
     for precision in ("fp32", "bf16"):
@@ -112,17 +116,22 @@ def main(argv=None):
     test = split_for_run(meta).test
     sample = test.sample(n=min(args.tweets, len(test)), random_state=0)
     texts, labels = sample["text"].tolist(), sample["label"].to_numpy()
-    singles = texts[:args.singles]
+    singles = texts[: args.singles]
     import torch
+
     torch.set_num_threads(cpu_threads())
-    print(f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
-          f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
+        f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
 
     candidates = {
         "HF pipeline, PyTorch fp32, batch 1 (its default)": lambda: hf_pipeline(run_dir / "model", max_length, 1),
-        f"HF pipeline, PyTorch fp32, batch {args.batch_size}":
-            lambda: hf_pipeline(run_dir / "model", max_length, args.batch_size),
+        f"HF pipeline, PyTorch fp32, batch {args.batch_size}": lambda: hf_pipeline(
+            run_dir / "model", max_length, args.batch_size
+        ),
         "ours, PyTorch fp32": lambda: ours(run_dir, "torch", args.batch_size),
         "ours, ONNX Runtime fp32": lambda: ours(run_dir, "onnx-fp32", args.batch_size),
         "ours, ONNX Runtime int8": lambda: ours(run_dir, "onnx-int8", args.batch_size),
@@ -134,32 +143,54 @@ def main(argv=None):
         throughput, scores = timed_batched(predict, texts, args.rounds)
         if name == "ours, PyTorch fp32":
             reference = scores
-        rows.append({"path": name, "single_p50_ms": p50, "single_p95_ms": p95, "tweets_per_s": throughput,
-                     "accuracy": float(np.mean((scores >= 0.5) == labels)), "scores": scores})
+        rows.append(
+            {
+                "path": name,
+                "single_p50_ms": p50,
+                "single_p95_ms": p95,
+                "tweets_per_s": throughput,
+                "accuracy": float(np.mean((scores >= 0.5) == labels)),
+                "scores": scores,
+            }
+        )
         print(f"  measured {name}", flush=True)
     pipeline_best = max(r["tweets_per_s"] for r in rows if r["path"].startswith("HF pipeline"))
     print(f"\n{'path':<48} {'p50 ms':>8} {'p95 ms':>8} {'tweets/s':>9} {'x HF best':>9} {'max|dP|':>9} {'acc':>7}")
     for r in rows:
         r["max_abs_delta_vs_torch"] = float(np.abs(r.pop("scores") - reference).max())
         r["speedup_vs_best_pipeline"] = r["tweets_per_s"] / pipeline_best
-        print(f"{r['path']:<48} {r['single_p50_ms']:>8.2f} {r['single_p95_ms']:>8.2f} {r['tweets_per_s']:>9.1f} "
-              f"{r['speedup_vs_best_pipeline']:>9.2f} {r['max_abs_delta_vs_torch']:>9.1e} {r['accuracy']:>7.4f}")
+        print(
+            f"{r['path']:<48} {r['single_p50_ms']:>8.2f} {r['single_p95_ms']:>8.2f} {r['tweets_per_s']:>9.1f} "
+            f"{r['speedup_vs_best_pipeline']:>9.2f} {r['max_abs_delta_vs_torch']:>9.1e} {r['accuracy']:>7.4f}"
+        )
 
-    figures = {"run": str(run_dir), "tweets": len(texts), "singles": len(singles), "batch_size": args.batch_size,
-               "threads": cpu_threads(), "inference": rows}
-    recorded = (json.loads((run_dir / "metrics.json").read_text()).get("transformer") or {})
+    figures = {
+        "run": str(run_dir),
+        "tweets": len(texts),
+        "singles": len(singles),
+        "batch_size": args.batch_size,
+        "threads": cpu_threads(),
+        "inference": rows,
+    }
+    recorded = json.loads((run_dir / "metrics.json").read_text()).get("transformer") or {}
     if recorded:
-        figures["training_recorded"] = {k: recorded.get(k) for k in ("train_tweets_per_s", "train_seconds",
-                                                                     "tweets_seen", "epochs")}
-        print(f"\ntraining, as recorded by the run: {recorded['tweets_seen']:,} tweets in "
-              f"{recorded['train_seconds']:.0f} s = {recorded['train_tweets_per_s']:.1f} tweets/s "
-              f"({meta['device'].get('precision')}, {meta['device'].get('name')})")
+        figures["training_recorded"] = {
+            k: recorded.get(k) for k in ("train_tweets_per_s", "train_seconds", "tweets_seen", "epochs")
+        }
+        print(
+            f"\ntraining, as recorded by the run: {recorded['tweets_seen']:,} tweets in "
+            f"{recorded['train_seconds']:.0f} s = {recorded['train_tweets_per_s']:.1f} tweets/s "
+            f"({meta['device'].get('precision')}, {meta['device'].get('name')})"
+        )
     if args.train_steps:
-        figures["training_measured"] = training_throughput(run_dir, texts, labels, args.train_steps,
-                                                           32, max_length)
-        print(f"training, measured now ({args.train_steps} steps of 32 tweets, padded to the batch's longest): "
-              + ", ".join(f"{k} {v} tweets/s" if isinstance(v, float) else f"{k} {v}"
-                          for k, v in figures["training_measured"].items()))
+        figures["training_measured"] = training_throughput(run_dir, texts, labels, args.train_steps, 32, max_length)
+        print(
+            f"training, measured now ({args.train_steps} steps of 32 tweets, padded to the batch's longest): "
+            + ", ".join(
+                f"{k} {v} tweets/s" if isinstance(v, float) else f"{k} {v}"
+                for k, v in figures["training_measured"].items()
+            )
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

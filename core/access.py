@@ -17,6 +17,7 @@ configured mode decides how an operator is recognised:
 The password is never logged, shown or stored: it travels as a masked `Secret`, sessions keep only an HMAC
 of it, and comparisons take constant time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,8 @@ import threading
 import time
 import tomllib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from core.azure.credentials import CredentialError, Credentials, Secret, Setting
 
@@ -40,21 +41,23 @@ LOGIN, PASSWORD, LOOPBACK, LOCKED = "login", "password", "loopback", "locked"
 PASSWORD_SETTING = Setting("BADBUZZ_OPERATOR_PASSWORD", "badbuzz-operator-password", secret=True)
 PASSWORD_SECRETS_KEY = "operator_password"  # the key in secrets.toml
 EMAILS_ENV = "BADBUZZ_OPERATOR_EMAILS"
-TRIES_PER_SESSION = 5   # password tries per minute in one browser session…
-TRIES_PER_SERVER = 10   # …and in the whole server process, so new sessions do not buy new tries
-VAULT_CACHE_S = 300.0   # Key Vault is asked at most once per 5 minutes, not on every page render
+TRIES_PER_SESSION = 5  # password tries per minute in one browser session…
+TRIES_PER_SERVER = 10  # …and in the whole server process, so new sessions do not buy new tries
+VAULT_CACHE_S = 300.0  # Key Vault is asked at most once per 5 minutes, not on every page render
 
 LOG = logging.getLogger("badbuzz.access")
 
 HOW_TO_CONFIGURE = (
     "To turn them on, set an operator password (`BADBUZZ_OPERATOR_PASSWORD`), or a login (`[auth]` in "
     "`.streamlit/secrets.toml` and `BADBUZZ_OPERATOR_EMAILS`), or serve on this machine only (`scripts/start.sh` "
-    "without `--network`): README, *Exposing the dashboard safely*.")
+    "without `--network`): README, *Exposing the dashboard safely*."
+)
 
 
 @dataclass(frozen=True)
 class Access:
     """One session's rights: `who` and `how` describe an operator, `reason` tells a viewer how to become one."""
+
     role: str
     who: str = ""
     how: str = ""
@@ -67,15 +70,16 @@ class Access:
 
 @dataclass(frozen=True)
 class AccessSettings:
-    mode: str                                   # LOGIN, PASSWORD, LOOPBACK or LOCKED
+    mode: str  # LOGIN, PASSWORD, LOOPBACK or LOCKED
     server_address: str | None = None
     operator_emails: frozenset[str] = frozenset()
     password: Secret | None = field(default=None, repr=False)
-    password_source: str = ""                   # where the password comes from, never its value
-    problem: str = ""                           # a configuration problem the sidebar should show
+    password_source: str = ""  # where the password comes from, never its value
+    problem: str = ""  # a configuration problem the sidebar should show
 
 
 # ------------------------------------------------------------------ addresses and e-mails
+
 
 def is_loopback(address: str | None) -> bool:
     """True when a server bound to `address` is reachable from this machine only.
@@ -104,6 +108,7 @@ def email_allowed(email: str | None, allowed: frozenset[str]) -> bool:
 
 
 # ------------------------------------------------------------------ password
+
 
 def passwords_match(attempt: str, expected: str) -> bool:
     """Constant-time comparison; hashing first also hides the password's length."""
@@ -168,7 +173,7 @@ class RateLimiter:
 
 
 SESSION_TRIES = RateLimiter(TRIES_PER_SESSION)  # keyed by a per-session token
-SERVER_TRIES = RateLimiter(TRIES_PER_SERVER)    # one key for the whole process
+SERVER_TRIES = RateLimiter(TRIES_PER_SERVER)  # one key for the whole process
 
 
 @dataclass(frozen=True)
@@ -177,9 +182,13 @@ class PasswordCheck:
     message: str
 
 
-def check_password(attempt: str, expected: Secret | None, session_key: str,
-                   session_tries: RateLimiter = SESSION_TRIES, server_tries: RateLimiter = SERVER_TRIES
-                   ) -> PasswordCheck:
+def check_password(
+    attempt: str,
+    expected: Secret | None,
+    session_key: str,
+    session_tries: RateLimiter = SESSION_TRIES,
+    server_tries: RateLimiter = SERVER_TRIES,
+) -> PasswordCheck:
     """Check an operator password under both rate limits. Failures are logged without the attempt."""
     if expected is None:
         return PasswordCheck(False, "The operator password could not be read on the server.")
@@ -201,8 +210,14 @@ def _too_many(wait_s: float) -> PasswordCheck:
 
 # ------------------------------------------------------------------ settings
 
-def load_settings(*, login_configured: bool, server_address: str | None, behind_proxy: bool = False,
-                  credentials: Credentials | None = None) -> AccessSettings:
+
+def load_settings(
+    *,
+    login_configured: bool,
+    server_address: str | None,
+    behind_proxy: bool = False,
+    credentials: Credentials | None = None,
+) -> AccessSettings:
     """Which mode is configured, from the environment, secrets.toml and (for the password) Key Vault.
 
     `login_configured`: an `[auth]` section in Streamlit's secrets; `behind_proxy`: requests carry proxy
@@ -281,6 +296,7 @@ def forget_vault_cache() -> None:
 
 # ------------------------------------------------------------------ deciding
 
+
 def decide(settings: AccessSettings, *, user: dict | None = None, proof: str | None = None) -> Access:
     """The session's role. `user`: Streamlit's st.user as a dict; `proof`: what the session kept after a
     right password (see `password_proof()`)."""
@@ -291,10 +307,15 @@ def decide(settings: AccessSettings, *, user: dict | None = None, proof: str | N
             return Access(OPERATOR, "operator password holder", "operator password")
         return Access(VIEWER, reason="enter the operator password in the sidebar")
     if settings.mode == LOOPBACK:
-        return Access(OPERATOR, "local user",
-                      f"this server listens on {settings.server_address} only, no authentication configured")
-    return Access(VIEWER, reason="this server is reachable from the network and has no authentication "
-                                 "configured (see the sidebar)")
+        return Access(
+            OPERATOR,
+            "local user",
+            f"this server listens on {settings.server_address} only, no authentication configured",
+        )
+    return Access(
+        VIEWER,
+        reason="this server is reachable from the network and has no authentication configured (see the sidebar)",
+    )
 
 
 def _by_login(settings: AccessSettings, user: dict) -> Access:
@@ -305,5 +326,8 @@ def _by_login(settings: AccessSettings, user: dict) -> Access:
         return Access(VIEWER, email, reason=f"{email} is not a verified e-mail")
     if email_allowed(email, settings.operator_emails):
         return Access(OPERATOR, email, "signed in with an operator e-mail")
-    return Access(VIEWER, email or "signed-in user",
-                  reason=f"{email or 'this account'} is not on the operator list ({EMAILS_ENV})")
+    return Access(
+        VIEWER,
+        email or "signed-in user",
+        reason=f"{email or 'this account'} is not on the operator list ({EMAILS_ENV})",
+    )

@@ -3,6 +3,7 @@
 Read through functions (not import-time constants) so tests and the dashboard can point
 BADBUZZ_RUNS_DIR / BADBUZZ_DATA at other folders in an already running process.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Prices behind every cost the dashboard shows, read from an editable JSON file with sources and dates."""
+
 from __future__ import annotations
 
 import json

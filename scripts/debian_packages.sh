@@ -17,9 +17,9 @@ without() {
   case $1 in
     wordnet-base) echo "the offline WordNet stand-in is missing: NLTK downloads its own wordnet (needs internet)" ;;
     wamerican) echo "/usr/share/dict/words (the offline stand-in for NLTK's words corpus) is missing: NLTK downloads its own (needs internet)" ;;
-    chromium) echo "the browser test (tests/test_browser.py) cannot run and is skipped" ;;
+    chromium) echo "the browser test (tests/browser/test_browser.py) cannot run and is skipped" ;;
     fonts-dejavu-core) echo "the browser test's screenshots use whatever fonts are there" ;;
-    shellcheck) echo "the shell-script lint in tests/test_setup_scripts.py cannot run (skipped locally, fails under CI=true)" ;;
+    shellcheck) echo "the shell-script lint in tests/integration/test_setup_scripts.py cannot run (skipped locally, fails under CI=true)" ;;
     python3*-venv) echo "Python's venv module cannot create .venv (the set-up stops)" ;;
     python3) echo "there is no Python to create .venv with (the set-up stops)" ;;
     *) echo "some features may not work" ;;

@@ -1,57 +1,28 @@
-"""Shared fixtures: every test runs against temporary artifacts and small data made here."""
+"""Shared fixtures: every test runs against temporary artifacts and small data made here.
+
+Tests live in folders by kind, and the folder is the marker: `pytest -m unit` (pure functions, seconds),
+`-m integration` (real processes, local servers, tiny trainings), `-m pages` (AppTest), `-m browser` (Chromium
+against `streamlit run`). `slow` marks the modules that train neural models.
+"""
+
 from __future__ import annotations
 
-import csv
 import os
-import random
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support.data import make_tweets, write_headered_csv
+from tests.support.streamlit import serving_on
 
-POSITIVE = ["love", "great", "awesome", "happy", "thanks", "amazing", "best", "smooth", "friendly", "on time"]
-NEGATIVE = ["hate", "awful", "worst", "delayed", "lost", "rude", "cancelled", "terrible", "never again", "stuck"]
-FILLER = ["the flight", "my bag", "the crew", "@united", "today", "this morning", "the airport", "lol", "omg",
-          "http://t.co/abc", "seat 12A", "the app", "again", "#travel", "so", "really"]
+KINDS = ("unit", "integration", "pages", "browser")
 
 
-def make_tweets(n: int, seed: int = 0) -> list[tuple[int, str]]:
-    """n balanced (target, text) pairs with target 0/4, learnable from their sentiment words."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        positive = i % 2 == 0
-        words = rng.sample(FILLER, 3) + rng.sample(POSITIVE if positive else NEGATIVE, 2)
-        rng.shuffle(words)
-        rows.append((4 if positive else 0, f"{' '.join(words)} {i}"))
-    return rows
-
-
-def write_headered_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["target", "text"])
-        writer.writerows(rows)
-    return path
-
-
-def make_tweets_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
-    """A small labelled CSV (target 0/4, text) whose sentiment a linear model can learn."""
-    return write_headered_csv(path, make_tweets(n, seed))
-
-
-def write_official_csv(path: Path, rows: list[tuple[int, str]], encoding: str = "latin-1") -> Path:
-    """The official Sentiment140 layout: no header, 6 quoted columns, latin-1."""
-    with open(path, "w", newline="", encoding=encoding) as fh:
-        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
-        for i, (target, text) in enumerate(rows):
-            writer.writerow([target, 1467810369 + i, "Mon Apr 06 22:19:45 PDT 2009", "NO_QUERY", f"user{i % 7}",
-                             text])
-    return path
+def pytest_collection_modifyitems(items):
+    for item in items:
+        kind = Path(item.fspath).parent.name
+        if kind in KINDS:
+            item.add_marker(getattr(pytest.mark, kind))
 
 
 @pytest.fixture(autouse=True)
@@ -67,23 +38,12 @@ def isolated_artifacts(tmp_path_factory, monkeypatch):
     return root
 
 
-@contextmanager
-def serving_on(address: str | None):
-    """Streamlit's `server.address` (what st.get_option reads) set for the block, then restored."""
-    from streamlit import config as st_config
-    previous = st_config.get_option("server.address")
-    st_config.set_option("server.address", address)
-    try:
-        yield
-    finally:
-        st_config.set_option("server.address", previous)
-
-
 @pytest.fixture(autouse=True)
 def local_operator(monkeypatch):
     """Pages run as on scripts/start.sh's default server (127.0.0.1, no authentication): the visitor is an
-    operator. tests/test_access.py sets other addresses and settings."""
+    operator. tests/pages/test_access.py sets other addresses and settings."""
     from core import access
+
     for name in ("BADBUZZ_OPERATOR_PASSWORD", "BADBUZZ_OPERATOR_PASSWORD_SECRET_NAME", "BADBUZZ_OPERATOR_EMAILS"):
         monkeypatch.delenv(name, raising=False)
     for limiter in (access.SESSION_TRIES, access.SERVER_TRIES):
@@ -102,6 +62,7 @@ def tiny_csv(tmp_path_factory) -> Path:
 def trained_logreg_run(tmp_path_factory, tiny_csv) -> Path:
     """A real logreg run trained once per test session on the tiny CSV (copy it before modifying it)."""
     from trainers import logreg
+
     out = tmp_path_factory.mktemp("shared-runs") / "logreg-tiny"
     env = {"BADBUZZ_DATA_DIR": str(out.parent / "data"), "BADBUZZ_NO_DOWNLOAD": "1"}
     old = {k: os.environ.get(k) for k in env}

@@ -2,145 +2,15 @@
 
     python -m trainers.azure_language --data CSV --output RUN_DIR [--n 500] [--seed S]
 
-Nothing is trained: the run folder (kind `azure-language`) holds the evaluation, the cost and the answers, so
-the service sits in every comparison table next to the local models. The spend guard refuses the run before
-any request when it would exceed the monthly budget (`python -m core.azure.spend`); answers already cached are
-not billed again.
+Nothing is trained; the spend guard refuses a run that would exceed the monthly budget (docs/azure.md).
+Options: core.training.options.AzureLanguageOptions; code: core.training.azure_language.
 """
-from __future__ import annotations
 
-import time
-from collections import Counter
-
-import numpy as np
-import pandas as pd
-
-from core.azure.language import API_VERSION, LanguageClient, evaluate_three_class
-from core.azure.errors import ServiceError
-from core.evaluation.metrics import classification_report
-from core.pricing import language_cost_usd, load_pricing, text_records
-from core.tracking.runs import start_run
-from core.training.runner import (EXPECTED_ERRORS, OptionError, base_parser, check_split_options, expected_failures,
-                             load_run_split)
-
-APPROACH = "Azure AI Language"
-
-
-def build_parser():
-    parser = base_parser(__doc__)
-    parser.add_argument("--n", type=int, default=500,
-                        help="tweets to score: a balanced sample (half negative, half positive) of the test split")
-    return parser
-
-
-def balanced_sample(test: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    per_class = n // 2
-    parts = [group.sample(min(per_class, len(group)), random_state=seed) for _, group in test.groupby("label")]
-    return pd.concat(parts).sort_values("row_id").reset_index(drop=True)
-
-
-def latency_from(progress_times: list[float], tweets: int) -> dict:
-    """Per-request timings recorded while scoring (one request = up to 10 tweets, retries included)."""
-    durations = np.diff(progress_times) * 1000
-    if not len(durations):
-        return {"note": "every answer came from the local cache: no request was timed"}
-    total_s = progress_times[-1] - progress_times[0]
-    return {"request_p50_ms": float(np.percentile(durations, 50)),
-            "request_p95_ms": float(np.percentile(durations, 95)), "requests_timed": int(len(durations)),
-            "batch_tweets_per_s": tweets / total_s if total_s > 0 else None,
-            "note": "per HTTP request of up to 10 tweets, measured while scoring (retries and waits included)"}
-
-
-def build_metrics(sample: pd.DataFrame, result, progress_times: list[float], records: int) -> dict:
-    answered = np.array([p is not None for p in result.p_pos])
-    if not answered.any():
-        reasons = Counter(e for e in result.errors if e)
-        raise ServiceError(f"no tweet got an answer: {dict(reasons)}")
-    y = sample["label"].to_numpy()[answered]
-    p_pos = np.array([p for p in result.p_pos if p is not None], dtype=float)
-    labels = [label for label, ok in zip(result.labels, answered) if ok]
-    test = classification_report(y, p_pos)
-    pricing = load_pricing()["azure_language"]
-    return {
-        "test": test,
-        "three_class": {
-            "neutral_as_class": evaluate_three_class(y.tolist(), labels),
-            "neutral_folded": {"n": test["n"], "accuracy": test["accuracy"],
-                               "rule": "neutral and mixed answers go to the larger of the positive / negative "
-                                       "confidence scores (P(positive) = pos / (pos + neg) >= 0.5)"},
-        },
-        "evaluation": {"sample": "balanced from the shared test split", "requested": int(len(sample)),
-                       "answered": int(answered.sum()), "without_answer": int((~answered).sum()),
-                       "reasons": dict(Counter(e for e in result.errors if e)),
-                       "truncated": sum(1 for d in result.details if d and d.get("truncated")),
-                       "api_version": API_VERSION},
-        "cost": {"usd": result.cost_usd, "text_records": records, "requests": result.requests,
-                 "cached_answers": result.cached,
-                 "usd_at_paid_rate": language_cost_usd(records),
-                 "usd_per_1000_tweets_at_paid_rate": language_cost_usd(records) * 1000 / max(1, len(sample)),
-                 "per_1000_text_records": pricing["per_1000_text_records"],
-                 "free_text_records_per_month": pricing["free_text_records_per_month"],
-                 "pricing_source": pricing.get("source"), "pricing_as_of": pricing.get("as_of")},
-        "latency": latency_from(progress_times, int(answered.sum())),
-    }
-
-
-def write_answers(run, sample: pd.DataFrame, result) -> None:
-    answered = [p is not None for p in result.p_pos]
-    scored = sample.loc[answered]
-    pd.DataFrame({"row_id": scored["row_id"], "label": scored["label"],
-                  "p_pos": np.round([p for p in result.p_pos if p is not None], 6)}).to_csv(
-        run.path / "test_predictions.csv", index=False)
-    details = [d or {} for d in result.details]
-    pd.DataFrame({"row_id": sample["row_id"], "label": sample["label"], "service_label": result.labels,
-                  "positive": [d.get("positive") for d in details], "neutral": [d.get("neutral") for d in details],
-                  "negative": [d.get("negative") for d in details],
-                  "truncated": [d.get("truncated", False) for d in details],
-                  "error": result.errors}).to_csv(run.path / "service_answers.csv", index=False)
+from core.training import runner
 
 
 def main(argv: list[str] | None = None):
-    args = build_parser().parse_args(argv)
-    with expected_failures(ServiceError):
-        check_split_options(args)
-        if args.n < 2:
-            raise OptionError("--n must be at least 2 (one tweet per class)")
-        return evaluate_service(args, LanguageClient())
-
-
-def evaluate_service(args, service: LanguageClient):
-    """Score the balanced sample inside a run folder; returns the folder."""
-    with start_run(args.output, kind="azure-language", approach=APPROACH, params=vars(args),
-                   expected_errors=(*EXPECTED_ERRORS, ServiceError)) as run:
-        configured, why = service.status()
-        if not configured:
-            raise ServiceError(f"Azure AI Language is not configured: {why}")
-        split = load_run_split(args, run)
-        sample = balanced_sample(split.test, args.n, args.seed)
-        texts = sample["text"].tolist()
-        records = sum(text_records(t) for t, _ in service.prepare(texts) if t)
-        estimate = service.estimate(texts)
-        print(f"{len(sample):,} tweets (balanced) from split {split.split_id}; not cached yet: "
-              f"{estimate.describe()}", flush=True)
-        run.update(device="Azure AI Language (cloud)", estimate=vars(estimate))
-        times = [time.perf_counter()]
-
-        def on_progress(done: int, total: int) -> None:
-            times.append(time.perf_counter())
-            run.progress(phase="score", message=f"{done:,} / {total:,} new tweets scored", step=done,
-                         steps=total)
-
-        result = service.score(texts, on_progress=on_progress)
-        write_answers(run, sample, result)
-        metrics = build_metrics(sample, result, times, records)
-        run.update(cost=metrics["cost"])
-        run.finish(metrics)
-        test, three = metrics["test"], metrics["three_class"]["neutral_as_class"]
-        print(f"done: {metrics['evaluation']['answered']:,} answered; accuracy with neutral as its own class "
-              f"{three['accuracy']:.4f}, neutral folded {test['accuracy']:.4f}, ROC AUC "
-              f"{test.get('roc_auc', float('nan')):.4f}; {result.requests} requests, {result.cached} cached, "
-              f"≈ ${result.cost_usd:.4f} -> {run.path}", flush=True)
-        return run.path
+    return runner.main("azure-language", argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Data: explore the Sentiment140 source the dashboard trains on."""
+
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 from core.analysis import data_explorer as dx
-from core.data.loading import DataError, load_dataset
+from core.data.loading import DataError, DataReport, load_dataset
+from views.components import figures
+from views.components import formatting as fmt
 from views.components.data_sources import add_data_panel, announce_added_data, source_picker
 
-CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}
+TOP_USERS = 20
+LENGTH_BINS = {"characters": 5, "words": 1}  # histogram bin width per length unit
+DISTINCTIVE = "most distinctive"
 
 
 # cache_resource, not cache_data: the official set is 1.6 million rows, not worth copying on every rerun.
@@ -17,13 +21,20 @@ def explore(source: str, mtime: float, size: int) -> dict:
     loaded = load_dataset(source)
     frame = loaded.frame
     lengths = dx.lengths(frame)
-    stats = {"frame": frame, "report": loaded.report, "balance": dx.class_balance(frame),
-             "length_summary": dx.length_summary(lengths),
-             "hist_characters": dx.length_histogram(lengths, "characters", 5),
-             "hist_words": dx.length_histogram(lengths, "words", 1)}
+    stats = {
+        "frame": frame,
+        "report": loaded.report,
+        "balance": dx.class_balance(frame),
+        "length_summary": dx.length_summary(lengths),
+    }
+    for column, width in LENGTH_BINS.items():
+        stats[f"hist_{column}"] = dx.length_histogram(lengths, column, width)
     if dx.has_users(frame):
-        stats.update(user_summary=dx.user_summary(frame), per_user=dx.tweets_per_user(frame),
-                     top_users=dx.top_users(frame, 20))
+        stats.update(
+            user_summary=dx.user_summary(frame),
+            per_user=dx.tweets_per_user(frame),
+            top_users=dx.top_users(frame, TOP_USERS),
+        )
     return stats
 
 
@@ -32,97 +43,105 @@ def token_counts(source: str, mtime: float, size: int):
     return dx.token_counts(explore(source, mtime, size)["frame"])
 
 
-st.title("Data")
-announce_added_data()
-source = source_picker()
-with st.expander("Add data: upload a CSV or download the official set", expanded=source is None):
-    add_data_panel("data-page")
-if source is None:
-    st.info("No data yet: upload a CSV of labelled tweets or download the official Sentiment140 set above.")
-    st.stop()
+def pick_source():
+    """The source to explore (None when there is none yet), with the panel that adds one."""
+    source = source_picker()
+    with st.expander("Add data: upload a CSV or download the official set", expanded=source is None):
+        add_data_panel("data-page")
+    if source is None:
+        st.info("No data yet: upload a CSV of labelled tweets or download the official Sentiment140 set above.")
+    return source
 
-stat = source.path.stat()
-try:
-    stats = explore(source.key, stat.st_mtime, stat.st_size)
-except DataError as exc:
-    st.error(f"This source cannot be used: {exc}")
-    st.stop()
-frame, report = stats["frame"], stats["report"]
 
-cols = st.columns(4)
-cols[0].metric("Tweets kept", f"{report.rows_kept:,}", help=report.summary())
-cols[1].metric("Rows read", f"{report.rows_read:,}")
-cols[2].metric("Format", report.format, help=f"encoding: {report.encoding}")
-removed = report.rows_read - report.rows_kept
-cols[3].metric("Rows removed", f"{removed:,}", help="malformed, empty, neutral, duplicates and conflicting labels")
+def headline(report: DataReport) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Tweets kept", f"{report.rows_kept:,}", help=report.summary())
+    cols[1].metric("Rows read", f"{report.rows_read:,}")
+    cols[2].metric("Format", report.format, help=f"encoding: {report.encoding}")
+    removed = report.rows_read - report.rows_kept
+    cols[3].metric("Rows removed", f"{removed:,}", help="malformed, empty, neutral, duplicates and conflicting labels")
 
-balance_tab, quality_tab, users_tab, length_tab, token_tab = st.tabs(
-    ["Class balance", "Duplicates & conflicts", "Users", "Lengths", "Top tokens"])
 
-with balance_tab:
+def balance_tab(stats: dict) -> None:
     balance = stats["balance"]
     left, right = st.columns([2, 1])
-    fig = px.bar(balance, x="class", y="tweets", color="class", color_discrete_map=CLASS_COLORS,
-                 text=balance["share (%)"].map("{:.1f} %".format), title="Tweets per class")
-    fig.update_layout(showlegend=False, yaxis_title="tweets")
-    left.plotly_chart(fig)
-    right.dataframe(balance, hide_index=True,
-                    column_config={"share (%)": st.column_config.NumberColumn(format="%.2f %%")})
+    left.plotly_chart(figures.class_balance_bars(balance))
+    right.dataframe(balance, hide_index=True, column_config={"share (%)": fmt.percent()})
 
-with quality_tab:
-    st.markdown("Loading keeps one copy of each (text, label) pair, and removes every text that appears with "
-                "**both** labels: the same words cannot be both negative and positive, so such rows only add noise.")
-    st.dataframe(dx.cleaning_table(report), hide_index=True,
-                 column_config={"share of rows read (%)": st.column_config.NumberColumn(format="%.3f %%")})
+
+def quality_tab(report: DataReport) -> None:
+    st.markdown(
+        "Loading keeps one copy of each (text, label) pair, and removes every text that appears with "
+        "**both** labels: the same words cannot be both negative and positive, so such rows only add noise."
+    )
+    st.dataframe(dx.cleaning_table(report), hide_index=True, column_config={"share of rows read (%)": fmt.percent(3)})
     if report.malformed_examples:
         with st.expander(f"Malformed rows ({report.malformed_rows:,}); first examples"):
             st.write("\n".join(f"- {line}" for line in report.malformed_examples))
 
-with users_tab:
+
+def users_tab(stats: dict) -> None:
     if "user_summary" not in stats:
-        st.info("This source has no user column, so tweets per user cannot be counted. The official 6-column "
-                "Sentiment140 format has one: download it under **Add data**, then pick it above.")
-    else:
-        summary = stats["user_summary"]
-        ucols = st.columns(len(summary))
-        for col, (name, value) in zip(ucols, summary.items()):
-            col.metric(name, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
-        per_user = stats["per_user"]
-        fig = px.bar(per_user, x="tweets per user", y="users", log_y=True,
-                     title="How many users wrote k tweets (log scale)")
-        st.plotly_chart(fig)
-        top = stats["top_users"]
-        fig = px.bar(top, x=["negative", "positive"], y="user", orientation="h", color_discrete_map=CLASS_COLORS,
-                     title="The 20 most prolific users (tweets per class)")
-        fig.update_layout(yaxis={"categoryorder": "total ascending"}, xaxis_title="tweets", legend_title=None,
-                          height=600)
-        st.plotly_chart(fig)
+        st.info(
+            "This source has no user column, so tweets per user cannot be counted. The official 6-column "
+            "Sentiment140 format has one: download it under **Add data**, then pick it above."
+        )
+        return
+    summary = stats["user_summary"]
+    for col, (name, value) in zip(st.columns(len(summary)), summary.items()):
+        col.metric(name, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
+    st.plotly_chart(figures.tweets_per_user_bars(stats["per_user"]))
+    st.plotly_chart(figures.top_users_bars(stats["top_users"], TOP_USERS))
 
-with length_tab:
+
+def lengths_tab(stats: dict) -> None:
     st.dataframe(stats["length_summary"], hide_index=True)
-    for column, width, unit in (("characters", 5, "characters"), ("words", 1, "words")):
-        hist = stats[f"hist_{column}"]
-        fig = px.bar(hist, x=column, y="share of class (%)", color="class", barmode="overlay", opacity=0.65,
-                     color_discrete_map=CLASS_COLORS, title=f"Tweet length in {unit}, per class",
-                     hover_data=["tweets"])
-        fig.update_layout(xaxis_title=f"length ({unit}{', bins of %d' % width if width > 1 else ''})",
-                          yaxis_title="share of the class's tweets (%)", legend_title=None)
-        st.plotly_chart(fig)
+    for column, width in LENGTH_BINS.items():
+        st.plotly_chart(figures.length_histogram(stats[f"hist_{column}"], column, width))
 
-with token_tab:
-    mode = st.radio("Rank tokens by", ["most frequent", "most distinctive"], horizontal=True,
-                    help="Distinctive: z-score of the log-odds ratio between classes (frequent and lopsided).")
+
+def tokens_tab(source, n_tweets: int) -> None:
+    mode = st.radio(
+        "Rank tokens by",
+        ["most frequent", DISTINCTIVE],
+        horizontal=True,
+        help="Distinctive: z-score of the log-odds ratio between classes (frequent and lopsided).",
+    )
     n = st.slider("Tokens per class", 10, 50, 20, step=5)
+    stat = source.path.stat()
     counts = token_counts(source.key, stat.st_mtime, stat.st_size)
-    top = dx.top_tokens(counts, n, distinctive=mode == "most distinctive")
-    metric = "z" if mode == "most distinctive" else "count"
-    tcols = st.columns(2)
-    for col, name in zip(tcols, ("negative", "positive")):
-        part = top[top["class"] == name]
-        fig = px.bar(part, x=metric, y="token", orientation="h", color_discrete_sequence=[CLASS_COLORS[name]],
-                     title=f"{name.capitalize()} tweets", hover_data=["count", "z"])
-        fig.update_layout(yaxis={"categoryorder": "total ascending"}, height=150 + 22 * n,
-                          xaxis_title="occurrences" if metric == "count" else "z-score (log-odds)")
-        col.plotly_chart(fig)
-    note = f" (on a stratified sample of {dx.TOKEN_SAMPLE:,} tweets)" if len(frame) > dx.TOKEN_SAMPLE else ""
+    top = dx.top_tokens(counts, n, distinctive=mode == DISTINCTIVE)
+    metric = "z" if mode == DISTINCTIVE else "count"
+    for col, name in zip(st.columns(2), ("negative", "positive")):
+        col.plotly_chart(figures.top_token_bars(top[top["class"] == name], name, metric, n))
+    note = f" (on a stratified sample of {dx.TOKEN_SAMPLE:,} tweets)" if n_tweets > dx.TOKEN_SAMPLE else ""
     st.caption("Lower-cased; links, @mentions and English stop words left out, negations kept" + note + ".")
+
+
+def main() -> None:
+    st.title("Data")
+    announce_added_data()
+    source = pick_source()
+    if source is None:
+        return
+    stat = source.path.stat()
+    try:
+        stats = explore(source.key, stat.st_mtime, stat.st_size)
+    except DataError as exc:
+        st.error(f"This source cannot be used: {exc}")
+        return
+    headline(stats["report"])
+    tabs = st.tabs(["Class balance", "Duplicates & conflicts", "Users", "Lengths", "Top tokens"])
+    with tabs[0]:
+        balance_tab(stats)
+    with tabs[1]:
+        quality_tab(stats["report"])
+    with tabs[2]:
+        users_tab(stats)
+    with tabs[3]:
+        lengths_tab(stats)
+    with tabs[4]:
+        tokens_tab(source, len(stats["frame"]))
+
+
+main()

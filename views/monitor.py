@@ -1,29 +1,30 @@
 """Bad Buzz monitor: score a stream of tweets with any model and watch the negative share over time."""
+
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from core.scoring import monitor
 from core.config import runs_dir
+from core.scoring import monitor
 from core.scoring.live import LOCAL_KINDS
-from core.tracking.runs import list_runs, runs_signature
+from views.components import figures
+from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
+from views.components.runs import load_runs
 
 NO_TIME = "(none: chart by position in the file)"
+MOST_NEGATIVE = 20
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def succeeded_runs(root: str, signature: tuple) -> list[tuple[str, str, str]]:
-    """(path, label, kind) of every run that can score."""
-    out = []
-    done = [run for run in list_runs(root) if run.status == "succeeded"]
-    for run in sorted(done, key=lambda r: -(r.metrics.get("test", {}).get("accuracy") or 0)):  # best first
-        accuracy = run.metrics.get("test", {}).get("accuracy")
-        score = f", accuracy {accuracy:.1%}" if accuracy is not None else ""
-        out.append((str(run.path), f"{run.approach} — {run.id}{score}", run.kind))
-    return out
+def scoring_runs() -> list[tuple[str, str, str]]:
+    """(path, label, kind) of every run that can score, the most accurate first."""
+    done = [run for run in load_runs() if run.status == "succeeded"]
+    done.sort(key=lambda r: -((r.metrics.get("test") or {}).get("accuracy") or 0))
+    return [(str(run.path), fmt.model_choice_label(run), run.kind) for run in done]
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
@@ -36,6 +37,7 @@ def cloud_services() -> list[tuple[str, str, bool, str]]:
     """(key, name, configured, reason) per cloud service; empty when the Azure part is absent."""
     try:
         from core.azure.services import list_services
+
         services = list_services()
     except Exception:  # no Azure module or SDK here: the cloud column is simply not offered
         return []
@@ -51,6 +53,7 @@ def cloud_services() -> list[tuple[str, str, bool, str]]:
 
 def cloud_scorer(key: str) -> monitor.ServiceScorer:
     from core.azure.services import get_service
+
     return monitor.ServiceScorer(get_service(key))
 
 
@@ -58,12 +61,17 @@ def read_input() -> tuple[bytes | None, str]:
     upload_tab, paste_tab = st.tabs(["Upload a CSV", "Paste tweets"])
     with upload_tab:
         upload = st.file_uploader(
-            "CSV with a text column and, optionally, a timestamp column", type=["csv", "txt"],
+            "CSV with a text column and, optionally, a timestamp column",
+            type=["csv", "txt"],
             help="Columns named text/tweet/content and timestamp/date/created_at are found automatically; "
-                 "Sentiment140's headerless 6-column files work too. Large files are read in chunks.")
+            "Sentiment140's headerless 6-column files work too. Large files are read in chunks.",
+        )
     with paste_tab:
-        pasted = st.text_area("Tweets, one per line", height=180,
-                              placeholder="@AirParadis my bag is lost again\nGreat crew on the Paris flight!")
+        pasted = st.text_area(
+            "Tweets, one per line",
+            height=180,
+            placeholder="@AirParadis my bag is lost again\nGreat crew on the Paris flight!",
+        )
     if upload is not None:
         return upload.getvalue(), upload.name
     if pasted.strip():
@@ -73,8 +81,7 @@ def read_input() -> tuple[bytes | None, str]:
 
 def choose_model() -> tuple[str, str] | None:
     """('run', path) or ('cloud', key), or None when nothing can score."""
-    root = runs_dir()
-    runs = succeeded_runs(str(root), runs_signature(root))
+    runs = scoring_runs()
     operator = is_operator()
     services = cloud_services() if operator else []  # billed per call: operators only
     # an azure-* evaluation run scores through its paid service: such runs are for operators too
@@ -84,12 +91,18 @@ def choose_model() -> tuple[str, str] | None:
     if not choices:
         for name, reason in unavailable:
             st.caption(f"{name}: not available — {reason}")
-        st.warning(f"No model to score with: no succeeded run in `{root}` and no configured cloud service. "
-                   "Train one on the **Train** page (logistic regression takes seconds), or run "
-                   "`python -m trainers.logreg --output artifacts/runs/logreg-tfidf`.")
+        st.warning(
+            f"No model to score with: no succeeded run in `{runs_dir()}` and no configured cloud service. "
+            "Train one on the **Train** page (logistic regression takes seconds), or run "
+            "`python -m trainers.logreg --output artifacts/runs/logreg-tfidf`."
+        )
         return None
-    picked = st.selectbox("Model", choices, format_func=lambda c: c[2],
-                          help="Any finished run, or a configured cloud service (billed per call).")
+    picked = st.selectbox(
+        "Model",
+        choices,
+        format_func=lambda c: c[2],
+        help="Any finished run, or a configured cloud service (billed per call).",
+    )
     if not operator:
         st.caption(f"Cloud services (billed per call): {operator_reason()}")
     if unavailable:
@@ -103,7 +116,6 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
     bar = st.progress(0.0, text="Scoring…")
     try:
         if model[0] == "run":
-            from pathlib import Path
             scorer = run_scorer(model[1], (Path(model[1]) / "run.json").stat().st_mtime)
         elif is_operator():  # checked again at the click: the session may have signed out since
             scorer = cloud_scorer(model[1])
@@ -112,8 +124,11 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
             st.error(f"Scoring with a cloud service: {operator_reason()}")
             return
         result = monitor.score_stream(
-            io.BytesIO(data), layout, scorer,
-            on_progress=lambda done, rows: bar.progress(done, text=f"Scoring… {rows:,} rows read"))
+            io.BytesIO(data),
+            layout,
+            scorer,
+            on_progress=lambda done, rows: bar.progress(done, text=f"Scoring… {rows:,} rows read"),
+        )
     except monitor.MonitorError as exc:
         bar.empty()
         st.error(str(exc))
@@ -127,83 +142,128 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
     st.toast(f"Scored {result.report.rows:,} rows", icon=":material/check_circle:")
 
 
-def show_result(result: monitor.MonitorResult, source: str) -> None:
-    st.divider()
-    st.subheader(f"{source} — scored by {result.model}")
-    scored = result.scored
-    rated = scored["p_pos"].notna()
-    negative = (scored.loc[rated, "p_pos"] < 0.5).mean() if rated.any() else float("nan")
-    c1, c2, c3 = st.columns([1, 1, 2])
-    threshold = c1.slider("Alert threshold (negative share, %)", 5, 95, 60, step=5,
-                          help="A time bucket whose share of negative tweets reaches this raises an alert.") / 100
-    min_tweets = c2.number_input("Min tweets per bucket", min_value=1, value=5, step=1,
-                                 help="Buckets with fewer tweets never alert (one angry tweet is not a buzz).")
-    timeline = monitor.negative_timeline(scored, threshold, int(min_tweets))
+def alert_settings() -> tuple[float, int]:
+    """(alert threshold as a share of negative tweets, minimum tweets per bucket)."""
+    c1, c2, _ = st.columns([1, 1, 2])
+    percent = c1.slider(
+        "Alert threshold (negative share, %)",
+        5,
+        95,
+        round(monitor.ALERT_SHARE * 100),
+        step=5,
+        help="A time bucket whose share of negative tweets reaches this raises an alert.",
+    )
+    min_tweets = c2.number_input(
+        "Min tweets per bucket",
+        min_value=1,
+        value=5,
+        step=1,
+        help="Buckets with fewer tweets never alert (one angry tweet is not a buzz).",
+    )
+    return percent / 100, int(min_tweets)
 
+
+def headline(result: monitor.MonitorResult, source: str, alerts: int) -> None:
+    scored = result.scored
+    n_rated = int(scored["p_pos"].notna().sum())
+    negative = result.negative_share()
     m = st.columns(4)
-    m[0].metric("Tweets scored", f"{int(rated.sum()):,}", help=f"{len(scored):,} rows read from {source}")
-    m[1].metric("Negative share", f"{negative:.1%}" if rated.any() else "–")
-    m[2].metric("Alerts", f"{len(timeline.crossings)}", help="times the share rose above the threshold")
+    m[0].metric("Tweets scored", f"{n_rated:,}", help=f"{len(scored):,} rows read from {source}")
+    m[1].metric("Negative share", f"{negative:.1%}" if n_rated else "–")
+    m[2].metric("Alerts", f"{alerts}", help="times the share rose above the threshold")
     m[3].metric("Cloud cost", f"{result.cost_usd:.4f} USD", help="billed by a cloud service (0 for local models)")
 
-    report = result.report
-    if report.bad_rows or report.stopped_early or result.failed_scores:
-        attention = report.bad_rows + result.failed_scores
-        with st.expander(f"{attention:,} row{'s' if attention != 1 else ''} need{'s' if attention == 1 else ''} "
-                         "attention", expanded=True, icon=":material/warning:"):
-            for line in result.lines():  # the same counts as `python -m core.score`
-                st.markdown(f"- {line}")
-            if report.malformed_samples:
-                st.code("\n".join(report.malformed_samples), language="text")
-    else:
-        st.caption(" · ".join(result.lines()))
 
+def input_report(result: monitor.MonitorResult) -> None:
+    """The accounting of the input, opened up when some rows need a look."""
+    report = result.report
+    if not (report.bad_rows or report.stopped_early or result.failed_scores):
+        st.caption(" · ".join(fmt.monitor_lines(result)))
+        return
+    with st.expander(fmt.attention_title(result.rows_needing_attention), expanded=True, icon=":material/warning:"):
+        for line in fmt.monitor_lines(result):  # the same counts as `python -m core.score`
+            st.markdown(f"- {line}")
+        if report.malformed_samples:
+            st.code("\n".join(report.malformed_samples), language="text")
+
+
+def timeline_section(timeline: monitor.Timeline, threshold: float) -> None:
     st.subheader(f"Negative share per {timeline.bucket_label}")
     if timeline.by == "position":
         st.caption("No timestamps: the chart follows the order of the file.")
-    st.plotly_chart(monitor.timeline_figure(timeline, threshold), width="stretch")
+    st.plotly_chart(figures.timeline_figure(timeline, threshold), width="stretch")
     if len(timeline.crossings):
         st.markdown("**Threshold crossed at**")
         shown = timeline.crossings.rename(columns={"start": "from", "end": "to", "share": "negative share"})
-        st.dataframe(shown[["from", "to", "tweets", "negative", "negative share"]], hide_index=True,
-                     column_config={"negative share": st.column_config.NumberColumn(format="percent")})
+        st.dataframe(
+            shown[["from", "to", "tweets", "negative", "negative share"]],
+            hide_index=True,
+            column_config={"negative share": st.column_config.NumberColumn(format="percent")},
+        )
 
+
+def most_negative_section(result: monitor.MonitorResult) -> None:
     st.subheader("Most negative tweets")
-    worst = monitor.most_negative(scored, 20).rename(columns={"p_pos": "P(positive)"})
+    worst: pd.DataFrame = monitor.most_negative(result.scored, MOST_NEGATIVE).rename(columns={"p_pos": "P(positive)"})
     if not result.has_time:
         worst = worst.drop(columns=["timestamp"])
-    st.dataframe(worst, hide_index=True, width="stretch",
-                 column_config={"P(positive)": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                               format="%.3f")})
-    st.download_button("Download the scored CSV", monitor.scored_csv(scored), file_name="scored_tweets.csv",
-                       mime="text/csv", icon=":material/download:")
+    st.dataframe(worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
+    st.download_button(
+        "Download the scored CSV",
+        monitor.scored_csv(result.scored),
+        file_name="scored_tweets.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
 
 
-st.title("Bad Buzz monitor")
-st.caption("Score a batch of tweets, watch the share of negative ones over time, and see when it crosses "
-           "the alert threshold.")
+def show_result(result: monitor.MonitorResult, source: str) -> None:
+    st.divider()
+    st.subheader(f"{source} — scored by {result.model}")
+    threshold, min_tweets = alert_settings()
+    timeline = monitor.negative_timeline(result.scored, threshold, min_tweets)
+    headline(result, source, len(timeline.crossings))
+    input_report(result)
+    timeline_section(timeline, threshold)
+    most_negative_section(result)
 
-data, source = read_input()
-model = choose_model()
-if data is not None:
+
+def read_layout(data: bytes) -> monitor.CsvLayout | None:
+    """The file's layout, with the text and timestamp columns the user picks (None when it cannot be read)."""
     try:
         layout = monitor.inspect_csv(io.BytesIO(data))
     except monitor.MonitorError as exc:
         st.error(str(exc))
-        layout = None
-    if layout is not None and not layout.lines:
-        cols = st.columns(2)
-        text_index = layout.columns.index(layout.text_column) if layout.text_column else 0
-        layout.text_column = cols[0].selectbox("Text column", layout.columns, index=text_index)
-        time_choices = [NO_TIME, *layout.columns]
-        time_index = time_choices.index(layout.time_column) if layout.time_column else 0
-        picked_time = cols[1].selectbox("Timestamp column", time_choices, index=time_index)
-        layout.time_column = None if picked_time == NO_TIME else picked_time
-    if layout is not None and model is not None:
-        if st.button("Score", type="primary", icon=":material/query_stats:"):
-            score(data, source, layout, model)
-elif "monitor" not in st.session_state:
-    st.info("Upload a CSV of tweets (a `text` column and an optional `timestamp`) or paste tweets, one per line.")
+        return None
+    if layout.lines:  # one tweet per line: no column to pick
+        return layout
+    cols = st.columns(2)
+    text_index = layout.columns.index(layout.text_column) if layout.text_column else 0
+    layout.text_column = cols[0].selectbox("Text column", layout.columns, index=text_index)
+    time_choices = [NO_TIME, *layout.columns]
+    time_index = time_choices.index(layout.time_column) if layout.time_column else 0
+    picked_time = cols[1].selectbox("Timestamp column", time_choices, index=time_index)
+    layout.time_column = None if picked_time == NO_TIME else picked_time
+    return layout
 
-if "monitor" in st.session_state:
-    show_result(st.session_state["monitor"]["result"], st.session_state["monitor"]["source"])
+
+def main() -> None:
+    st.title("Bad Buzz monitor")
+    st.caption(
+        "Score a batch of tweets, watch the share of negative ones over time, and see when it crosses "
+        "the alert threshold."
+    )
+    data, source = read_input()
+    model = choose_model()
+    if data is not None:
+        layout = read_layout(data)
+        if layout is not None and model is not None:
+            if st.button("Score", type="primary", icon=":material/query_stats:"):
+                score(data, source, layout, model)
+    elif "monitor" not in st.session_state:
+        st.info("Upload a CSV of tweets (a `text` column and an optional `timestamp`) or paste tweets, one per line.")
+    if "monitor" in st.session_state:
+        show_result(st.session_state["monitor"]["result"], st.session_state["monitor"]["source"])
+
+
+main()

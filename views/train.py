@@ -1,43 +1,60 @@
 """Train: pick an approach and its options, launch it here or on Azure ML, follow and cancel the runs."""
+
 from __future__ import annotations
+
+from dataclasses import Field
 
 import streamlit as st
 
-from core.data import sources as datasource
-from core.training import launcher
 from core.config import runs_dir
+from core.data import sources as datasource
 from core.data.download import official_archive
+from core.training import launcher
+from core.training.options import default_of, flag, form_fields, option_kind
 from views.components.access import is_operator, operator_reason
 from views.components.run_cards import run_card
+
 
 @st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
 def devices():
     from core.tracking.devices import device_summary
+
     return device_summary()
 
 
-@st.cache_data(show_spinner=False)
-def options_for(key: str) -> list[launcher.Option]:
-    return launcher.trainer_options(key)
-
-
-def option_widget(opt: launcher.Option, key: str):
-    label = opt.dest.replace("_", " ")
-    help_text = f"{opt.help}  \n`{opt.flag}`" if opt.help else f"`{opt.flag}`"
-    if opt.kind == "bool":
-        return st.checkbox(label, value=opt.default, help=help_text, key=key)
-    if opt.kind == "tristate":
-        return st.selectbox(label, [None, True, False], help=help_text, key=key,
-                            format_func={None: "trainer's default", True: "yes", False: "no"}.get)
-    if opt.kind == "choice":
-        index = opt.choices.index(opt.default) if opt.default in opt.choices else 0
-        return st.selectbox(label, opt.choices, index=index, help=help_text, key=key)
-    if opt.kind == "int":
-        return st.number_input(label, value=opt.default, step=1, help=help_text, key=key,
-                               placeholder="default" if opt.default is None else None)
-    if opt.kind == "float":
-        return st.number_input(label, value=opt.default, help=help_text, key=key, format="%g")
-    value = st.text_input(label, value="" if opt.default is None else str(opt.default), help=help_text, key=key)
+def option_widget(options_cls: type, field: Field, key: str):
+    """The widget for one option, from its dataclass field: its type, default, choices and help."""
+    label, kind, default = field.name.replace("_", " "), option_kind(options_cls, field), default_of(field)
+    help_text = f"{field.metadata.get('help', '')}  \n`{flag(field)}`"
+    if kind == "bool":
+        return st.checkbox(label, value=default, help=help_text, key=key)
+    if kind == "tristate":
+        return st.selectbox(
+            label,
+            [None, True, False],
+            help=help_text,
+            key=key,
+            format_func={None: "trainer's default", True: "yes", False: "no"}.get,
+        )
+    if kind == "choice":
+        choices = field.metadata["choices"]
+        return st.selectbox(
+            label, choices, index=choices.index(default) if default in choices else 0, help=help_text, key=key
+        )
+    if kind == "int":
+        return st.number_input(
+            label, value=default, step=1, help=help_text, key=key, placeholder="default" if default is None else None
+        )
+    if kind == "float":
+        return st.number_input(
+            label,
+            value=default,
+            help=help_text,
+            key=key,
+            format="%g",
+            placeholder="default" if default is None else None,
+        )
+    value = st.text_input(label, value="" if default is None else str(default), help=help_text, key=key)
     return value.strip() or None
 
 
@@ -48,7 +65,7 @@ def device_panel() -> None:
         st.caption(view.describe())
 
 
-def azure_panel(trainer_key: str) -> dict | None:
+def azure_panel(gpu_default: bool) -> dict | None:
     """The Azure ML settings, or None when a submission cannot be made."""
     configured, where = launcher.azure_ml_status()
     if configured:
@@ -56,12 +73,17 @@ def azure_panel(trainer_key: str) -> dict | None:
     else:
         st.warning(f"Azure ML is not configured: {where}. A dry run still shows the job it would submit.")
     cols = st.columns(3)
-    compute = cols[0].text_input("Compute cluster", placeholder="e.g. gpu-cluster",
-                                 help="The name of an Azure ML compute cluster in the workspace.")
-    gpu = cols[1].checkbox("GPU image", value=trainer_key in ("keras", "transformer"),
-                           help="CUDA base image (for a GPU cluster); off: the CPU image.")
-    dry_run = cols[2].checkbox("Dry run", value=not configured,
-                               help="Print the job spec into the run's log and submit nothing.")
+    compute = cols[0].text_input(
+        "Compute cluster",
+        placeholder="e.g. gpu-cluster",
+        help="The name of an Azure ML compute cluster in the workspace.",
+    )
+    gpu = cols[1].checkbox(
+        "GPU image", value=gpu_default, help="CUDA base image (for a GPU cluster); off: the CPU image."
+    )
+    dry_run = cols[2].checkbox(
+        "Dry run", value=not configured, help="Print the job spec into the run's log and submit nothing."
+    )
     if not compute.strip():
         st.info("Name the compute cluster to submit to.")
         return None
@@ -79,8 +101,13 @@ def data_choice() -> str | None:
     keys = list(labels)
     current = datasource.dashboard_source()
     index = keys.index(current.key) if current and current.key in keys else 0
-    choice = st.selectbox("Data", keys, index=index, format_func=labels.get,
-                          help="Add data (upload or download) on the Overview or Data page.")
+    choice = st.selectbox(
+        "Data",
+        keys,
+        index=index,
+        format_func=labels.get,
+        help="Add data (upload or download) on the Overview or Data page.",
+    )
     if choice == datasource.OFFICIAL_KEY:
         return choice
     try:
@@ -90,14 +117,37 @@ def data_choice() -> str | None:
         return None
 
 
-def refuse_server_paths(options: list[launcher.Option], values: dict) -> list[str]:
+def refuse_server_paths(options_cls: type, values: dict) -> list[str]:
     """Text options naming a file or folder of this server (a base model folder, vectors) are refused here."""
-    refused = [opt.flag for opt in options
-               if opt.kind == "text" and values.get(opt.dest) and datasource.looks_like_server_path(values[opt.dest])]
+    refused = [
+        flag(field)
+        for field in form_fields(options_cls)
+        if option_kind(options_cls, field) == "text"
+        and values.get(field.name)
+        and datasource.looks_like_server_path(values[field.name])
+    ]
     if refused:
-        st.error(f"{', '.join(refused)}: the dashboard does not pass paths of this server to a trainer; give a "
-                 "name (a Hugging Face model, a gensim-data set), or use the command line.", icon=":material/block:")
+        st.error(
+            f"{', '.join(refused)}: the dashboard does not pass paths of this server to a trainer; give a "
+            "name (a Hugging Face model, a gensim-data set), or use the command line.",
+            icon=":material/block:",
+        )
     return refused
+
+
+def option_form(options_cls: type, key: str) -> dict:
+    """One expander per option group, one widget per option; returns field name -> value."""
+    groups: dict[str, list[Field]] = {}
+    for field in form_fields(options_cls):
+        groups.setdefault(field.metadata.get("group", "options"), []).append(field)
+    values = {}
+    for group, fields in groups.items():
+        with st.expander(group.capitalize(), expanded=True):
+            cols = st.columns(3)
+            for i, field in enumerate(fields):
+                with cols[i % 3]:
+                    values[field.name] = option_widget(options_cls, field, f"opt-{key}-{field.name}")
+    return values
 
 
 def launch_form() -> None:
@@ -107,26 +157,10 @@ def launch_form() -> None:
         return
     key = st.selectbox("Approach", list(trainers), format_func=lambda k: trainers[k].label)
     st.caption(trainers[key].description)
-    try:
-        options = options_for(key)
-    except Exception as exc:  # a trainer whose dependencies are missing must not break the page
-        st.error(f"Cannot read the options of `{trainers[key].module}`: {type(exc).__name__}: {exc}")
-        return
-
     data = data_choice()
-
-    values = {}
-    groups: dict[str, list[launcher.Option]] = {}
-    for opt in options:
-        groups.setdefault(opt.group, []).append(opt)
-    for group, group_options in groups.items():
-        with st.expander(group.capitalize(), expanded=True):
-            cols = st.columns(3)
-            for i, opt in enumerate(group_options):
-                with cols[i % 3]:
-                    values[opt.dest] = option_widget(opt, f"opt-{key}-{opt.dest}")
-    options_ok = not refuse_server_paths(options, values)
-    data_ok = data is not None and options_ok
+    options_cls = trainers[key].options
+    values = option_form(options_cls, key)
+    data_ok = data is not None and not refuse_server_paths(options_cls, values)
 
     target = st.radio("Where", ["This machine", "Azure ML compute"], horizontal=True)
     azure = None
@@ -134,38 +168,54 @@ def launch_form() -> None:
         device_panel()
         ready = data_ok
     else:
-        azure = azure_panel(key)
+        azure = azure_panel(trainers[key].gpu)
         ready = data_ok and azure is not None
+    show_command(key, values, data, azure)
+    launch_button(key, values, data, azure, ready)
 
+
+def show_command(key: str, values: dict, data: str | None, azure: dict | None) -> None:
     if azure is None:
-        preview = launcher.trainer_command(key, values, data or "DATA", "RUN_DIR", options)
+        preview = launcher.trainer_command(key, values, data or "DATA", "RUN_DIR")
     else:
-        preview = launcher.azure_job_command(key, values, data or "DATA", options, azure["compute"], azure["gpu"],
-                                             azure["dry_run"])
+        preview = launcher.azure_job_command(
+            key, values, data or "DATA", azure["compute"], azure["gpu"], azure["dry_run"]
+        )
     st.code(launcher.display_command(preview), language="bash")
+
+
+def launch_button(key: str, values: dict, data: str | None, azure: dict | None, ready: bool) -> None:
     operator = is_operator()
-    if st.button("Launch", type="primary", disabled=not (ready and operator), icon=":material/play_arrow:",
-                 help=None if operator else operator_reason()):
-        if not (ready and is_operator()):  # checked again at the click: a disabled button is only a hint
-            st.error(operator_reason() if ready else "Fix the choices above first.")
-            return
-        try:
-            if target == "This machine":
-                started = launcher.launch(key, values, data, options=options)
-            else:
-                started = launcher.launch_azure_job(key, values, data, options=options, **azure)
-        except Exception as exc:
-            st.error(f"Could not launch: {type(exc).__name__}: {exc}")
+    if not st.button(
+        "Launch",
+        type="primary",
+        disabled=not (ready and operator),
+        icon=":material/play_arrow:",
+        help=None if operator else operator_reason(),
+    ):
+        return
+    if not (ready and is_operator()):  # checked again at the click: a disabled button is only a hint
+        st.error(operator_reason() if ready else "Fix the choices above first.")
+        return
+    try:
+        if azure is None:
+            started = launcher.launch(key, values, data)
         else:
-            st.toast(f"Launched {started.run_id}", icon=":material/rocket_launch:")
+            started = launcher.launch_azure_job(key, values, data, **azure)
+    except Exception as exc:
+        st.error(f"Could not launch: {type(exc).__name__}: {exc}")
+    else:
+        st.toast(f"Launched {started.run_id}", icon=":material/rocket_launch:")
 
 
 @st.fragment(run_every=2)
 def follow_runs() -> None:
     runs = launcher.launched_runs()
     if not runs:
-        st.info(f"No run launched from the dashboard yet (runs folder: `{runs_dir()}`). "
-                "Pick an approach above and press **Launch**.")
+        st.info(
+            f"No run launched from the dashboard yet (runs folder: `{runs_dir()}`). "
+            "Pick an approach above and press **Launch**."
+        )
         return
     active = sum(r.active for r in runs)
     st.caption(f"{active} active, {len(runs) - active} finished — refreshed every 2 s")

@@ -3,6 +3,7 @@
 Everything reads the run folders (run.json, metrics.json, history.json, test_predictions.csv) through
 core.tracking.runs.RunInfo; test texts are joined back through the run's persisted split (core.data.split.split_for_run).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,32 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CLASS_NAMES = ("negative", "positive")
-TRAINERS = {  # approach family -> (trainer module, extra options, run folder name)
-    "logreg-tfidf": ("trainers.logreg", "", "logreg-tfidf"),
-    "logreg-hashing": ("trainers.logreg", " --features hashing", "logreg-hashing"),
-    "keras": ("trainers.keras_nn", " --arch lstm --embedding word2vec", "keras-lstm-word2vec"),
-    "transformer": ("trainers.transformer", " --base-model minilm", "minilm"),
-}
-
-
-def _shown(path: Path) -> str:
-    """A path as a user would type it from the project folder."""
-    from core.config import PROJECT_ROOT
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
+from core.models.base import CLASS_NAMES, THRESHOLD, is_positive, labels_for
 
 
 def train_commands(data_path: str | Path | None = None) -> dict[str, str]:
-    """The exact command that trains each approach family on the data in use, into the runs folder."""
-    from core.config import default_data_path, runs_dir
-    data = data_path or default_data_path()
-    data_arg = _shown(data) if data else "sentiment140"
-    return {family: f"python -m {module} --data {data_arg} --output {_shown(runs_dir() / folder)}{extra}"
-            for family, (module, extra, folder) in TRAINERS.items()}
+    """The exact command that trains each approach family on the data in use, into the runs folder (the families,
+    their options and run folders: core.training.registry)."""
+    from core.training.registry import train_commands as registry_commands
+
+    return registry_commands(data_path)
 
 
 def run_label(run) -> str:
@@ -60,14 +44,11 @@ def split_id(run) -> str | None:
     return (run.meta.get("data") or {}).get("split_id")
 
 
-def split_warning(runs: list) -> str | None:
-    """A message when the runs were not scored on the same test split (their numbers are not comparable)."""
+def mixed_splits(runs: list) -> dict[str, str | None]:
+    """{run id: split id} when the runs were not scored on the same test split (their numbers are then not
+    strictly comparable), else {}."""
     ids = {run.id: split_id(run) for run in runs}
-    if len(set(ids.values())) <= 1:
-        return None
-    groups = ", ".join(f"{rid}: {sid or 'unknown'}" for rid, sid in ids.items())
-    return ("These runs were evaluated on different test splits, so their metrics are not strictly comparable, "
-            f"and tweet-by-tweet views only use tweets that every run scored (split ids: {groups}).")
+    return ids if len(set(ids.values())) > 1 else {}
 
 
 def same_data(runs: list) -> tuple[list, list]:
@@ -76,8 +57,10 @@ def same_data(runs: list) -> tuple[list, list]:
     if not runs:
         return [], []
     common = max(set(fingerprints), key=fingerprints.count)
-    return ([r for r, f in zip(runs, fingerprints) if f == common],
-            [r for r, f in zip(runs, fingerprints) if f != common])
+    return (
+        [r for r, f in zip(runs, fingerprints) if f == common],
+        [r for r, f in zip(runs, fingerprints) if f != common],
+    )
 
 
 def _train_seconds(run) -> float | None:
@@ -101,18 +84,20 @@ def overview_table(runs: list) -> pd.DataFrame:
     for run in runs:
         test = run.metrics.get("test") or {}
         latency = run.metrics.get("latency") or {}
-        rows.append({
-            "approach": run.approach,
-            "run": run.id,
-            "kind": run.kind,
-            "status": run.status + (f" ({run.status_reason})" if run.status_reason else ""),
-            "accuracy (%)": _pct(test.get("accuracy")),
-            "macro F1 (%)": _pct(test.get("f1_macro", (test.get("macro") or {}).get("f1"))),
-            "training time (s)": _round(_train_seconds(run), 1),
-            "device": device_label(run),
-            "single tweet latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
-            "started": (run.meta.get("timings") or {}).get("started", ""),
-        })
+        rows.append(
+            {
+                "approach": run.approach,
+                "run": run.id,
+                "kind": run.kind,
+                "status": run.status + (f" ({run.status_reason})" if run.status_reason else ""),
+                "accuracy (%)": _pct(test.get("accuracy")),
+                "macro F1 (%)": _pct(test.get("f1_macro", (test.get("macro") or {}).get("f1"))),
+                "training time (s)": _round(_train_seconds(run), 1),
+                "device": device_label(run),
+                "single tweet latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
+                "started": (run.meta.get("timings") or {}).get("started", ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -127,25 +112,27 @@ def metrics_table(runs: list) -> pd.DataFrame:
         latency = run.metrics.get("latency") or {}
         training = run.metrics.get("training") or {}
         cost = run.metrics.get("cost") or {}
-        rows.append({
-            "run": run_label(run),
-            "kind": run.kind,
-            "accuracy (%)": _pct(test.get("accuracy")),
-            "macro precision (%)": _pct(macro.get("precision")),
-            "macro recall (%)": _pct(macro.get("recall")),
-            "macro F1 (%)": _pct(test.get("f1_macro", macro.get("f1"))),
-            "ROC AUC": _round(test.get("roc_auc"), 4),
-            "average precision": _round(test.get("average_precision"), 4),
-            "test tweets": test.get("n"),
-            "training (s)": _round(_train_seconds(run), 1),
-            "training (tweets/s)": _round(training.get("tweets_per_s"), 0),
-            "latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
-            "latency p95 (ms)": _round(latency.get("single_p95_ms"), 2),
-            "batch (tweets/s)": _round(latency.get("batch_tweets_per_s"), 0),
-            "cost (USD)": _round(cost.get("usd"), 4),
-            "cost per 1,000 tweets at the paid rate (USD)": _round(cost.get("usd_per_1000_tweets_at_paid_rate"), 4),
-            "split id": split_id(run),
-        })
+        rows.append(
+            {
+                "run": run_label(run),
+                "kind": run.kind,
+                "accuracy (%)": _pct(test.get("accuracy")),
+                "macro precision (%)": _pct(macro.get("precision")),
+                "macro recall (%)": _pct(macro.get("recall")),
+                "macro F1 (%)": _pct(test.get("f1_macro", macro.get("f1"))),
+                "ROC AUC": _round(test.get("roc_auc"), 4),
+                "average precision": _round(test.get("average_precision"), 4),
+                "test tweets": test.get("n"),
+                "training (s)": _round(_train_seconds(run), 1),
+                "training (tweets/s)": _round(training.get("tweets_per_s"), 0),
+                "latency p50 (ms)": _round(latency.get("single_p50_ms"), 2),
+                "latency p95 (ms)": _round(latency.get("single_p95_ms"), 2),
+                "batch (tweets/s)": _round(latency.get("batch_tweets_per_s"), 0),
+                "cost (USD)": _round(cost.get("usd"), 4),
+                "cost per 1,000 tweets at the paid rate (USD)": _round(cost.get("usd_per_1000_tweets_at_paid_rate"), 4),
+                "split id": split_id(run),
+            }
+        )
     return pd.DataFrame(rows).dropna(axis=1, how="all")  # e.g. no cost columns when no run is a cloud one
 
 
@@ -168,8 +155,9 @@ def confusion(run, normalize: bool = False) -> pd.DataFrame | None:
         values = values.round(1)
     else:
         values = values.astype(int)
-    return pd.DataFrame(values, index=[f"true {c}" for c in CLASS_NAMES],
-                        columns=[f"predicted {c}" for c in CLASS_NAMES])
+    return pd.DataFrame(
+        values, index=[f"true {c}" for c in CLASS_NAMES], columns=[f"predicted {c}" for c in CLASS_NAMES]
+    )
 
 
 def curve_points(runs: list, curve: str) -> pd.DataFrame:
@@ -197,8 +185,15 @@ def learning_curves(runs: list) -> pd.DataFrame:
             for metric in ("loss", "accuracy"):
                 for split, key in (("train", metric), ("validation", f"val_{metric}")):
                     if entry.get(key) is not None:
-                        rows.append({"run": run_label(run), "epoch": epoch, "metric": metric, "split": split,
-                                     "value": float(entry[key])})
+                        rows.append(
+                            {
+                                "run": run_label(run),
+                                "epoch": epoch,
+                                "metric": metric,
+                                "split": split,
+                                "value": float(entry[key]),
+                            }
+                        )
     return pd.DataFrame(rows, columns=["run", "epoch", "metric", "split", "value"])
 
 
@@ -223,6 +218,7 @@ def embedding_coverage(runs: list) -> pd.DataFrame:
 
 # -------------------------------------------------------- tweet-by-tweet views
 
+
 def load_predictions(run) -> pd.DataFrame | None:
     """test_predictions.csv (row_id, label, p_pos) of a run, or None when it has none."""
     path = Path(run.path) / "test_predictions.csv"
@@ -235,6 +231,7 @@ def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
     """Texts of the test tweets by row_id (from the runs' splits), or None with the reason."""
     from core.data.loading import DataError
     from core.data.split import split_for_run
+
     texts, problems = [], []
     for meta in {split_id(r): r.meta for r in runs}.values():
         try:
@@ -268,8 +265,9 @@ def _with_text(frame: pd.DataFrame, texts: pd.Series | None) -> pd.DataFrame:
     return frame
 
 
-def disagreements(aligned: pd.DataFrame, texts: pd.Series | None = None, true_label: str | None = None,
-                  limit: int = 200) -> tuple[pd.DataFrame, int]:
+def disagreements(
+    aligned: pd.DataFrame, texts: pd.Series | None = None, true_label: str | None = None, limit: int = 200
+) -> tuple[pd.DataFrame, int]:
     """Test tweets where the runs predict different labels, most contested first, and how many there are.
 
     `true_label` ('negative' / 'positive') keeps only tweets of that true class.
@@ -278,23 +276,23 @@ def disagreements(aligned: pd.DataFrame, texts: pd.Series | None = None, true_la
     if len(prob_cols) < 2:
         return pd.DataFrame(columns=["row_id", "text", *prob_cols, "true label"]), 0
     probs = aligned[prob_cols].to_numpy()
-    predicted = probs >= 0.5
+    predicted = is_positive(probs)
     differ = predicted.any(axis=1) & ~predicted.all(axis=1)
     found = aligned[differ]
     if true_label is not None:
         found = found[found["label"] == CLASS_NAMES.index(true_label)]
-    spread = (found[prob_cols].max(axis=1) - found[prob_cols].min(axis=1))
+    spread = found[prob_cols].max(axis=1) - found[prob_cols].min(axis=1)
     found = found.assign(spread=spread.round(4)).sort_values("spread", ascending=False)
     return _with_text(found.head(limit), texts).reset_index(drop=True), int(len(found))
 
 
 def confident_mistakes(run, texts: pd.Series | None = None, n: int = 10) -> pd.DataFrame | None:
-    """The run's n wrong test predictions with the most confidence (P(positive) furthest from 0.5)."""
+    """The run's n wrong test predictions with the most confidence (P(positive) furthest from THRESHOLD)."""
     preds = load_predictions(run)
     if preds is None:
         return None
-    wrong = preds[(preds["p_pos"] >= 0.5) != (preds["label"] == 1)]
-    wrong = wrong.assign(confidence=(wrong["p_pos"] - 0.5).abs() * 2)
+    wrong = preds[is_positive(preds["p_pos"]) != (preds["label"] == 1)]
+    wrong = wrong.assign(confidence=(wrong["p_pos"] - THRESHOLD).abs() * 2)  # 0 = undecided, 1 = fully sure
     top = wrong.sort_values("confidence", ascending=False).head(n)
-    top = top.assign(predicted=np.where(top["p_pos"] >= 0.5, "positive", "negative"))
+    top = top.assign(predicted=labels_for(top["p_pos"]))
     return _with_text(top, texts).rename(columns={"p_pos": "P(positive)"}).reset_index(drop=True)

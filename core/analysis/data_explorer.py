@@ -3,6 +3,7 @@
 Every function takes `LoadedData.frame` (row_id, text, label, and user/date when the source has them) or the
 `DataReport`, and returns small DataFrames the page plots as they are.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,13 +13,15 @@ import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from core.data.loading import DataReport
+from core.models.base import CLASS_NAMES as LABEL_NAMES
 
-CLASS_NAMES = {0: "negative", 1: "positive"}
+CLASS_NAMES = dict(enumerate(LABEL_NAMES))  # label -> class name
 TOKEN_SAMPLE = 200_000  # token counts on more rows change nothing visible and cost seconds
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|&\w+;")
 # Stop words minus negations and intensifiers, which carry sentiment in tweets.
-TOKEN_STOP_WORDS = sorted(ENGLISH_STOP_WORDS - {"not", "no", "nor", "never", "very", "too", "against"}
-                          | {"im", "amp", "quot", "lt", "gt"})
+TOKEN_STOP_WORDS = sorted(
+    ENGLISH_STOP_WORDS - {"not", "no", "nor", "never", "very", "too", "against"} | {"im", "amp", "quot", "lt", "gt"}
+)
 
 
 def with_class_names(frame: pd.DataFrame) -> pd.Series:
@@ -75,17 +78,26 @@ def top_users(frame: pd.DataFrame, n: int = 20) -> pd.DataFrame:
 
 def user_summary(frame: pd.DataFrame) -> dict:
     per_user = frame["user"].value_counts()
-    return {"users": int(per_user.size), "median tweets per user": float(per_user.median()),
-            "max tweets per user": int(per_user.max()),
-            "share of tweets by the top 1% of users (%)":
-                round(100 * per_user.head(max(1, per_user.size // 100)).sum() / max(len(frame), 1), 2)}
+    return {
+        "users": int(per_user.size),
+        "median tweets per user": float(per_user.median()),
+        "max tweets per user": int(per_user.max()),
+        "share of tweets by the top 1% of users (%)": round(
+            100 * per_user.head(max(1, per_user.size // 100)).sum() / max(len(frame), 1), 2
+        ),
+    }
 
 
 def lengths(frame: pd.DataFrame) -> pd.DataFrame:
     """Per tweet: class, length in characters and in words (whitespace-separated)."""
     text = frame["text"].astype(str)
-    return pd.DataFrame({"class": with_class_names(frame).to_numpy(), "characters": text.str.len().to_numpy(),
-                         "words": text.str.split().str.len().to_numpy()})
+    return pd.DataFrame(
+        {
+            "class": with_class_names(frame).to_numpy(),
+            "characters": text.str.len().to_numpy(),
+            "words": text.str.split().str.len().to_numpy(),
+        }
+    )
 
 
 def length_summary(length_frame: pd.DataFrame) -> pd.DataFrame:
@@ -117,8 +129,9 @@ def token_counts(frame: pd.DataFrame, max_rows: int = TOKEN_SAMPLE, seed: int = 
     """
     if len(frame) > max_rows:
         frame = frame.groupby("label", group_keys=False).sample(frac=max_rows / len(frame), random_state=seed)
-    vectorizer = CountVectorizer(preprocessor=_clean_for_tokens, token_pattern=r"(?u)\b[a-z][a-z']+\b",
-                                 stop_words=TOKEN_STOP_WORDS, min_df=2)
+    vectorizer = CountVectorizer(
+        preprocessor=_clean_for_tokens, token_pattern=r"(?u)\b[a-z][a-z']+\b", stop_words=TOKEN_STOP_WORDS, min_df=2
+    )
     matrix = vectorizer.fit_transform(frame["text"].astype(str))
     labels = frame["label"].to_numpy()
     counts = {name: np.asarray(matrix[labels == label].sum(axis=0)).ravel() for label, name in CLASS_NAMES.items()}

@@ -7,6 +7,7 @@ Costs come from core.pricing (an editable JSON with sources and dates):
   Language service; for a model served from an instance, its hourly price divided by the batched throughput
   measured on the shared test split (full utilisation: an idle endpoint bills its hourly price all the same).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,32 +25,50 @@ MEASURED = "measured"
 STUDY_REFERENCES = [
     {"approach": "Keras LSTM (study)", "accuracy": 0.75, "notes": "study's LSTM with pretrained embeddings"},
     {"approach": "DistilBERT fine-tuned (study)", "accuracy": 0.81, "notes": "study's fine-tuned DistilBERT"},
-    {"approach": "Azure AI Language (study)", "accuracy": 0.73,
-     "notes": "study's Azure Cognitive Services sentiment, on 500 tweets"},
+    {
+        "approach": "Azure AI Language (study)",
+        "accuracy": 0.73,
+        "notes": "study's Azure Cognitive Services sentiment, on 500 tweets",
+    },
 ]
-COLUMNS = ["approach", "run", "source", "accuracy (%)", "macro F1 (%)", "training time (s)", "device",
-           "training throughput (tweets/s)", "single-tweet latency p50 (ms)", "batched throughput (tweets/s)",
-           "training cost (USD)", "inference cost per 1,000 tweets (USD)", "cost basis", "notes"]
+COLUMNS = [
+    "approach",
+    "run",
+    "source",
+    "accuracy (%)",
+    "macro F1 (%)",
+    "training time (s)",
+    "device",
+    "training throughput (tweets/s)",
+    "single-tweet latency p50 (ms)",
+    "batched throughput (tweets/s)",
+    "training cost (USD)",
+    "inference cost per 1,000 tweets (USD)",
+    "cost basis",
+    "notes",
+]
 CLOUD_KINDS = ("azure-language", "azure-endpoint")
 
 
 @dataclass
 class CostSettings:
     """Where the costs come from; the page lets the user change the local-instance price."""
+
     local_usd_per_hour: float
     local_label: str
     endpoint_instance: str
     endpoint_usd_per_hour: float
 
     @classmethod
-    def from_pricing(cls, pricing: dict | None = None, local_usd_per_hour: float | None = None) -> "CostSettings":
+    def from_pricing(cls, pricing: dict | None = None, local_usd_per_hour: float | None = None) -> CostSettings:
         pricing = pricing or load_pricing()
         instances, defaults = pricing["azure_ml_instances"], pricing.get("defaults", {})
         local = defaults.get("local_machine_equivalent", next(iter(instances)))
         endpoint = defaults.get("endpoint_instance", local)
         return cls(
-            local_usd_per_hour=float(local_usd_per_hour if local_usd_per_hour is not None
-                                     else instances[local]["per_hour"]),
+            local_usd_per_hour=float(
+                local_usd_per_hour if local_usd_per_hour is not None else instances[local]["per_hour"]
+            ),
             local_label=local if local_usd_per_hour is None else "custom price",
             endpoint_instance=endpoint,
             endpoint_usd_per_hour=float(instances[endpoint]["per_hour"]),
@@ -84,8 +103,11 @@ def trained_on_azure_ml(meta: dict) -> str | None:
     """The Azure ML instance type a run was trained on, when run.json says so."""
     device = meta.get("device") if isinstance(meta.get("device"), dict) else {}
     azureml = meta.get("azureml") if isinstance(meta.get("azureml"), dict) else {}
-    return azureml.get("instance_type") or device.get("instance_type") or (
-        device.get("name") if device.get("where") == "azureml" else None)
+    return (
+        azureml.get("instance_type")
+        or device.get("instance_type")
+        or (device.get("name") if device.get("where") == "azureml" else None)
+    )
 
 
 def implementation_notes(run: RunInfo) -> str:
@@ -132,41 +154,56 @@ def implementation_notes(run: RunInfo) -> str:
     return ", ".join(notes)
 
 
+def training_cost(run: RunInfo, train_s: float | None, costs: CostSettings, pricing: dict) -> tuple[float | None, str]:
+    """(USD, basis) of training: the Azure ML instance it ran on, else this machine's price; none for services."""
+    if run.kind in CLOUD_KINDS or train_s is None:
+        return None, ""
+    instance = trained_on_azure_ml(run.meta)
+    hourly = pricing["azure_ml_instances"].get(instance, {}).get("per_hour") if instance else None
+    if hourly is not None:
+        return train_s / 3600 * hourly, f"training on {instance} at {hourly} USD/h"
+    return (
+        train_s / 3600 * costs.local_usd_per_hour,
+        f"training here priced as {costs.local_label} at {costs.local_usd_per_hour:g} USD/h",
+    )
+
+
+def inference_cost(
+    run: RunInfo, throughput: float | None, costs: CostSettings, pricing: dict
+) -> tuple[float | None, str]:
+    """(USD per 1,000 tweets, basis): the Language service's price per record, else an instance's hourly price
+    over the measured batched throughput."""
+    if run.kind == "azure-language":
+        lang = pricing["azure_language"]
+        price = lang["per_1000_text_records"]
+        return price, (
+            f"{price:g} USD per 1,000 text records after {lang['free_text_records_per_month']:,} free per month"
+        )
+    if not throughput:
+        return None, ""
+    if run.kind == "azure-endpoint":
+        hourly, where = costs.endpoint_usd_per_hour, costs.endpoint_instance
+    else:
+        hourly, where = costs.local_usd_per_hour, costs.local_label
+    return (
+        hourly / (throughput * 3600) * 1000,
+        f"serving on {where} at {hourly:g} USD/h, fully used at the measured throughput",
+    )
+
+
 def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
     metrics, meta = run.metrics, run.meta
     test, latency, training = metrics.get("test") or {}, metrics.get("latency") or {}, metrics.get("training") or {}
     train_s = _num(training.get("seconds")) or _num((meta.get("timings") or {}).get("train_seconds"))
     throughput = _num(latency.get("batch_tweets_per_s"))
-
-    training_cost, basis = None, []
-    if run.kind not in CLOUD_KINDS and train_s is not None:
-        instance = trained_on_azure_ml(meta)
-        hourly = (pricing["azure_ml_instances"].get(instance, {}).get("per_hour") if instance else None)
-        if hourly is not None:
-            training_cost = train_s / 3600 * hourly
-            basis.append(f"training on {instance} at {hourly} USD/h")
-        else:
-            training_cost = train_s / 3600 * costs.local_usd_per_hour
-            basis.append(f"training here priced as {costs.local_label} at {costs.local_usd_per_hour:g} USD/h")
-
-    if run.kind == "azure-language":
-        lang = pricing["azure_language"]
-        inference = lang["per_1000_text_records"]
-        basis.append(f"{inference:g} USD per 1,000 text records after {lang['free_text_records_per_month']:,} "
-                     "free per month")
-    elif throughput:
-        if run.kind == "azure-endpoint":
-            hourly, where = costs.endpoint_usd_per_hour, costs.endpoint_instance
-        else:
-            hourly, where = costs.local_usd_per_hour, costs.local_label
-        inference = hourly / (throughput * 3600) * 1000
-        basis.append(f"serving on {where} at {hourly:g} USD/h, fully used at the measured throughput")
-    else:
-        inference = None
-
+    train_cost, train_basis = training_cost(run, train_s, costs, pricing)
+    inference, inference_basis = inference_cost(run, throughput, costs, pricing)
+    basis = [b for b in (train_basis, inference_basis) if b]
     accuracy, f1 = _num(test.get("accuracy")), _num(test.get("f1_macro"))
     return {
-        "approach": run.approach, "run": run.id, "source": MEASURED,
+        "approach": run.approach,
+        "run": run.id,
+        "source": MEASURED,
         "accuracy (%)": accuracy * 100 if accuracy is not None else None,
         "macro F1 (%)": f1 * 100 if f1 is not None else None,
         "training time (s)": train_s,
@@ -174,15 +211,20 @@ def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
         "training throughput (tweets/s)": _num(training.get("tweets_per_s")),
         "single-tweet latency p50 (ms)": _num(latency.get("single_p50_ms")),
         "batched throughput (tweets/s)": throughput,
-        "training cost (USD)": training_cost,
+        "training cost (USD)": train_cost,
         "inference cost per 1,000 tweets (USD)": inference,
         "cost basis": "; ".join(basis),
         "notes": implementation_notes(run),
     }
 
 
-def summary_table(runs: list[RunInfo], costs: CostSettings | None = None, pricing: dict | None = None,
-                  best_per_approach: bool = False, include_study: bool = True) -> pd.DataFrame:
+def summary_table(
+    runs: list[RunInfo],
+    costs: CostSettings | None = None,
+    pricing: dict | None = None,
+    best_per_approach: bool = False,
+    include_study: bool = True,
+) -> pd.DataFrame:
     """Succeeded runs (best accuracy first), then the study's reference rows."""
     pricing = pricing or load_pricing()
     costs = costs or CostSettings.from_pricing(pricing)
@@ -193,9 +235,19 @@ def summary_table(runs: list[RunInfo], costs: CostSettings | None = None, pricin
         if best_per_approach:
             table = table.drop_duplicates("approach", keep="first")
     if include_study:
-        study = pd.DataFrame([{"approach": r["approach"], "run": "", "source": STUDY_SOURCE,
-                               "accuracy (%)": r["accuracy"] * 100, "notes": r["notes"]} for r in STUDY_REFERENCES],
-                             columns=COLUMNS)
+        study = pd.DataFrame(
+            [
+                {
+                    "approach": r["approach"],
+                    "run": "",
+                    "source": STUDY_SOURCE,
+                    "accuracy (%)": r["accuracy"] * 100,
+                    "notes": r["notes"],
+                }
+                for r in STUDY_REFERENCES
+            ],
+            columns=COLUMNS,
+        )
         table = pd.concat([table, study], ignore_index=True) if len(table) else study
     text_columns = ["approach", "run", "source", "device", "cost basis", "notes"]
     table[text_columns] = table[text_columns].fillna("")
@@ -206,32 +258,21 @@ def pricing_sources(pricing: dict | None = None) -> list[dict]:
     """What each price is, where it was read and when: shown under the table."""
     pricing = pricing or load_pricing()
     lang = pricing["azure_language"]
-    out = [{"price": f"Azure AI Language: {lang['per_1000_text_records']:g} {pricing.get('currency', 'USD')} per "
-                     f"1,000 text records, {lang['free_text_records_per_month']:,} free per month",
-            "source": lang.get("source", ""), "as of": lang.get("as_of", "")}]
+    out = [
+        {
+            "price": f"Azure AI Language: {lang['per_1000_text_records']:g} {pricing.get('currency', 'USD')} per "
+            f"1,000 text records, {lang['free_text_records_per_month']:,} free per month",
+            "source": lang.get("source", ""),
+            "as of": lang.get("as_of", ""),
+        }
+    ]
     for name, entry in pricing["azure_ml_instances"].items():
         gpu = f", {entry['gpu']}" if entry.get("gpu") else ""
-        out.append({"price": f"Azure ML {name}: {entry['per_hour']:g} USD/h ({entry.get('vcpus', '?')} vCPU"
-                             f"{gpu})", "source": pricing.get("azure_ml_source", ""),
-                    "as of": pricing.get("azure_ml_as_of", "")})
+        out.append(
+            {
+                "price": f"Azure ML {name}: {entry['per_hour']:g} USD/h ({entry.get('vcpus', '?')} vCPU{gpu})",
+                "source": pricing.get("azure_ml_source", ""),
+                "as of": pricing.get("azure_ml_as_of", ""),
+            }
+        )
     return out
-
-
-def accuracy_cost_figure(table: pd.DataFrame, cost_column: str = "inference cost per 1,000 tweets (USD)"):
-    """Measured runs as points (accuracy against cost); the study's figures as labelled horizontal lines."""
-    import plotly.express as px
-
-    measured = table[(table["source"] == MEASURED) & table[cost_column].notna() & table["accuracy (%)"].notna()]
-    fig = px.scatter(measured, x=cost_column, y="accuracy (%)", color="approach", hover_name="run",
-                     hover_data={"macro F1 (%)": ":.2f", "batched throughput (tweets/s)": ":,.0f",
-                                 "training time (s)": ":.1f", cost_column: ":.6f"},
-                     log_x=bool(len(measured)) and measured[cost_column].gt(0).all())
-    fig.update_traces(marker={"size": 13, "line": {"width": 1, "color": "#0B1F3A"}})
-    for _, row in table[table["source"] == STUDY_SOURCE].iterrows():
-        fig.add_hline(y=row["accuracy (%)"], line={"dash": "dot", "color": "#7A8CA5"},
-                      annotation_text=f"{row['approach']}: {row['accuracy (%)']:.0f} % (not measured here)",
-                      annotation_position="bottom right", annotation_font_size=11)
-    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_title=None,
-                      xaxis_title=cost_column, yaxis_title="test accuracy (%)")
-    fig.update_xaxes(exponentformat="power", tickprefix="$")  # not "4µ": these are dollars
-    return fig

@@ -3,6 +3,7 @@
 Keyed by sha256(API version, language, text): the text itself is not stored. SQLite keeps it safe to share
 between the dashboard and CLI processes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,9 @@ class AnswerCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL, "
-                       "created REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, answer TEXT NOT NULL, created REAL NOT NULL)"
+            )
 
     @contextmanager
     def _connect(self):
@@ -40,16 +42,17 @@ class AnswerCache:
 
     @staticmethod
     def key(api_version: str, language: str, text: str) -> str:
-        return hashlib.sha256(f"{api_version}\0{language}\0{text}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{api_version}\0{language}\0{text}".encode()).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         unique = list(dict.fromkeys(keys))
         with self._lock, self._connect() as db:
             for start in range(0, len(unique), 500):
-                chunk = unique[start:start + 500]
-                rows = db.execute(f"SELECT key, answer FROM answers WHERE key IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall()
+                chunk = unique[start : start + 500]
+                rows = db.execute(
+                    f"SELECT key, answer FROM answers WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
                 found.update({key: json.loads(answer) for key, answer in rows})
         return found
 
@@ -58,8 +61,10 @@ class AnswerCache:
             return
         now = time.time()
         with self._lock, self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO answers (key, answer, created) VALUES (?, ?, ?)",
-                           [(key, json.dumps(answer), now) for key, answer in answers.items()])
+            db.executemany(
+                "INSERT OR REPLACE INTO answers (key, answer, created) VALUES (?, ?, ?)",
+                [(key, json.dumps(answer), now) for key, answer in answers.items()],
+            )
 
     def __len__(self) -> int:
         with self._lock, self._connect() as db:

@@ -3,6 +3,7 @@
 A value is never printed: keys travel as `Secret` objects whose repr/str is masked, and every error names the
 setting and where it was looked for, never its value.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,9 +46,9 @@ class Secret:
 
 @dataclass(frozen=True)
 class Setting:
-    name: str           # environment variable, and key in secrets.toml
-    vault_secret: str   # default Key Vault secret name; `<name>_SECRET_NAME` overrides it
-    secret: bool        # a key (masked) rather than an address
+    name: str  # environment variable, and key in secrets.toml
+    vault_secret: str  # default Key Vault secret name; `<name>_SECRET_NAME` overrides it
+    secret: bool  # a key (masked) rather than an address
 
     @property
     def secret_name_setting(self) -> str:
@@ -72,8 +73,13 @@ class Credentials:
     arguments, e.g. `connection_verify`, `verify_challenge_resource`) let tests run against a local vault.
     """
 
-    def __init__(self, environ: dict | None = None, secrets_file: Path | str | None = None,
-                 vault_credential=None, vault_client_options: dict | None = None):
+    def __init__(
+        self,
+        environ: dict | None = None,
+        secrets_file: Path | str | None = None,
+        vault_credential=None,
+        vault_client_options: dict | None = None,
+    ):
         self.environ = os.environ if environ is None else environ
         self.secrets_file = Path(secrets_file) if secrets_file else default_secrets_file()
         self.vault_credential = vault_credential
@@ -131,7 +137,8 @@ class Credentials:
                 return None
             raise CredentialError(
                 f"{setting.name} is not set: put it in the environment or in {self.secrets_file}, or set "
-                f"{KEYVAULT_URL} and store it in Key Vault as secret '{self.secret_name(setting)}'.")
+                f"{KEYVAULT_URL} and store it in Key Vault as secret '{self.secret_name(setting)}'."
+            )
         return Secret(value) if setting.secret else value
 
     def _from_vault(self, secret_name: str) -> str | None:
@@ -143,6 +150,7 @@ class Credentials:
             ResourceNotFoundError,
             ServiceRequestError,
         )
+
         url = self.vault_url()
         try:
             value = self._secret_client().get_secret(secret_name).value
@@ -151,23 +159,26 @@ class Credentials:
         except ClientAuthenticationError as exc:
             raise CredentialError(
                 f"could not sign in to Key Vault {url}: {_first_line(exc)}. Sign in with `az login`, or set "
-                "AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET for a service principal.") from None
+                "AZURE_CLIENT_ID / AZURE_TENANT_ID / AZURE_CLIENT_SECRET for a service principal."
+            ) from None
         except ServiceRequestError as exc:
             raise CredentialError(f"Key Vault {url} is not reachable: {_first_line(exc)}") from None
         except HttpResponseError as exc:
             hint = " Grant this identity the 'Key Vault Secrets User' role." if exc.status_code == 403 else ""
             raise CredentialError(
-                f"Key Vault {url} refused to read secret '{secret_name}' "
-                f"(HTTP {exc.status_code}).{hint}") from None
+                f"Key Vault {url} refused to read secret '{secret_name}' (HTTP {exc.status_code}).{hint}"
+            ) from None
         self._vault_values[secret_name] = value
         return value
 
     def _secret_client(self):
         if self._vault_client is None:
             from azure.keyvault.secrets import SecretClient
+
             credential = self.vault_credential
             if credential is None:
                 from azure.identity import DefaultAzureCredential
+
                 credential = DefaultAzureCredential()
             self._vault_client = SecretClient(self.vault_url(), credential, **self.vault_client_options)
         return self._vault_client

@@ -9,9 +9,11 @@ requirements.txt, then routes --traffic percent of the endpoint's traffic to it.
 it with `az ml online-endpoint get-credentials` and store it as AZURE_ML_ENDPOINT_KEY (environment, secrets.toml
 or Key Vault). An endpoint is billed per instance hour for as long as it exists.
 """
+
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from pathlib import Path
@@ -25,12 +27,15 @@ from core.azure.workspace import (
     quiet_sdk_logs,
 )
 from core.config import PROJECT_ROOT
+from core.logs import configure_cli_logging
 from core.pricing import instance_hourly_usd, load_pricing
 from core.tracking.runs import read_json
 
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 SCORING_SCRIPT = "core/azure/score_script.py"
 HOURS_PER_MONTH = 730
+
+log = logging.getLogger(__name__)
 
 
 def check_run(run_dir: Path) -> dict:
@@ -48,8 +53,15 @@ def model_name(run_id: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]+", "-", f"badbuzz-{run_id}")[:250]
 
 
-def build_deployment(run_dir: Path, endpoint: str, deployment: str = "blue", instance_type: str | None = None,
-                     instance_count: int = 1, gpu: bool = False, requirements: Path | None = None):
+def build_deployment(
+    run_dir: Path,
+    endpoint: str,
+    deployment: str = "blue",
+    instance_type: str | None = None,
+    instance_count: int = 1,
+    gpu: bool = False,
+    requirements: Path | None = None,
+):
     """(endpoint, deployment) entities for this run; no network call."""
     from azure.ai.ml.constants import AssetTypes
     from azure.ai.ml.entities import (
@@ -59,6 +71,7 @@ def build_deployment(run_dir: Path, endpoint: str, deployment: str = "blue", ins
         Model,
         OnlineRequestSettings,
     )
+
     run_dir = Path(run_dir).resolve()
     meta = check_run(run_dir)
     if not ENDPOINT_NAME.match(endpoint):
@@ -68,18 +81,27 @@ def build_deployment(run_dir: Path, endpoint: str, deployment: str = "blue", ins
     if instance_count < 1:
         raise ValueError("--instance-count must be at least 1")
     instance_type = instance_type or load_pricing()["defaults"]["endpoint_instance"]
-    online_endpoint = ManagedOnlineEndpoint(name=endpoint, auth_mode="key",
-                                            description="Bad Buzz tweet sentiment", tags={"project": "bad-buzz"})
-    model = Model(path=str(run_dir), type=AssetTypes.CUSTOM_MODEL, name=model_name(meta.get("id", run_dir.name)),
-                  description=f"{meta.get('approach', meta.get('kind'))} (Bad Buzz run {meta.get('id')})",
-                  tags={"kind": str(meta.get("kind")), "run": str(meta.get("id"))})
+    online_endpoint = ManagedOnlineEndpoint(
+        name=endpoint, auth_mode="key", description="Bad Buzz tweet sentiment", tags={"project": "bad-buzz"}
+    )
+    model = Model(
+        path=str(run_dir),
+        type=AssetTypes.CUSTOM_MODEL,
+        name=model_name(meta.get("id", run_dir.name)),
+        description=f"{meta.get('approach', meta.get('kind'))} (Bad Buzz run {meta.get('id')})",
+        tags={"kind": str(meta.get("kind")), "run": str(meta.get("id"))},
+    )
     online_deployment = ManagedOnlineDeployment(
-        name=deployment, endpoint_name=endpoint, model=model,
+        name=deployment,
+        endpoint_name=endpoint,
+        model=model,
         environment=environment(gpu=gpu, requirements=requirements),
         code_configuration=CodeConfiguration(code=str(PROJECT_ROOT), scoring_script=SCORING_SCRIPT),
-        instance_type=instance_type, instance_count=instance_count,
+        instance_type=instance_type,
+        instance_count=instance_count,
         request_settings=OnlineRequestSettings(request_timeout_ms=60_000),
-        environment_variables={"TF_CPP_MIN_LOG_LEVEL": "2"})
+        environment_variables={"TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     return online_endpoint, online_deployment
 
 
@@ -103,21 +125,26 @@ def hourly_cost_line(instance_type: str, count: int) -> str:
     if hourly is None:
         return f"{instance_type} is not in core/pricing.json: cost unknown"
     pricing = load_pricing()
-    return (f"{count} x {instance_type} ≈ ${hourly * count:.3f}/hour ≈ ${hourly * count * HOURS_PER_MONTH:,.0f}/month "
-            f"while the deployment exists ({pricing.get('azure_ml_source', '')}, {pricing.get('azure_ml_as_of', '')})")
+    return (
+        f"{count} x {instance_type} ≈ ${hourly * count:.3f}/hour ≈ ${hourly * count * HOURS_PER_MONTH:,.0f}/month "
+        f"while the deployment exists ({pricing.get('azure_ml_source', '')}, {pricing.get('azure_ml_as_of', '')})"
+    )
 
 
 def deploy(client, online_endpoint, online_deployment, traffic: int) -> str:
-    print(f"creating endpoint {online_endpoint.name} (key auth)...", flush=True)
+    log.info("creating endpoint %s (key auth)...", online_endpoint.name)
     client.online_endpoints.begin_create_or_update(online_endpoint).result()
-    print(f"creating deployment {online_deployment.name} on {online_deployment.instance_type} "
-          "(image build + start: often 10-20 minutes)...", flush=True)
+    log.info(
+        "creating deployment %s on %s (image build + start: often 10-20 minutes)...",
+        online_deployment.name,
+        online_deployment.instance_type,
+    )
     client.online_deployments.begin_create_or_update(online_deployment).result()
     current = client.online_endpoints.get(online_endpoint.name)
     current.traffic = traffic_split(current.traffic, online_deployment.name, traffic)
     client.online_endpoints.begin_create_or_update(current).result()
     final = client.online_endpoints.get(online_endpoint.name)
-    print(f"traffic: {final.traffic}")
+    log.info("traffic: %s", final.traffic)
     return final.scoring_uri
 
 
@@ -139,11 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_cli_logging()
     quiet_sdk_logs()
     try:
         online_endpoint, online_deployment = build_deployment(
-            args.run, args.endpoint, args.deployment, args.instance_type, args.instance_count, args.gpu,
-            args.requirements)
+            args.run,
+            args.endpoint,
+            args.deployment,
+            args.instance_type,
+            args.instance_count,
+            args.gpu,
+            args.requirements,
+        )
         if not 0 <= args.traffic <= 100:
             raise ValueError("--traffic is a percentage, 0 to 100")
     except ValueError as exc:
@@ -162,10 +196,12 @@ def main(argv: list[str] | None = None):
     except Exception as exc:  # the SDK's auth / quota / validation errors: one clear line, no traceback
         sys.exit(f"error: Azure ML deployment failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
     print(f"scoring URI: {scoring_uri}")
-    print(f"next: AZURE_ML_ENDPOINT_URL={scoring_uri} and AZURE_ML_ENDPOINT_KEY from "
-          f"`az ml online-endpoint get-credentials --name {args.endpoint}` (environment, .streamlit/secrets.toml "
-          f"or Key Vault secret 'azure-ml-endpoint-key'). Delete it when done: "
-          f"`az ml online-endpoint delete --name {args.endpoint}`.")
+    print(
+        f"next: AZURE_ML_ENDPOINT_URL={scoring_uri} and AZURE_ML_ENDPOINT_KEY from "
+        f"`az ml online-endpoint get-credentials --name {args.endpoint}` (environment, .streamlit/secrets.toml "
+        f"or Key Vault secret 'azure-ml-endpoint-key'). Delete it when done: "
+        f"`az ml online-endpoint delete --name {args.endpoint}`."
+    )
     return scoring_uri
 
 

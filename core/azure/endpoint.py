@@ -4,6 +4,7 @@ POSTs `{"texts": [...]}` to the scoring URI with `Authorization: Bearer <key>`, 
 retries on 429/5xx that honour Retry-After. A local server (http://127.0.0.1 or localhost) needs no key.
 An endpoint is billed per instance hour, not per call, so `cost_usd` is 0 here; see core.azure.deploy.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -19,8 +20,7 @@ from core.azure.credentials import (
     Credentials,
 )
 from core.azure.errors import ServiceError
-from core.azure.protocol import ServiceResult
-from core.azure.score_script import MAX_CHARS, MAX_TEXTS
+from core.azure.protocol import ENDPOINT_MAX_CHARS, ENDPOINT_MAX_TEXTS, ServiceResult
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -35,18 +35,35 @@ class EndpointClient:
     key = "azure-endpoint"
     name = "Azure ML endpoint"
 
-    def __init__(self, url: str | None = None, api_key: str | None = None, credentials: Credentials | None = None,
-                 deployment: str | None = None, batch_size: int = 100, connect_timeout: float = 3.0,
-                 read_timeout: float = 60.0, max_retries: int = 3, backoff_factor: float = 0.5):
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        credentials: Credentials | None = None,
+        deployment: str | None = None,
+        batch_size: int = 100,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff_factor: float = 0.5,
+    ):
         self.credentials = credentials or Credentials()
         self._url, self._api_key = url, api_key
         self.deployment = deployment
-        self.batch_size = min(batch_size, MAX_TEXTS)
+        self.batch_size = min(batch_size, ENDPOINT_MAX_TEXTS)
         self.timeout = (connect_timeout, read_timeout)
         # Connection errors are retried once only: a stopped server must fail fast, not stall the live page.
-        self.retry = Retry(total=max_retries, connect=1, read=0, status=max_retries, backoff_factor=backoff_factor,
-                           status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None,
-                           respect_retry_after_header=True, raise_on_status=False)
+        self.retry = Retry(
+            total=max_retries,
+            connect=1,
+            read=0,
+            status=max_retries,
+            backoff_factor=backoff_factor,
+            status_forcelist=(429, 500, 502, 503, 504),
+            allowed_methods=None,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
 
     def _url_value(self) -> str:
         return self._url or self.credentials.get(ML_ENDPOINT_URL)
@@ -55,8 +72,10 @@ class EndpointClient:
         try:
             url = self._url or self.credentials.local(ML_ENDPOINT_URL.name)[0]
             if not url and not self.credentials.where(ML_ENDPOINT_URL):
-                return False, (f"{ML_ENDPOINT_URL.name} not set (the scoring URI printed by core.azure.deploy, or "
-                               "http://127.0.0.1:5001/score for `python -m core.azure.local_endpoint`)")
+                return False, (
+                    f"{ML_ENDPOINT_URL.name} not set (the scoring URI printed by core.azure.deploy, or "
+                    "http://127.0.0.1:5001/score for `python -m core.azure.local_endpoint`)"
+                )
             if url and not is_local(url) and not self._api_key and not self.credentials.where(ML_ENDPOINT_KEY):
                 return False, f"{ML_ENDPOINT_KEY.name} not set for {url}"
         except CredentialError as exc:
@@ -80,8 +99,10 @@ class EndpointClient:
         for i, text in enumerate(texts):
             if not text.strip():
                 result.errors[i] = "empty text"  # the same reason as core.scoring.batch
-            elif len(text) > MAX_CHARS:
-                result.errors[i] = f"{len(text):,} characters: longer than the endpoint's {MAX_CHARS:,}, not sent"
+            elif len(text) > ENDPOINT_MAX_CHARS:
+                result.errors[i] = (
+                    f"{len(text):,} characters: longer than the endpoint's {ENDPOINT_MAX_CHARS:,}, not sent"
+                )
             else:
                 send.append(i)
         if not send:
@@ -92,7 +113,7 @@ class EndpointClient:
             session.mount("http://", HTTPAdapter(max_retries=self.retry))
             session.mount("https://", HTTPAdapter(max_retries=self.retry))
             for start in range(0, len(send), self.batch_size):
-                rows = send[start:start + self.batch_size]
+                rows = send[start : start + self.batch_size]
                 body = self._post(session, url, headers, [texts[i] for i in rows], result)
                 for i, p, label in zip(rows, body["p_pos"], body["labels"]):
                     result.p_pos[i], result.labels[i] = float(p), label
@@ -103,29 +124,36 @@ class EndpointClient:
             response = session.post(url, json={"texts": texts}, headers=headers, timeout=self.timeout)
         except requests.exceptions.ConnectionError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
-            hint = (" Start it with `python -m core.azure.local_endpoint --run RUN_DIR`." if is_local(url)
-                    else " Check that the endpoint is deployed and the URL is right.")
+            hint = (
+                " Start it with `python -m core.azure.local_endpoint --run RUN_DIR`."
+                if is_local(url)
+                else " Check that the endpoint is deployed and the URL is right."
+            )
             raise ServiceError(f"Azure ML endpoint {url} is not reachable ({reason}).{hint}") from None
         except requests.exceptions.Timeout:
             raise ServiceError(f"Azure ML endpoint {url} did not answer within {self.timeout[1]:.0f} s") from None
         retries = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         result.requests += 1 + len(retries)
         if response.status_code in (401, 403):
-            raise ServiceError(f"Azure ML endpoint {url} rejected the key (HTTP {response.status_code}): check "
-                               f"{ML_ENDPOINT_KEY.name}.")
+            raise ServiceError(
+                f"Azure ML endpoint {url} rejected the key (HTTP {response.status_code}): check {ML_ENDPOINT_KEY.name}."
+            )
         if response.status_code == 404:
-            raise ServiceError(f"Azure ML endpoint {url} has no scoring route there (404): check "
-                               f"{ML_ENDPOINT_URL.name}, it usually ends in /score.")
+            raise ServiceError(
+                f"Azure ML endpoint {url} has no scoring route there (404): check "
+                f"{ML_ENDPOINT_URL.name}, it usually ends in /score."
+            )
         if response.status_code >= 400:
-            raise ServiceError(f"Azure ML endpoint {url} answered HTTP {response.status_code}: "
-                               f"{_error_text(response)}")
+            raise ServiceError(f"Azure ML endpoint {url} answered HTTP {response.status_code}: {_error_text(response)}")
         try:
             body = response.json()
             if len(body["p_pos"]) != len(texts) or len(body["labels"]) != len(texts):
                 raise ValueError("one answer per text expected")
         except (ValueError, KeyError, TypeError) as exc:
-            raise ServiceError(f"Azure ML endpoint {url} answered something that is not a Bad Buzz scoring reply "
-                               f"({exc}); is core/azure/score_script.py its scoring script?") from None
+            raise ServiceError(
+                f"Azure ML endpoint {url} answered something that is not a Bad Buzz scoring reply "
+                f"({exc}); is core/azure/score_script.py its scoring script?"
+            ) from None
         return body
 
 

@@ -1,4 +1,5 @@
 """The one error every Azure client raises; it imports nothing of this project, so every module can use it."""
+
 from __future__ import annotations
 
 

@@ -8,9 +8,11 @@ they are), the run folder is the job output `run`, and the environment is an Azu
 requirements.txt. `--data`/`--output` may also come after `--` (that is how the dashboard calls it): --data
 becomes the input, --output is replaced by the job output. `--dry-run` prints the job spec and submits nothing.
 """
+
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import shlex
 import sys
@@ -25,14 +27,19 @@ from core.azure.workspace import (
     quiet_sdk_logs,
 )
 from core.config import PROJECT_ROOT
+from core.logs import configure_cli_logging
+from core.training.registry import trainer as trainer_spec
+from core.training.registry import trainer_names
 
 REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)
 DOWNLOADED_DATA = "sentiment140"  # the trainers download the official set themselves
 
+log = logging.getLogger(__name__)
+
 
 def available_trainers() -> list[str]:
-    return sorted(p.stem for p in (PROJECT_ROOT / "trainers").glob("*.py")
-                  if p.stem not in {"__init__", "common"})
+    """The names --trainer takes: each registered trainer's key or module name (keras, keras_nn)."""
+    return trainer_names()
 
 
 def split_trainer_args(trainer_args: list[str]) -> tuple[str | None, list[str]]:
@@ -56,6 +63,7 @@ def split_trainer_args(trainer_args: list[str]) -> tuple[str | None, list[str]]:
 
 def data_input(data: str):
     from azure.ai.ml import Input
+
     if REMOTE_URI.match(data):
         return Input(type="uri_folder" if data.endswith("/") else "uri_file", path=data)
     path = Path(data).expanduser().resolve()
@@ -64,13 +72,24 @@ def data_input(data: str):
     return Input(type="uri_folder" if path.is_dir() else "uri_file", path=str(path))
 
 
-def build_job(trainer: str, trainer_args: list[str], compute: str, data: str | None = None,
-              experiment: str = "bad-buzz", gpu: bool = True, image: str | None = None,
-              requirements: Path | None = None, display_name: str | None = None):
+def build_job(
+    trainer: str,
+    trainer_args: list[str],
+    compute: str,
+    data: str | None = None,
+    experiment: str = "bad-buzz",
+    gpu: bool = True,
+    image: str | None = None,
+    requirements: Path | None = None,
+    display_name: str | None = None,
+):
     """The azure-ai-ml command job for `python -m trainers.<trainer> ...` on `compute` (no network call)."""
     from azure.ai.ml import Output, command
-    if trainer not in available_trainers():
-        raise ValueError(f"unknown trainer {trainer!r}; choose one of {', '.join(available_trainers())}")
+
+    try:
+        spec = trainer_spec(trainer)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
     if not compute:
         raise ValueError("--compute is required: the name of an Azure ML compute cluster")
     data_in_args, rest = split_trainer_args(list(trainer_args))
@@ -81,25 +100,41 @@ def build_job(trainer: str, trainer_args: list[str], compute: str, data: str | N
     if data != DOWNLOADED_DATA:
         inputs["data"] = data_input(data)
         data_ref = "${{inputs.data}}"
-    cmd = " ".join([f"python -m trainers.{trainer}", "--data", data_ref, "--output", "${{outputs.run}}",
-                    *(shlex.quote(a) for a in rest)])
-    return command(code=str(PROJECT_ROOT), command=cmd, inputs=inputs, outputs={"run": Output(type="uri_folder")},
-                   environment=environment(gpu=gpu, requirements=requirements, image=image), compute=compute,
-                   experiment_name=experiment, display_name=display_name or f"{trainer} on {compute}",
-                   environment_variables={"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
-                   tags={"project": "bad-buzz", "trainer": trainer})
+    cmd = " ".join(
+        [
+            f"python -m {spec.module}",
+            "--data",
+            data_ref,
+            "--output",
+            "${{outputs.run}}",
+            *(shlex.quote(a) for a in rest),
+        ]
+    )
+    return command(
+        code=str(PROJECT_ROOT),
+        command=cmd,
+        inputs=inputs,
+        outputs={"run": Output(type="uri_folder")},
+        environment=environment(gpu=gpu, requirements=requirements, image=image),
+        compute=compute,
+        experiment_name=experiment,
+        display_name=display_name or f"{trainer} on {compute}",
+        environment_variables={"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        tags={"project": "bad-buzz", "trainer": spec.module_name},
+    )
 
 
 def submit(job, client, stream: bool = False, download: Path | None = None):
     """Submit the job; optionally follow its logs and download the run folder when it ends."""
     created = client.jobs.create_or_update(job)
-    print(f"submitted job {created.name} (experiment {created.experiment_name}); status {created.status}")
-    print(f"studio: {created.studio_url}")
+    # the dashboard's launcher looks for "submitted job" in the log (core.training.launcher._submitted)
+    log.info("submitted job %s (experiment %s); status %s", created.name, created.experiment_name, created.status)
+    log.info("studio: %s", created.studio_url)
     if stream or download:
         client.jobs.stream(created.name)
     if download:
         client.jobs.download(created.name, download_path=str(download), output_name="run")
-        print(f"run folder downloaded under {download}/named-outputs/run")
+        log.info("run folder downloaded under %s/named-outputs/run", download)
     return created
 
 
@@ -111,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--experiment", default="bad-buzz", help="Azure ML experiment name")
     parser.add_argument("--cpu", action="store_true", help="CPU base image instead of the CUDA one")
     parser.add_argument("--image", help="another base image")
-    parser.add_argument("--requirements", type=Path, help="pip requirements for the environment "
-                                                          "(default: requirements.txt)")
+    parser.add_argument(
+        "--requirements", type=Path, help="pip requirements for the environment (default: requirements.txt)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, submit nothing")
     parser.add_argument("--stream", action="store_true", help="follow the job's logs until it ends")
     parser.add_argument("--download", type=Path, metavar="DIR", help="after the job, download its run folder")
@@ -124,16 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_cli_logging()
     trainer_args = args.trainer_args[1:] if args.trainer_args[:1] == ["--"] else args.trainer_args
     quiet_sdk_logs()
     try:
-        job = build_job(args.trainer, trainer_args, args.compute, data=args.data, experiment=args.experiment,
-                        gpu=not args.cpu, image=args.image, requirements=args.requirements)
+        job = build_job(
+            args.trainer,
+            trainer_args,
+            args.compute,
+            data=args.data,
+            experiment=args.experiment,
+            gpu=not args.cpu,
+            image=args.image,
+            requirements=args.requirements,
+        )
     except (ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
     if args.dry_run:
-        uploads = [f"code {job.code}"] + [f"input {name} {i.path}" for name, i in job.inputs.items()
-                                            if not REMOTE_URI.match(str(i.path))]
+        uploads = [f"code {job.code}"] + [
+            f"input {name} {i.path}" for name, i in job.inputs.items() if not REMOTE_URI.match(str(i.path))
+        ]
         print(f"# dry run: nothing submitted. Uploaded at submission: {'; '.join(uploads)}")
         print(f"# command: {job.command}")
         print(dump_yaml(job))

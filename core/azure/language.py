@@ -8,6 +8,7 @@ cached (same text, same API version: never billed twice) and every batch goes th
 P(positive) = positive / (positive + negative) confidence, so thresholding it at 0.5 folds neutral and mixed
 answers into whichever polar side the service leaned to; the service's own 4-way label is kept as well.
 """
+
 from __future__ import annotations
 
 import threading
@@ -55,8 +56,13 @@ def _retry_policy(max_retries: int, backoff_factor: float, backoff_max: float):
             errors = len(settings["history"])
             return min(settings["max_backoff"], settings["backoff"] * 2 ** (errors - 1)) if errors else 0.0
 
-    return LanguageRetryPolicy(retry_total=max_retries, retry_status=max_retries, retry_connect=2,
-                               retry_backoff_factor=backoff_factor, retry_backoff_max=backoff_max)
+    return LanguageRetryPolicy(
+        retry_total=max_retries,
+        retry_status=max_retries,
+        retry_connect=2,
+        retry_backoff_factor=backoff_factor,
+        retry_backoff_max=backoff_max,
+    )
 
 
 def _counting_key_policy(api_key: str):
@@ -83,10 +89,19 @@ class LanguageClient:
     key = "azure-language"
     name = "Azure AI Language"
 
-    def __init__(self, endpoint: str | None = None, api_key: str | None = None,
-                 credentials: Credentials | None = None, client_options: dict | None = None,
-                 cache: AnswerCache | None = None, spend: SpendGuard | None = None, language: str = "en",
-                 max_retries: int = 6, backoff_factor: float = 1.0, backoff_max: float = 60.0):
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        credentials: Credentials | None = None,
+        client_options: dict | None = None,
+        cache: AnswerCache | None = None,
+        spend: SpendGuard | None = None,
+        language: str = "en",
+        max_retries: int = 6,
+        backoff_factor: float = 1.0,
+        backoff_max: float = 60.0,
+    ):
         self.credentials = credentials or Credentials()
         self._endpoint, self._api_key = endpoint, api_key
         # azure-core waits up to 300 s for a response by default: too long for a live page or a batch
@@ -111,13 +126,18 @@ class LanguageClient:
 
     def status(self) -> tuple[bool, str]:
         try:
-            missing = [s.name for s, given in ((LANGUAGE_ENDPOINT, self._endpoint), (LANGUAGE_KEY, self._api_key))
-                       if not given and not self.credentials.where(s)]
+            missing = [
+                s.name
+                for s, given in ((LANGUAGE_ENDPOINT, self._endpoint), (LANGUAGE_KEY, self._api_key))
+                if not given and not self.credentials.where(s)
+            ]
         except CredentialError as exc:
             return False, str(exc)
         if missing:
-            return False, (f"{' and '.join(missing)} not set (environment, .streamlit/secrets.toml, or Key Vault "
-                           "via AZURE_KEYVAULT_URL)")
+            return False, (
+                f"{' and '.join(missing)} not set (environment, .streamlit/secrets.toml, or Key Vault "
+                "via AZURE_KEYVAULT_URL)"
+            )
         return True, ""
 
     # ---------------------------------------------------------------------------------------- scoring
@@ -180,21 +200,24 @@ class LanguageClient:
                 requests, cost = self._score_pending(pending, reservation, answers, doc_errors, on_progress)
         return self._result(prepared, keys, answers, doc_errors, cost, requests, cached_rows)
 
-    def _score_pending(self, pending: dict[str, str], reservation: Reservation, answers: dict, doc_errors: dict,
-                       on_progress) -> tuple[int, float]:
+    def _score_pending(
+        self, pending: dict[str, str], reservation: Reservation, answers: dict, doc_errors: dict, on_progress
+    ) -> tuple[int, float]:
         """Send the pending texts 10 at a time, billing each request to `reservation`; (requests, cost)."""
         requests, cost = 0, 0.0
         items = list(pending.items())
         for start in range(0, len(items), MAX_DOCUMENTS_PER_REQUEST):
-            batch = self._not_answered_meanwhile(items[start:start + MAX_DOCUMENTS_PER_REQUEST], answers)
+            batch = self._not_answered_meanwhile(items[start : start + MAX_DOCUMENTS_PER_REQUEST], answers)
             if batch:
                 try:
                     results, attempts = self._analyze([t for _, t in batch])
                 except ServiceError as exc:
                     if not start:
                         raise
-                    raise ServiceError(f"{exc} ({start:,} of {len(items):,} new texts were scored before this and "
-                                       "are cached, so running again resumes there)") from None
+                    raise ServiceError(
+                        f"{exc} ({start:,} of {len(items):,} new texts were scored before this and "
+                        "are cached, so running again resumes there)"
+                    ) from None
                 requests += attempts
                 self._keep_answers(batch, results, answers, doc_errors)
                 # Conservative: every document of an accepted request counts, even one the service refused.
@@ -216,8 +239,12 @@ class LanguageClient:
                 doc_errors[k] = _document_error(doc.error)
             else:
                 scores = doc.confidence_scores
-                fresh[k] = {"label": doc.sentiment, "positive": scores.positive,
-                            "neutral": scores.neutral, "negative": scores.negative}
+                fresh[k] = {
+                    "label": doc.sentiment,
+                    "positive": scores.positive,
+                    "neutral": scores.neutral,
+                    "negative": scores.negative,
+                }
         self.cache.put_many(fresh)
         answers.update(fresh)
 
@@ -229,15 +256,21 @@ class LanguageClient:
                 p_pos.append(p_positive(answer))
                 labels.append(answer["label"])
                 errors.append(None)
-                details.append({**{s: answer[s] for s in ("positive", "neutral", "negative")},
-                                "truncated": truncated})
+                details.append({**{s: answer[s] for s in ("positive", "neutral", "negative")}, "truncated": truncated})
             else:
                 p_pos.append(None)
                 labels.append(None)
                 errors.append("empty text" if text is None else doc_errors.get(k, "no answer"))
                 details.append(None)
-        return ServiceResult(p_pos=p_pos, labels=labels, errors=errors, cost_usd=round(cost, 6),
-                             requests=requests, cached=cached_rows, details=details)
+        return ServiceResult(
+            p_pos=p_pos,
+            labels=labels,
+            errors=errors,
+            cost_usd=round(cost, 6),
+            requests=requests,
+            cached=cached_rows,
+            details=details,
+        )
 
     def _analyze(self, texts: list[str]):
         """One request (plus its retries) for at most 10 texts; returns (results, HTTP attempts)."""
@@ -252,21 +285,30 @@ class LanguageClient:
         endpoint = self._endpoint or self.credentials.get(LANGUAGE_ENDPOINT)
         api_key = self._api_key or self.credentials.get(LANGUAGE_KEY).reveal()
         counter = _counting_key_policy(api_key)
-        client = TextAnalyticsClient(endpoint, AzureKeyCredential(api_key), api_version=API_VERSION,
-                                     authentication_policy=counter, retry_policy=_retry_policy(*self.retry),
-                                     **self.client_options)
+        client = TextAnalyticsClient(
+            endpoint,
+            AzureKeyCredential(api_key),
+            api_version=API_VERSION,
+            authentication_policy=counter,
+            retry_policy=_retry_policy(*self.retry),
+            **self.client_options,
+        )
         docs = [{"id": str(i), "text": t, "language": self.language} for i, t in enumerate(texts)]
         try:
             with client:
                 return client.analyze_sentiment(docs, show_opinion_mining=False), counter.count
         except ClientAuthenticationError:
-            raise ServiceError(f"Azure AI Language rejected the key (401) for {endpoint}: check AZURE_LANGUAGE_KEY "
-                               "and that it belongs to this endpoint's resource.") from None
+            raise ServiceError(
+                f"Azure AI Language rejected the key (401) for {endpoint}: check AZURE_LANGUAGE_KEY "
+                "and that it belongs to this endpoint's resource."
+            ) from None
         except HttpResponseError as exc:
             raise ServiceError(_http_error_message(exc, endpoint)) from None
         except ServiceRequestError as exc:
-            raise ServiceError(f"Azure AI Language endpoint {endpoint} is not reachable "
-                               f"({type(exc).__name__}); check AZURE_LANGUAGE_ENDPOINT and the network.") from None
+            raise ServiceError(
+                f"Azure AI Language endpoint {endpoint} is not reachable "
+                f"({type(exc).__name__}); check AZURE_LANGUAGE_ENDPOINT and the network."
+            ) from None
         except ValueError as exc:  # the SDK's checks on the endpoint or the documents
             raise ServiceError(f"Azure AI Language client error: {exc}") from None
 
@@ -275,8 +317,10 @@ def _http_error_message(exc, endpoint: str) -> str:
     status = exc.status_code
     text = str(exc.message or exc)
     if status == 403 and QUOTA_MARKER in text.lower():
-        return ("Azure AI Language: out of call volume quota for the free (F0) tier; the batch was stopped. "
-                "Wait for the quota to reset or switch the resource to a paid tier.")
+        return (
+            "Azure AI Language: out of call volume quota for the free (F0) tier; the batch was stopped. "
+            "Wait for the quota to reset or switch the resource to a paid tier."
+        )
     if status == 429:
         return "Azure AI Language is still rate limiting (429) after every retry; try again later."
     if status == 403:
@@ -311,6 +355,10 @@ def evaluate_three_class(y_true: list[int], labels: list[str]) -> dict:
         counts[truth][label] = counts[truth].get(label, 0) + 1
         correct += label == truth
     n = len(labels)
-    return {"n": n, "accuracy": correct / n if n else None, "labels": list(LABELS),
-            "confusion": counts,
-            "predicted": {label: sum(counts[t][label] for t in counts) for label in LABELS}}
+    return {
+        "n": n,
+        "accuracy": correct / n if n else None,
+        "labels": list(LABELS),
+        "confusion": counts,
+        "predicted": {label: sum(counts[t][label] for t in counts) for label in LABELS},
+    }

@@ -13,6 +13,7 @@ text gets no score (`null`) and the reason "empty text"; a text longer than MAX_
 first MAX_TEXT_CHARS characters and its reason says so.
 Bad input gets HTTP 400 (or 413 when too large) with {"error": "<what is wrong>"}.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,16 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]  # the code folder that holds `core/`
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.data.csv_reader import (  # after ROOT is on sys.path
-    MAX_FIELD_CHARS,
-    prepare_texts,
-)
+# after ROOT is on sys.path (E402 is waived for this file in pyproject.toml)
+from core.azure.protocol import ENDPOINT_MAX_CHARS, ENDPOINT_MAX_TEXTS
+from core.data.csv_reader import prepare_texts
+from core.models.base import label_for
 
-MAX_TEXTS = 1000
-# Per text in a request (413 above): what the CSV reader reads as one field, so that any text core.scoring.batch answers
-# gets the same answer here. The model sees its first MAX_TEXT_CHARS characters.
-MAX_CHARS = MAX_FIELD_CHARS
-THRESHOLD = 0.5
+MAX_TEXTS = ENDPOINT_MAX_TEXTS  # texts a request (400 above)
+MAX_CHARS = ENDPOINT_MAX_CHARS  # characters a text (413 above); the model sees its first MAX_TEXT_CHARS
 
 logger = logging.getLogger("badbuzz.score_script")
 model = None
@@ -67,6 +65,7 @@ def init() -> None:
 
 def _bad_request(message: str, status: int = 400):
     from azureml_inference_server_http.api.aml_response import AMLResponse
+
     return AMLResponse({"error": message}, status, json_str=True)
 
 
@@ -77,7 +76,7 @@ def parse_texts(raw) -> list[str]:
     try:
         body = json.loads(raw) if isinstance(raw, str) else raw
     except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON ({exc.msg} at position {exc.pos}); send {{\"texts\": [...]}}")
+        raise ValueError(f'the body is not JSON ({exc.msg} at position {exc.pos}); send {{"texts": [...]}}') from exc
     if not isinstance(body, dict) or "texts" not in body:
         raise ValueError('send a JSON object {"texts": ["tweet", ...]}')
     texts = body["texts"]
@@ -101,17 +100,24 @@ def run(raw_data):
     except (ValueError, UnicodeDecodeError) as exc:
         return _bad_request(str(exc))
     p_pos, labels, reasons = score_texts(texts)
-    return {"p_pos": p_pos, "labels": labels, "reasons": reasons,
-            "model": run_meta.get("approach", run_meta.get("kind")), "run": run_meta.get("id")}
+    return {
+        "p_pos": p_pos,
+        "labels": labels,
+        "reasons": reasons,
+        "model": run_meta.get("approach", run_meta.get("kind")),
+        "run": run_meta.get("id"),
+    }
 
 
 def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str]]:
     """(P(positive) or None, label or None, reason) per text, by the rules core.scoring.batch applies."""
     model_texts, reasons, usable = prepare_texts(texts)
-    p_pos: list[float | None] = [None] * len(texts)
+    raw: list[float | None] = [None] * len(texts)
     ready = [i for i, ok in enumerate(usable) if ok]
     if ready:
         for i, p in zip(ready, model.predict_proba([model_texts[i] for i in ready])):
-            p_pos[i] = round(float(p), 6)
-    labels = [None if p is None else "positive" if p >= THRESHOLD else "negative" for p in p_pos]
+            raw[i] = float(p)
+    # labelled before rounding, as core.scoring.batch does: 0.4999999 is negative on both paths
+    labels = [None if p is None else label_for(p) for p in raw]
+    p_pos = [None if p is None else round(p, 6) for p in raw]
     return p_pos, labels, [str(r) for r in reasons]

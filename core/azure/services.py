@@ -1,4 +1,5 @@
 """The cloud services by key (`core.score --service`, the dashboard), and their budget around a whole file."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -13,9 +14,11 @@ def get_service(key: str, **overrides) -> CloudService:
     """`overrides` go to the client constructor (endpoint, key, credential, client_options, cache, spend, ...)."""
     if key == "azure-language":
         from core.azure.language import LanguageClient
+
         return LanguageClient(**overrides)
     if key == "azure-endpoint":
         from core.azure.endpoint import EndpointClient
+
         return EndpointClient(**overrides)
     raise ValueError(f"unknown cloud service {key!r}; choose one of {', '.join(SERVICE_KEYS)}")
 

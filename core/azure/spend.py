@@ -15,6 +15,7 @@ another host that has not been touched for RESERVATION_TTL_S expires.
     python -m core.azure.spend                     # usage this month, budget, price, reservations held
     python -m core.azure.spend --set-budget 20000  # text records per month
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,12 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core import config
 from core.azure.errors import ServiceError
+from core.logs import configure_cli_logging
 from core.pricing import load_pricing
 from core.tracking.runs import process_alive, read_json, write_json_atomic
 
@@ -56,12 +58,16 @@ class LanguagePrice:
 
 def language_price() -> LanguagePrice:
     entry = load_pricing()["azure_language"]
-    return LanguagePrice(float(entry["per_1000_text_records"]), int(entry["free_text_records_per_month"]),
-                         entry.get("source", ""), entry.get("as_of", ""))
+    return LanguagePrice(
+        float(entry["per_1000_text_records"]),
+        int(entry["free_text_records_per_month"]),
+        entry.get("source", ""),
+        entry.get("as_of", ""),
+    )
 
 
 def month_key(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+    return (now or datetime.now(UTC)).strftime("%Y-%m")
 
 
 @dataclass
@@ -85,9 +91,11 @@ class Estimate:
 
     def describe(self) -> str:
         reserved = f", {self.reserved_elsewhere:,} reserved by running calls" if self.reserved_elsewhere else ""
-        return (f"{self.documents:,} documents = {self.text_records:,} text records (≈ ${self.cost_usd:.4f}, "
-                f"{self.free_left:,} free records left this month); used {self.used_this_month:,}{reserved} of a "
-                f"{self.budget:,}-record monthly budget")
+        return (
+            f"{self.documents:,} documents = {self.text_records:,} text records (≈ ${self.cost_usd:.4f}, "
+            f"{self.free_left:,} free records left this month); used {self.used_this_month:,}{reserved} of a "
+            f"{self.budget:,}-record monthly budget"
+        )
 
 
 def default_usage_path() -> Path:
@@ -99,6 +107,7 @@ def _empty_usage() -> dict:
 
 
 # ---------------------------------------------------------------------------------------- who holds a reservation
+
 
 def _process_start_ticks(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat field 22): tells a reused pid apart."""
@@ -124,6 +133,7 @@ def reservation_is_live(entry: dict, now: float | None = None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- the guard
+
 
 class SpendGuard:
     def __init__(self, path: Path | str | None = None, price: LanguagePrice | None = None):
@@ -183,23 +193,33 @@ class SpendGuard:
     def _estimate_in(self, state: dict, records: int, documents: int, reserved_elsewhere: int) -> Estimate:
         used = {**_empty_usage(), **state.get("months", {}).get(month_key(), {})}["text_records"]
         free_left = max(0, self.price.free_records_per_month - used)
-        return Estimate(documents=documents, text_records=records, used_this_month=used,
-                        budget=self._budget_in(state), free_left=free_left,
-                        billable_records=max(0, records - free_left), cost_usd=self.cost(records, used),
-                        reserved_elsewhere=reserved_elsewhere)
+        return Estimate(
+            documents=documents,
+            text_records=records,
+            used_this_month=used,
+            budget=self._budget_in(state),
+            free_left=free_left,
+            billable_records=max(0, records - free_left),
+            cost_usd=self.cost(records, used),
+            reserved_elsewhere=reserved_elsewhere,
+        )
 
     def check(self, estimate: Estimate) -> None:
         if not estimate.fits:
-            reserved = (f", {estimate.reserved_elsewhere:,} reserved by other running calls"
-                        if estimate.reserved_elsewhere else "")
+            reserved = (
+                f", {estimate.reserved_elsewhere:,} reserved by other running calls"
+                if estimate.reserved_elsewhere
+                else ""
+            )
             raise BudgetExceeded(
                 f"refused before any request: this batch needs {estimate.text_records:,} text records but only "
                 f"{estimate.left:,} are left of the {estimate.budget:,}-record monthly budget "
                 f"({estimate.used_this_month:,} used{reserved}). Raise it with "
-                "`python -m core.azure.spend --set-budget N` or score fewer tweets.")
+                "`python -m core.azure.spend --set-budget N` or score fewer tweets."
+            )
 
     # ------------------------------------------------------------------ reservations
-    def reserve(self, records: int, documents: int) -> "Reservation":
+    def reserve(self, records: int, documents: int) -> Reservation:
         """Check the budget and hold `records` in one locked step; raises BudgetExceeded when they do not fit.
 
         Use the result as a context manager, so what is not billed is released however the call ends."""
@@ -207,8 +227,13 @@ class SpendGuard:
         with self._locked() as state:
             reservations = self._live_reservations(state)
             self.check(self._estimate_in(state, records, documents, _total(reservations)))
-            reservations[rid] = {**_this_process(), "text_records": int(records), "documents": int(documents),
-                                 "created": time.time(), "touched": time.time()}
+            reservations[rid] = {
+                **_this_process(),
+                "text_records": int(records),
+                "documents": int(documents),
+                "created": time.time(),
+                "touched": time.time(),
+            }
             self._save(state)
         return Reservation(self, rid, int(records))
 
@@ -217,8 +242,12 @@ class SpendGuard:
         held = state.setdefault("reservations", {})
         for rid in [rid for rid, entry in held.items() if not reservation_is_live(entry)]:
             entry = held.pop(rid)
-            log.warning("released %s text records reserved by pid %s on %s: that process is gone or silent",
-                        entry.get("text_records"), entry.get("pid"), entry.get("host"))
+            log.warning(
+                "released %s text records reserved by pid %s on %s: that process is gone or silent",
+                entry.get("text_records"),
+                entry.get("pid"),
+                entry.get("host"),
+            )
         return held
 
     def _extend(self, rid: str, held: int, records: int) -> None:
@@ -237,10 +266,12 @@ class SpendGuard:
             month = month_key()
             current = {**_empty_usage(), **state.get("months", {}).get(month, {})}
             cost = self.cost(records, current["text_records"])
-            current.update(text_records=current["text_records"] + records,
-                           documents=current["documents"] + documents,
-                           requests=current["requests"] + requests,
-                           cost_usd=round(current["cost_usd"] + cost, 6))
+            current.update(
+                text_records=current["text_records"] + records,
+                documents=current["documents"] + documents,
+                requests=current["requests"] + requests,
+                cost_usd=round(current["cost_usd"] + cost, 6),
+            )
             state.setdefault("months", {})[month] = current
             mine = state.get("reservations", {}).get(rid) if rid else None
             if mine:
@@ -286,7 +317,7 @@ class Reservation:
             self.closed = True
             self.guard._release(self.id)
 
-    def __enter__(self) -> "Reservation":
+    def __enter__(self) -> Reservation:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -297,19 +328,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Azure AI Language usage and monthly budget (text records).")
     parser.add_argument("--set-budget", type=int, metavar="N", help="monthly budget in text records")
     args = parser.parse_args(argv)
+    configure_cli_logging()
     guard = SpendGuard()
     if args.set_budget is not None:
         if args.set_budget < 0:
             parser.error("--set-budget must be 0 or more")
         guard.set_budget(args.set_budget)
     usage, price = guard.usage(), guard.price
-    print(f"month {month_key()}: {usage['text_records']:,} text records, {usage['documents']:,} documents, "
-          f"{usage['requests']:,} requests, ≈ ${usage['cost_usd']:.4f}")
+    print(
+        f"month {month_key()}: {usage['text_records']:,} text records, {usage['documents']:,} documents, "
+        f"{usage['requests']:,} requests, ≈ ${usage['cost_usd']:.4f}"
+    )
     print(f"budget: {guard.budget():,} text records per month ({guard.path})")
     for entry in guard.reservations().values():
         print(f"reserved: {entry['text_records']:,} text records by pid {entry['pid']} on {entry['host']}")
-    print(f"price: ${price.usd_per_1000_records} per 1,000 text records after {price.free_records_per_month:,} "
-          f"free per month (source: {price.source}, {price.as_of})")
+    print(
+        f"price: ${price.usd_per_1000_records} per 1,000 text records after {price.free_records_per_month:,} "
+        f"free per month (source: {price.source}, {price.as_of})"
+    )
 
 
 if __name__ == "__main__":

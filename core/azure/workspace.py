@@ -1,4 +1,5 @@
 """What the Azure ML commands share: the workspace client and the environment built from requirements.txt."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,24 +13,29 @@ from core.config import PROJECT_ROOT
 CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04:latest"
 PYTHON = "3.11"
-WORKSPACE_SETTINGS = (("subscription", "AZURE_SUBSCRIPTION_ID"), ("resource_group", "AZURE_RESOURCE_GROUP"),
-                      ("workspace", "AZUREML_WORKSPACE_NAME"))
+WORKSPACE_SETTINGS = (
+    ("subscription", "AZURE_SUBSCRIPTION_ID"),
+    ("resource_group", "AZURE_RESOURCE_GROUP"),
+    ("workspace", "AZUREML_WORKSPACE_NAME"),
+)
 
 
 def quiet_sdk_logs() -> None:
     """azure-ai-ml announces every experimental schema class it loads; keep command output readable."""
     import azure.ai.ml  # noqa: F401  (its modules give their loggers their own levels on import)
+
     for name in ["azure.ai.ml", *logging.root.manager.loggerDict]:
         if name.startswith("azure.ai.ml"):
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Azure ML workspace (default: environment variables, then "
-                                      ".azureml/config.json or config.json found upwards from here)")
+    group = parser.add_argument_group(
+        "Azure ML workspace (default: environment variables, then "
+        ".azureml/config.json or config.json found upwards from here)"
+    )
     for dest, env in WORKSPACE_SETTINGS:
-        group.add_argument(f"--{dest.replace('_', '-')}", dest=dest, default=os.environ.get(env),
-                           help=f"(env {env})")
+        group.add_argument(f"--{dest.replace('_', '-')}", dest=dest, default=os.environ.get(env), help=f"(env {env})")
 
 
 def ml_client(args, credential=None):
@@ -37,6 +43,7 @@ def ml_client(args, credential=None):
     DefaultAzureCredential (az login, managed identity, or AZURE_CLIENT_ID/SECRET/TENANT_ID)."""
     from azure.ai.ml import MLClient
     from azure.identity import DefaultAzureCredential
+
     credential = credential or DefaultAzureCredential()
     values = {dest: getattr(args, dest, None) for dest, _ in WORKSPACE_SETTINGS}
     if all(values.values()):
@@ -45,9 +52,11 @@ def ml_client(args, credential=None):
         return MLClient.from_config(credential=credential)
     except Exception as exc:  # the SDK raises its own ValidationException when no config.json is found
         missing = [env for dest, env in WORKSPACE_SETTINGS if not values[dest]]
-        raise ServiceError(f"no Azure ML workspace given: set {', '.join(missing)} (or pass --subscription "
-                           f"--resource-group --workspace), or download the workspace's config.json "
-                           f"({type(exc).__name__})") from None
+        raise ServiceError(
+            f"no Azure ML workspace given: set {', '.join(missing)} (or pass --subscription "
+            f"--resource-group --workspace), or download the workspace's config.json "
+            f"({type(exc).__name__})"
+        ) from None
 
 
 def requirement_pins(requirements: Path) -> list[str]:
@@ -62,11 +71,19 @@ def requirement_pins(requirements: Path) -> list[str]:
 def environment(gpu: bool, requirements: Path | None = None, image: str | None = None):
     """An Azure ML environment: an Azure ML base image + a conda file with this project's pinned requirements."""
     from azure.ai.ml.entities import Environment
+
     requirements = Path(requirements or PROJECT_ROOT / "requirements.txt")
-    conda = {"name": "bad-buzz", "channels": ["conda-forge"],
-             "dependencies": [f"python={PYTHON}", "pip", {"pip": requirement_pins(requirements)}]}
-    return Environment(name=f"bad-buzz-{'gpu' if gpu else 'cpu'}", image=image or (GPU_IMAGE if gpu else CPU_IMAGE),
-                       conda_file=conda, description=f"Bad Buzz, from {requirements.name}")
+    conda = {
+        "name": "bad-buzz",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={PYTHON}", "pip", {"pip": requirement_pins(requirements)}],
+    }
+    return Environment(
+        name=f"bad-buzz-{'gpu' if gpu else 'cpu'}",
+        image=image or (GPU_IMAGE if gpu else CPU_IMAGE),
+        conda_file=conda,
+        description=f"Bad Buzz, from {requirements.name}",
+    )
 
 
 def dump_yaml(entity) -> str:
@@ -74,6 +91,7 @@ def dump_yaml(entity) -> str:
     import io
 
     import yaml
+
     buffer = io.StringIO()
     returned = entity.dump(buffer)
     return buffer.getvalue() or yaml.safe_dump(dict(returned or {}), sort_keys=False)

@@ -24,6 +24,7 @@ are refused with a sentence that says to save the sheet as CSV.
 
 This module imports only the standard library, numpy and pandas: it is the bottom layer.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -45,10 +46,10 @@ TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "created_at", "created"
 SENTIMENT140_COLUMNS = ["target", "id", "date", "flag", "user", "text"]
 SENTIMENT140_TARGETS = {"0", "2", "4"}
 
-MAX_RECORD_LINES = 100          # a quoted field may span this many physical lines; a tweet has a few at most
-MAX_FIELD_CHARS = 10_000_000    # one field; a 1,000,000-character tweet is read (and cut by prepare_texts)
-MAX_TEXT_CHARS = 1_000          # what a model sees of a text; the same cut as the live page (core.scoring.live.MAX_CHARS)
-MAX_EXAMPLES = 10               # malformed records listed by line in a report (all are counted)
+MAX_RECORD_LINES = 100  # a quoted field may span this many physical lines; a tweet has a few at most
+MAX_FIELD_CHARS = 10_000_000  # one field; a 1,000,000-character tweet is read (and cut by prepare_texts)
+MAX_TEXT_CHARS = 1_000  # what a model sees of a text; the same cut as the live page (core.scoring.live.MAX_CHARS)
+MAX_EXAMPLES = 10  # malformed records listed by line in a report (all are counted)
 EMPTY_TEXT = "empty text"
 SNIFF_BYTES = 1 << 16
 BLOCK_BYTES = 1 << 22
@@ -62,6 +63,7 @@ class CsvFormatError(ValueError):
 
 
 # ---------------------------------------------------------------- encodings
+
 
 def detect_encoding(source: str | Path | bytes | IO[bytes], name: str | None = None) -> str:
     """The encoding to read `source` with (a path, bytes, or a seekable binary stream, left where it was).
@@ -150,6 +152,7 @@ def _display_name(source) -> str:
 
 # ---------------------------------------------------------------- records
 
+
 class _SpanTooLong(Exception):
     """Raised into the csv module when a record has used up MAX_RECORD_LINES lines."""
 
@@ -164,9 +167,9 @@ class _Lines:
         self._source = iter(lines)
         self._replay: deque[str] = deque()
         self.line_no = first_line - 1
-        self.span: list[str] = []   # the lines of the current record
-        self.nul = False            # a NUL byte in the current record
-        self.hit_eof = False        # the current record ran into the end of the input
+        self.span: list[str] = []  # the lines of the current record
+        self.nul = False  # a NUL byte in the current record
+        self.hit_eof = False  # the current record ran into the end of the input
 
     def __iter__(self) -> _Lines:
         return self
@@ -275,12 +278,14 @@ def _raise_field_limit() -> None:
 
 # ---------------------------------------------------------------- layout
 
+
 @dataclass
 class Layout:
     """What line 1 says about a file: its kind, its column names, and where the text, label and time are."""
-    kind: str                     # "headered", "sentiment140", "lines" (one text per line) or "unknown"
+
+    kind: str  # "headered", "sentiment140", "lines" (one text per line) or "unknown"
     columns: list[str]
-    header: bool                  # line 1 holds column names (then it is not a record)
+    header: bool  # line 1 holds column names (then it is not a record)
     text_index: int | None = None
     label_index: int | None = None
     time_index: int | None = None
@@ -299,8 +304,9 @@ def detect_layout(first: Sequence[str]) -> Layout:
     lowered = [f.strip().lower() for f in first]
     label_index = _find(lowered, LABEL_COLUMNS)
     if len(first) == 6 and lowered[0] in SENTIMENT140_TARGETS and label_index is None:
-        return Layout("sentiment140", list(SENTIMENT140_COLUMNS), header=False, text_index=5, label_index=0,
-                      time_index=2)
+        return Layout(
+            "sentiment140", list(SENTIMENT140_COLUMNS), header=False, text_index=5, label_index=0, time_index=2
+        )
     names = unique_names([f.strip() for f in first])
     text_index = _find(lowered, TEXT_COLUMNS)
     time_index = _find(lowered, TIME_COLUMNS)
@@ -341,14 +347,16 @@ def accepted_names(names: Sequence[str]) -> str:
 
 # ---------------------------------------------------------------- tables
 
+
 @dataclass
 class ReadReport:
     """What reading found. records = rows + malformed; blank lines are not records."""
+
     encoding: str = ""
     records: int = 0
     rows: int = 0
     malformed: int = 0
-    malformed_examples: list[str] = field(default_factory=list)   # "line N: why", the first MAX_EXAMPLES
+    malformed_examples: list[str] = field(default_factory=list)  # "line N: why", the first MAX_EXAMPLES
     malformed_line_numbers: list[int] = field(default_factory=list)
     blank_lines: int = 0
 
@@ -397,8 +405,10 @@ class CsvTable:
     def _read_layout(self) -> Layout:
         for line, fields, problem in self._records:
             if problem:
-                raise CsvFormatError(f"cannot tell the CSV layout of {self.name}: line {line} is not readable "
-                                     f"as CSV ({problem}; {self.encoding})")
+                raise CsvFormatError(
+                    f"cannot tell the CSV layout of {self.name}: line {line} is not readable "
+                    f"as CSV ({problem}; {self.encoding})"
+                )
             if not fields:
                 self.report.blank_lines += 1
                 continue
@@ -470,8 +480,10 @@ class CsvTable:
     def no_text_column(self, wanted: str | None = None) -> str:
         shape = describe_layout(self.layout, self.encoding, self.header_line)
         which = f"no column named {wanted!r}" if wanted else "no text column"
-        return (f"{self.name}: {which}: {shape}. Name the text column one of {accepted_names(TEXT_COLUMNS)} "
-                "(any case) in line 1, or give its name; the official 6-column Sentiment140 layout works too")
+        return (
+            f"{self.name}: {which}: {shape}. Name the text column one of {accepted_names(TEXT_COLUMNS)} "
+            "(any case) in line 1, or give its name; the official 6-column Sentiment140 layout works too"
+        )
 
 
 def _frame(rows: list[list[str]], lines: list[int], columns: list[str]) -> pd.DataFrame:
@@ -479,8 +491,9 @@ def _frame(rows: list[list[str]], lines: list[int], columns: list[str]) -> pd.Da
 
 
 @contextmanager
-def open_csv(source: str | Path | bytes | IO[bytes], name: str | None = None,
-             plain_lines: bool | None = None) -> Iterator[CsvTable]:
+def open_csv(
+    source: str | Path | bytes | IO[bytes], name: str | None = None, plain_lines: bool | None = None
+) -> Iterator[CsvTable]:
     """A CsvTable over a path, bytes or a seekable binary stream (read from its current position).
 
     `plain_lines=None` decides from line 1: a file whose line 1 is one field and no known column name holds one
@@ -511,6 +524,7 @@ def open_csv(source: str | Path | bytes | IO[bytes], name: str | None = None,
 
 
 # ---------------------------------------------------------------- texts
+
 
 def prepare_texts(texts: Sequence | pd.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The rules every scoring path applies to a text: (what the model sees, reason per text, scorable mask).

@@ -5,6 +5,7 @@ download button. A partial download stays as `<name>.part` and the next attempt 
 request (or restarts it when the server ignores ranges). The archive is renamed into place only once it opens
 as a zip holding the training file; its sha256 is written beside it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,8 @@ import socket
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from core import config
 
@@ -40,8 +41,12 @@ def official_archive(dest_dir: Path | None = None) -> Path:
     return Path(dest_dir or config.data_dir()) / config.OFFICIAL_ZIP_NAME
 
 
-def download_sentiment140(dest_dir: Path | None = None, url: str | None = None,
-                          timeout: float = CONNECT_TIMEOUT_S, progress: Progress | None = None) -> Path:
+def download_sentiment140(
+    dest_dir: Path | None = None,
+    url: str | None = None,
+    timeout: float = CONNECT_TIMEOUT_S,
+    progress: Progress | None = None,
+) -> Path:
     """The official archive, downloaded once and cached under the data folder."""
     url = url or official_url()
     target = official_archive(dest_dir)
@@ -55,8 +60,10 @@ def download_sentiment140(dest_dir: Path | None = None, url: str | None = None,
         raise DownloadError(_failure_message(url, exc, resumable=partial.exists())) from None
     if not valid_archive(partial):
         partial.unlink(missing_ok=True)  # a corrupt or foreign file: the next attempt starts afresh
-        raise DownloadError(f"the file downloaded from {url} is not the Sentiment140 archive (corrupt, or a web "
-                            "page); it was deleted, try again")
+        raise DownloadError(
+            f"the file downloaded from {url} is not the Sentiment140 archive (corrupt, or a web "
+            "page); it was deleted, try again"
+        )
     os.replace(partial, target)
     _write_checksum(target)
     return target
@@ -87,12 +94,13 @@ def _failure_message(url: str, exc: BaseException, resumable: bool) -> str:
     reason = getattr(exc, "reason", exc)
     offline = isinstance(reason, (socket.gaierror, ConnectionRefusedError, TimeoutError, socket.timeout))
     if not offline and resumable:
-        return (f"the download from {url} stopped ({type(reason).__name__}); try again: it resumes where it "
-                "stopped")
+        return f"the download from {url} stopped ({type(reason).__name__}); try again: it resumes where it stopped"
     what = "this machine cannot reach the internet" if offline else f"the download failed ({type(reason).__name__})"
-    return (f"could not download Sentiment140 from {url}: {what}. Download {config.OFFICIAL_ZIP_NAME} "
-            "(or the Kaggle copy 'kazanova/sentiment140') on another machine, then upload the CSV in the "
-            f"dashboard or pass it with --data PATH/{config.OFFICIAL_ZIP_NAME}.")
+    return (
+        f"could not download Sentiment140 from {url}: {what}. Download {config.OFFICIAL_ZIP_NAME} "
+        "(or the Kaggle copy 'kazanova/sentiment140') on another machine, then upload the CSV in the "
+        f"dashboard or pass it with --data PATH/{config.OFFICIAL_ZIP_NAME}."
+    )
 
 
 def valid_archive(path: Path) -> bool:

@@ -3,6 +3,7 @@
 Labels are normalised to 0 = negative, 1 = positive. Every CSV goes through the one reader
 (core.data.csv_reader); the official zip is read member by member; `sentiment140` means the downloaded archive.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,27 +55,31 @@ class DataReport:
     conflicting_texts: int = 0
     conflicting_rows_dropped: int = 0
     rows_kept: int = 0
-    truncated_texts: int = 0     # kept, cut to MAX_TEXT_CHARS characters
-    blank_lines: int = 0         # not records
+    truncated_texts: int = 0  # kept, cut to MAX_TEXT_CHARS characters
+    blank_lines: int = 0  # not records
 
     def summary(self) -> str:
         """One line; rows read = malformed + empty + neutral + duplicates + conflicting rows + rows kept."""
-        truncated = f" ({self.truncated_texts:,} texts cut to {MAX_TEXT_CHARS:,} characters)" \
-            if self.truncated_texts else ""
-        return (f"{self.rows_read:,} rows read, {self.malformed_rows:,} malformed, {self.empty_texts:,} empty, "
-                f"{self.neutral_dropped:,} neutral dropped, {self.duplicates_dropped:,} duplicates dropped, "
-                f"{self.conflicting_texts:,} texts with both labels ({self.conflicting_rows_dropped:,} rows) "
-                f"removed: {self.rows_kept:,} rows kept{truncated}")
+        truncated = (
+            f" ({self.truncated_texts:,} texts cut to {MAX_TEXT_CHARS:,} characters)" if self.truncated_texts else ""
+        )
+        return (
+            f"{self.rows_read:,} rows read, {self.malformed_rows:,} malformed, {self.empty_texts:,} empty, "
+            f"{self.neutral_dropped:,} neutral dropped, {self.duplicates_dropped:,} duplicates dropped, "
+            f"{self.conflicting_texts:,} texts with both labels ({self.conflicting_rows_dropped:,} rows) "
+            f"removed: {self.rows_kept:,} rows kept{truncated}"
+        )
 
 
 @dataclass
 class LoadedData:
-    frame: pd.DataFrame          # row_id, text, label (+ user, date when the source has them)
+    frame: pd.DataFrame  # row_id, text, label (+ user, date when the source has them)
     report: DataReport
     fingerprint: str
 
 
 # ------------------------------------------------------------------ reading
+
 
 def read_source_bytes(source: str | Path) -> tuple[bytes, str]:
     """Bytes of a CSV, a zip member (`archive.zip` or `archive.zip:member.csv`), plus a display name."""
@@ -87,8 +92,10 @@ def read_source_bytes(source: str | Path) -> tuple[bytes, str]:
         text += ".zip"
     path = Path(text)
     if not path.exists():
-        raise DataError(f"data file not found: {path}. Pass a Sentiment140 CSV or zip with --data, "
-                        f"or use --data sentiment140 to download the official set.")
+        raise DataError(
+            f"data file not found: {path}. Pass a Sentiment140 CSV or zip with --data, "
+            f"or use --data sentiment140 to download the official set."
+        )
     if path.suffix.lower() == ".zip":
         return _read_zip_member(path, member)
     return path.read_bytes(), str(path)
@@ -98,11 +105,15 @@ def _read_zip_member(path: Path, member: str | None) -> tuple[bytes, str]:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-            member = member or next((n for n in names if n.endswith(config.OFFICIAL_TRAIN_NAME)),
-                                    next((n for n in names if n.lower().endswith(".csv")), None))
+            member = member or next(
+                (n for n in names if n.endswith(config.OFFICIAL_TRAIN_NAME)),
+                next((n for n in names if n.lower().endswith(".csv")), None),
+            )
             if member is None:  # the member names are the archive's content: count them, do not list them
-                raise DataError(f"{path} holds {len(names)} files and none ends in .csv; name the member "
-                                f"with --data {path}:MEMBER.csv")
+                raise DataError(
+                    f"{path} holds {len(names)} files and none ends in .csv; name the member "
+                    f"with --data {path}:MEMBER.csv"
+                )
             if member not in names:
                 raise DataError(f"{path} has no member {member!r}")
             return zf.read(member), f"{path}:{member}"
@@ -148,7 +159,8 @@ def _open_table(text: str, name: str, encoding: str) -> CsvTable:
         f"cannot tell the CSV layout of {name}: {describe_layout(layout, encoding, table.header_line)}, with "
         f"{which}. Expected the official Sentiment140 format (6 columns, no header, the first one 0, 2 or 4) "
         f"or a header naming a text column ({accepted_names(TEXT_COLUMNS)}) and a label column "
-        f"({accepted_names(LABEL_COLUMNS)}), in any case")
+        f"({accepted_names(LABEL_COLUMNS)}), in any case"
+    )
 
 
 def _extra_columns(layout) -> dict[str, int]:
@@ -207,10 +219,12 @@ def _drop_duplicates_and_conflicts(frame: pd.DataFrame, report: DataReport) -> p
 
 # ------------------------------------------------------------------ download
 
+
 def download_sentiment140(dest_dir: Path | None = None, progress=None) -> Path:
     """The official archive (core.data.download), with its failure as a DataError for the data readers' callers."""
     from core.data.download import DownloadError
     from core.data.download import download_sentiment140 as fetch
+
     try:
         return fetch(dest_dir, progress=progress)
     except DownloadError as exc:

@@ -10,6 +10,7 @@ anything else is refused before it is opened. The command line keeps accepting a
 The source chosen on a page is remembered in `<data folder>/dashboard_source.json`, so an upload or a download
 is still the dashboard's data after a restart.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core import config
@@ -34,7 +35,7 @@ class SourceRefused(Exception):
 
 @dataclass(frozen=True)
 class DataSource:
-    key: str    # what trainers get as --data: a path, or `archive.zip:member.csv`
+    key: str  # what trainers get as --data: a path, or `archive.zip:member.csv`
     label: str  # what a page shows
     origin: str  # "configured", "official", "data folder", "upload"
 
@@ -52,6 +53,7 @@ def max_upload_bytes() -> int:
 
 
 # ------------------------------------------------------------------ the allowed sources
+
 
 def allowed_sources() -> list[DataSource]:
     """Every source a page may offer, most relevant first; one entry per file (and zip member)."""
@@ -78,17 +80,23 @@ def _official() -> list[DataSource]:
     archive = config.data_dir() / config.OFFICIAL_ZIP_NAME
     if not archive.is_file():
         return []
-    return [DataSource(str(archive), "Sentiment140, official training set (1.6 M tweets)", "official"),
-            DataSource(f"{archive}:{config.OFFICIAL_TEST_NAME}", "Sentiment140, official hand-labelled test set",
-                       "official")]
+    return [
+        DataSource(str(archive), "Sentiment140, official training set (1.6 M tweets)", "official"),
+        DataSource(
+            f"{archive}:{config.OFFICIAL_TEST_NAME}", "Sentiment140, official hand-labelled test set", "official"
+        ),
+    ]
 
 
 def _uploads() -> list[DataSource]:
     folder = uploads_dir()
     if not folder.is_dir():
         return []
-    files = sorted((p for p in folder.iterdir() if p.suffix in DATA_SUFFIXES and p.is_file()),
-                   key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(
+        (p for p in folder.iterdir() if p.suffix in DATA_SUFFIXES and p.is_file()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     return [DataSource(str(p), _upload_label(p), "upload") for p in files]
 
 
@@ -104,8 +112,11 @@ def _data_folder() -> list[DataSource]:
     folder = config.data_dir()
     if not folder.is_dir():
         return []
-    return [DataSource(str(p), f"Data folder: {p.name}", "data folder") for p in sorted(folder.iterdir())
-            if p.suffix in DATA_SUFFIXES and p.is_file() and p.name != config.OFFICIAL_ZIP_NAME]
+    return [
+        DataSource(str(p), f"Data folder: {p.name}", "data folder")
+        for p in sorted(folder.iterdir())
+        if p.suffix in DATA_SUFFIXES and p.is_file() and p.name != config.OFFICIAL_ZIP_NAME
+    ]
 
 
 def _real(path: Path) -> Path | None:
@@ -146,8 +157,10 @@ def resolve_page_source(value: str | None) -> DataSource:
     for source in allowed_sources():
         if source.key == value and _trusted_location(source):
             return source
-    raise SourceRefused("the dashboard only opens its configured data, the downloaded official set and uploaded "
-                        "files; choose one of them (the command line accepts any path)")
+    raise SourceRefused(
+        "the dashboard only opens its configured data, the downloaded official set and uploaded "
+        "files; choose one of them (the command line accepts any path)"
+    )
 
 
 def page_sources() -> list[DataSource]:
@@ -157,6 +170,7 @@ def page_sources() -> list[DataSource]:
 
 # ------------------------------------------------------------------ uploads
 
+
 def store_upload(filename: str, content: bytes) -> DataSource:
     """Keep an uploaded CSV or zip under the uploads folder, named by its content hash; it becomes the source.
 
@@ -164,9 +178,12 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     DataError (which describes the layout, never the content) is raised.
     """
     from core.data.loading import DataError, load_dataset
+
     if len(content) > max_upload_bytes():
-        raise DataError(f"the upload is {len(content) / 1e6:,.0f} MB; the limit is "
-                        f"{max_upload_bytes() / 1e6:,.0f} MB (BADBUZZ_MAX_UPLOAD_MB)")
+        raise DataError(
+            f"the upload is {len(content) / 1e6:,.0f} MB; the limit is "
+            f"{max_upload_bytes() / 1e6:,.0f} MB (BADBUZZ_MAX_UPLOAD_MB)"
+        )
     if not content:
         raise DataError("the uploaded file is empty")
     suffix = ".zip" if content[:4] == b"PK\x03\x04" and not _looks_like_office(content) else ".csv"
@@ -179,8 +196,12 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     except DataError:
         target.unlink(missing_ok=True)
         raise
-    meta = {"name": _safe_name(filename), "uploaded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "rows": loaded.report.rows_kept, "sha256": hashlib.sha256(content).hexdigest()}
+    meta = {
+        "name": _safe_name(filename),
+        "uploaded": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": loaded.report.rows_kept,
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
     target.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     source = next(s for s in allowed_sources() if s.key == str(target))
     remember(source)
@@ -205,6 +226,7 @@ def _write_atomic(path: Path, content: bytes) -> None:
 
 # ------------------------------------------------------------------ the remembered choice
 
+
 def remember(source: DataSource) -> None:
     folder = config.data_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,9 +239,12 @@ def dashboard_source() -> DataSource | None:
     """The source the dashboard opens with: the remembered choice, else the first allowed one."""
     sources = page_sources()
     remembered = _read_json(config.data_dir() / REMEMBERED).get("source")
-    preferred = ([s for s in sources if s.key == remembered]
-                 + [s for s in sources if s.origin == "configured" and os.environ.get("BADBUZZ_DATA") == s.key]
-                 + [s for s in sources if s.origin == "official"] + sources)
+    preferred = (
+        [s for s in sources if s.key == remembered]
+        + [s for s in sources if s.origin == "configured" and os.environ.get("BADBUZZ_DATA") == s.key]
+        + [s for s in sources if s.origin == "official"]
+        + sources
+    )
     return preferred[0] if preferred else None
 
 

@@ -3,6 +3,7 @@
 The split is cached on disk under an id that fingerprints the data bytes, the cleaning rules, the sample size,
 the seed and the fractions, so every approach trained on the same data is scored on exactly the same test tweets.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,9 +37,14 @@ class Split:
 
     def describe(self) -> dict:
         """What run.json records about the data."""
-        return {"source": self.report.source, "fingerprint": self.fingerprint, "split_id": self.split_id,
-                **self.params, "sizes": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
-                "report": asdict(self.report)}
+        return {
+            "source": self.report.source,
+            "fingerprint": self.fingerprint,
+            "split_id": self.split_id,
+            **self.params,
+            "sizes": {"train": len(self.train), "val": len(self.val), "test": len(self.test)},
+            "report": asdict(self.report),
+        }
 
 
 def split_id_for(fingerprint: str, sample: int | None, seed: int, test_size: float, val_size: float) -> str:
@@ -46,8 +52,14 @@ def split_id_for(fingerprint: str, sample: int | None, seed: int, test_size: flo
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def load_split(source: str | Path, sample: int | None = None, seed: int = 42, test_size: float = 0.2,
-               val_size: float = 0.1, cache_dir: Path | None = None) -> Split:
+def load_split(
+    source: str | Path,
+    sample: int | None = None,
+    seed: int = 42,
+    test_size: float = 0.2,
+    val_size: float = 0.1,
+    cache_dir: Path | None = None,
+) -> Split:
     """The persisted stratified split for this data and these parameters (computed once, then read back)."""
     if not 0 < test_size < 1 or not 0 <= val_size < 1:
         raise DataError("test_size must be in (0, 1) and val_size in [0, 1)")
@@ -60,8 +72,9 @@ def load_split(source: str | Path, sample: int | None = None, seed: int = 42, te
     if (folder / "split.json").exists():
         meta = json.loads((folder / "split.json").read_text())
         parts = {p: pd.read_parquet(folder / f"{p}.parquet") for p in ("train", "val", "test")}
-        return Split(**parts, split_id=split_id, fingerprint=fingerprint,
-                     report=DataReport(**meta["report"]), params=params)
+        return Split(
+            **parts, split_id=split_id, fingerprint=fingerprint, report=DataReport(**meta["report"]), params=params
+        )
     loaded = load_dataset(source)
     frame = loaded.frame
     if sample and sample < len(frame):
@@ -71,21 +84,25 @@ def load_split(source: str | Path, sample: int | None = None, seed: int = 42, te
         train, val = train_test_split(train, test_size=val_size, stratify=train["label"], random_state=seed)
     else:
         val = train.iloc[:0]
-    parts = {name: part.sort_values("row_id").reset_index(drop=True)
-             for name, part in (("train", train), ("val", val), ("test", test))}
+    parts = {
+        name: part.sort_values("row_id").reset_index(drop=True)
+        for name, part in (("train", train), ("val", val), ("test", test))
+    }
     _persist_split(folder, parts, loaded.report, split_id, fingerprint, params)
     return Split(**parts, split_id=split_id, fingerprint=fingerprint, report=loaded.report, params=params)
 
 
-def _persist_split(folder: Path, parts: dict, report: DataReport, split_id: str, fingerprint: str,
-                   params: dict) -> None:
+def _persist_split(
+    folder: Path, parts: dict, report: DataReport, split_id: str, fingerprint: str, params: dict
+) -> None:
     """Write to a temporary folder and rename it, so a split is either complete or absent."""
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     tmp.mkdir(parents=True, exist_ok=True)
     for name, part in parts.items():
         part.to_parquet(tmp / f"{name}.parquet", index=False)
-    (tmp / "split.json").write_text(json.dumps({"split_id": split_id, "fingerprint": fingerprint, **params,
-                                                "report": asdict(report)}, indent=2))
+    (tmp / "split.json").write_text(
+        json.dumps({"split_id": split_id, "fingerprint": fingerprint, **params, "report": asdict(report)}, indent=2)
+    )
     try:
         os.replace(tmp, folder)
     except OSError:  # another process wrote the same split first: theirs is identical
@@ -100,5 +117,10 @@ def split_for_run(run_meta: dict) -> Split:
     source = data.get("source", "")
     if ".zip:" not in source and not Path(source).exists():
         raise DataError(f"the run's data {source!r} is not on this machine")
-    return load_split(source, sample=data.get("sample"), seed=data.get("seed", 42),
-                      test_size=data.get("test_size", 0.2), val_size=data.get("val_size", 0.1))
+    return load_split(
+        source,
+        sample=data.get("sample"),
+        seed=data.get("seed", 42),
+        test_size=data.get("test_size", 0.2),
+        val_size=data.get("val_size", 0.1),
+    )

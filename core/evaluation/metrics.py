@@ -1,14 +1,16 @@
 """Quality and speed measurements, the same for every approach."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-CLASS_NAMES = ("negative", "positive")
+from core.models.base import CLASS_NAMES, THRESHOLD
+
 CURVE_POINTS = 200
 
 
@@ -17,19 +19,25 @@ def _downsample(*arrays: np.ndarray, n: int = CURVE_POINTS) -> list[list[float]]
     return [np.round(a[idx], 5).tolist() for a in arrays]
 
 
-def classification_report(y_true: Sequence[int], p_pos: Sequence[float], threshold: float = 0.5) -> dict:
+def classification_report(y_true: Sequence[int], p_pos: Sequence[float], threshold: float = THRESHOLD) -> dict:
     """Accuracy, per-class and macro precision/recall/F1, ROC AUC, confusion matrix and curve points."""
     y_true = np.asarray(y_true, dtype=int)
     p_pos = np.asarray(p_pos, dtype=float)
     y_pred = (p_pos >= threshold).astype(int)
-    precision, recall, f1, support = skm.precision_recall_fscore_support(
-        y_true, y_pred, labels=[0, 1], zero_division=0)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
     report = {
         "n": int(len(y_true)),
         "threshold": threshold,
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                             "support": int(support[i])} for i, name in enumerate(CLASS_NAMES)},
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(CLASS_NAMES)
+        },
         "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
         "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
         "labels": list(CLASS_NAMES),
@@ -45,9 +53,14 @@ def classification_report(y_true: Sequence[int], p_pos: Sequence[float], thresho
     return report
 
 
-def measure_latency(predict_proba: Callable[[list[str]], np.ndarray], texts: Sequence[str],
-                    n_single: int = 50, batch_size: int = 256, max_batch_texts: int = 2048,
-                    max_seconds: float = 20.0) -> dict:
+def measure_latency(
+    predict_proba: Callable[[list[str]], np.ndarray],
+    texts: Sequence[str],
+    n_single: int = 50,
+    batch_size: int = 256,
+    max_batch_texts: int = 2048,
+    max_seconds: float = 20.0,
+) -> dict:
     """Single-tweet latency (p50/p95, ms) and batched throughput (tweets/s) of a predict function."""
     texts = [t for t in texts if isinstance(t, str) and t.strip()]
     if not texts:
@@ -64,29 +77,41 @@ def measure_latency(predict_proba: Callable[[list[str]], np.ndarray], texts: Seq
     batch_texts = (texts * (max_batch_texts // len(texts) + 1))[:max_batch_texts]
     done, start = 0, time.perf_counter()
     for i in range(0, len(batch_texts), batch_size):
-        predict_proba(batch_texts[i:i + batch_size])
-        done += len(batch_texts[i:i + batch_size])
+        predict_proba(batch_texts[i : i + batch_size])
+        done += len(batch_texts[i : i + batch_size])
         if time.perf_counter() - start > max_seconds / 2:
             break
     elapsed = time.perf_counter() - start
-    return {"single_p50_ms": float(np.percentile(singles, 50)), "single_p95_ms": float(np.percentile(singles, 95)),
-            "single_n": len(singles), "batch_size": batch_size, "batch_n": done,
-            "batch_tweets_per_s": done / elapsed if elapsed > 0 else None}
+    return {
+        "single_p50_ms": float(np.percentile(singles, 50)),
+        "single_p95_ms": float(np.percentile(singles, 95)),
+        "single_n": len(singles),
+        "batch_size": batch_size,
+        "batch_n": done,
+        "batch_tweets_per_s": done / elapsed if elapsed > 0 else None,
+    }
 
 
-def evaluate(model, split, run, train_seconds: float | None = None, n_train: int | None = None,
-             extra: dict | None = None) -> dict:
+def evaluate(
+    model, split, run, train_seconds: float | None = None, n_train: int | None = None, extra: dict | None = None
+) -> dict:
     """Score the shared test split, write test_predictions.csv, and return the metrics.json content."""
     test = split.test
     p_pos = np.asarray(model.predict_proba(test["text"].tolist()), dtype=float)
-    pd.DataFrame({"row_id": test["row_id"].to_numpy(), "label": test["label"].to_numpy(),
-                  "p_pos": np.round(p_pos, 6)}).to_csv(run.path / "test_predictions.csv", index=False)
-    metrics = {"test": classification_report(test["label"], p_pos),
-               "latency": measure_latency(model.predict_proba, test["text"].tolist()[:500])}
+    pd.DataFrame(
+        {"row_id": test["row_id"].to_numpy(), "label": test["label"].to_numpy(), "p_pos": np.round(p_pos, 6)}
+    ).to_csv(run.path / "test_predictions.csv", index=False)
+    metrics = {
+        "test": classification_report(test["label"], p_pos),
+        "latency": measure_latency(model.predict_proba, test["text"].tolist()[:500]),
+    }
     if train_seconds is not None:
         n_train = n_train if n_train is not None else len(split.train)
-        metrics["training"] = {"seconds": float(train_seconds), "tweets": int(n_train),
-                               "tweets_per_s": n_train / train_seconds if train_seconds else None}
+        metrics["training"] = {
+            "seconds": float(train_seconds),
+            "tweets": int(n_train),
+            "tweets_per_s": n_train / train_seconds if train_seconds else None,
+        }
         run.set_timing(train_seconds=float(train_seconds))
     metrics.update(extra or {})
     return metrics

@@ -3,12 +3,13 @@
 Loaders are imported lazily by run kind, so loading a logistic-regression run never pulls in TensorFlow
 or PyTorch.
 """
+
 from __future__ import annotations
 
 import importlib
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import joblib
 import numpy as np
@@ -22,6 +23,26 @@ LOADERS = {
     "azure-language": "core.models.cloud:load_run",
     "azure-endpoint": "core.models.cloud:load_run",
 }
+CLASS_NAMES = ("negative", "positive")  # label 0, label 1
+# The decision rule of the model contract: P(positive) at or above it reads "positive". Metrics, batch and live
+# scoring, the monitor, the endpoint and the pages all label through label_for / labels_for, so they agree.
+THRESHOLD = 0.5
+
+
+def is_positive(p_pos) -> np.ndarray:
+    """True where P(positive) reads as positive (NaN reads as not positive: mask missing scores first)."""
+    return np.asarray(p_pos, dtype=float) >= THRESHOLD
+
+
+def label_for(p_pos: float) -> str:
+    """'positive' or 'negative' for one P(positive)."""
+    return CLASS_NAMES[int(p_pos >= THRESHOLD)]
+
+
+def labels_for(p_pos, missing: str = "") -> np.ndarray:
+    """The label of each P(positive); `missing` where there is no score (NaN)."""
+    p_pos = np.asarray(p_pos, dtype=float)
+    return np.where(np.isnan(p_pos), missing, np.where(p_pos >= THRESHOLD, CLASS_NAMES[1], CLASS_NAMES[0]))
 
 
 class ModelLoadError(Exception):
@@ -43,8 +64,9 @@ class SentimentModel:
             return np.zeros(0)
         return np.asarray(self._predict(texts), dtype=float).reshape(-1)
 
-    def predict(self, texts: Sequence[str], threshold: float = 0.5) -> np.ndarray:
-        return (self.predict_proba(texts) >= threshold).astype(int)
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Labels as ints (1 = positive), by the shared THRESHOLD."""
+        return is_positive(self.predict_proba(texts)).astype(int)
 
     def _predict(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -68,8 +90,10 @@ def load_sklearn(run_dir: Path, meta: dict) -> SklearnModel:
     try:
         pipeline = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt: EOFError, UnpicklingError, ... (never quoted)
-        raise ModelLoadError(f"{path} cannot be read: the file is truncated or corrupt ({type(exc).__name__}); "
-                             "copy the run folder again or train it again") from None
+        raise ModelLoadError(
+            f"{path} cannot be read: the file is truncated or corrupt ({type(exc).__name__}); "
+            "copy the run folder again or train it again"
+        ) from None
     return SklearnModel(pipeline, meta.get("approach", "logreg"))
 
 
@@ -93,8 +117,10 @@ def load(run_dir: str | Path) -> SentimentModel:
     except ModelLoadError:
         raise
     except (OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
-        raise ModelLoadError(f"the {kind} model files in {run_dir} cannot be read ({type(exc).__name__}): a file is "
-                             "missing, truncated or corrupt; copy the run folder again or train it again") from None
+        raise ModelLoadError(
+            f"the {kind} model files in {run_dir} cannot be read ({type(exc).__name__}): a file is "
+            "missing, truncated or corrupt; copy the run folder again or train it again"
+        ) from None
 
 
 def _check_status(run_dir: Path, meta: dict) -> None:

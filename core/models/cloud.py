@@ -1,4 +1,5 @@
 """Cloud services behind the SentimentModel interface, and the loader of their evaluation runs."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,14 +4,16 @@ shared by the trainer and the GPU benchmark, and the `keras` run loader.
 A keras run folder holds `model.keras` (the network, float32) and `preprocessing.json` (the preprocessor
 config, the vocabulary, the sequence length and padding side): everything needed to score raw tweets.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
@@ -48,8 +50,15 @@ class TextEncoder:
         self.index = {word: i for i, word in enumerate(self.vocabulary)}
 
     @classmethod
-    def fit(cls, preprocessor: Preprocessor, token_lists: Sequence[Sequence[str]], max_words: int | None = None,
-            min_count: int = 1, max_len: int | None = None, padding: str = "post") -> "TextEncoder":
+    def fit(
+        cls,
+        preprocessor: Preprocessor,
+        token_lists: Sequence[Sequence[str]],
+        max_words: int | None = None,
+        min_count: int = 1,
+        max_len: int | None = None,
+        padding: str = "post",
+    ) -> TextEncoder:
         """Vocabulary of the most frequent training words (at most `max_words` rows, reserved ones included,
         each seen at least `min_count` times); `max_len` defaults to the 99th percentile of tweet lengths."""
         counts = Counter(word for tokens in token_lists for word in tokens)
@@ -67,7 +76,7 @@ class TextEncoder:
             if self.padding == "post":
                 rows[r, : len(ids)] = ids
             else:
-                rows[r, self.max_len - len(ids):] = ids
+                rows[r, self.max_len - len(ids) :] = ids
         return rows
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
@@ -77,15 +86,21 @@ class TextEncoder:
         return self.encode_tokens(self.tokens(texts))
 
     def to_config(self) -> dict:
-        return {"preprocessor": self.preprocessor.to_config(), "max_len": self.max_len, "padding": self.padding,
-                "vocabulary_size": len(self.vocabulary), "vocabulary": self.vocabulary}
+        return {
+            "preprocessor": self.preprocessor.to_config(),
+            "max_len": self.max_len,
+            "padding": self.padding,
+            "vocabulary_size": len(self.vocabulary),
+            "vocabulary": self.vocabulary,
+        }
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "TextEncoder":
+    def from_config(cls, cfg: dict) -> TextEncoder:
         from core.text.preprocess import Preprocessor
 
-        return cls(Preprocessor.from_config(cfg["preprocessor"]), cfg["vocabulary"], cfg["max_len"],
-                   cfg.get("padding", "post"))
+        return cls(
+            Preprocessor.from_config(cfg["preprocessor"]), cfg["vocabulary"], cfg["max_len"], cfg.get("padding", "post")
+        )
 
     def save(self, folder: Path) -> None:
         tmp = Path(folder) / f".{PREPROCESSING_FILE}.tmp"
@@ -93,13 +108,22 @@ class TextEncoder:
         os.replace(tmp, Path(folder) / PREPROCESSING_FILE)
 
     @classmethod
-    def load(cls, folder: Path) -> "TextEncoder":
+    def load(cls, folder: Path) -> TextEncoder:
         return cls.from_config(json.loads((Path(folder) / PREPROCESSING_FILE).read_text()))
 
 
-def build_model(arch: str, vocab_rows: int, dim: int, max_len: int, matrix: np.ndarray | None = None,
-                trainable: bool = True, units: int = 64, dropout: float = 0.0, mask: bool = True,
-                hidden: int = 64) -> keras.Model:
+def build_model(
+    arch: str,
+    vocab_rows: int,
+    dim: int,
+    max_len: int,
+    matrix: np.ndarray | None = None,
+    trainable: bool = True,
+    units: int = 64,
+    dropout: float = 0.0,
+    mask: bool = True,
+    hidden: int = 64,
+) -> keras.Model:
     """Embedding -> (pooling + dense | LSTM | bidirectional LSTM) -> Dense(2, softmax).
 
     The LSTM keeps the cuDNN-compatible defaults (tanh/sigmoid, no recurrent dropout, not unrolled; a mask
@@ -131,8 +155,12 @@ def build_model(arch: str, vocab_rows: int, dim: int, max_len: int, matrix: np.n
 def parameter_counts(model: keras.Model) -> dict:
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     total = int(model.count_params())
-    return {"total": total, "trainable": trainable, "non_trainable": total - trainable,
-            "layers": {layer.name: int(layer.count_params()) for layer in model.layers if layer.count_params()}}
+    return {
+        "total": total,
+        "trainable": trainable,
+        "non_trainable": total - trainable,
+        "layers": {layer.name: int(layer.count_params()) for layer in model.layers if layer.count_params()},
+    }
 
 
 def study_parameter_count(vocab_rows: int, dim: int) -> int:
@@ -148,8 +176,13 @@ def device_info(mixed_precision: bool = False) -> dict:
     info = {"backend": keras.backend.backend(), "tensorflow": tf.__version__}
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
-        info.update(type="gpu", name=details.get("device_name", gpus[0].name), count=len(gpus),
-                    compute_capability=details.get("compute_capability"), mixed_precision=mixed_precision)
+        info.update(
+            type="gpu",
+            name=details.get("device_name", gpus[0].name),
+            count=len(gpus),
+            compute_capability=details.get("compute_capability"),
+            mixed_precision=mixed_precision,
+        )
     else:
         info.update(type="cpu", name=f"{os.cpu_count()} CPU cores", mixed_precision=False)
     return info
@@ -183,25 +216,47 @@ class EpochHistory(keras.callbacks.Callback):
         epoch_s = np.mean(done_epochs) if done_epochs else per_step * self.steps
         eta = per_step * (self.steps - step) + epoch_s * (self.total_epochs - self.epoch - 1)
         logs = logs or {}
-        self.run.progress(phase="train", message=f"epoch {self.epoch + 1}/{self.total_epochs}, step {step}/{self.steps}",
-                          epoch=self.epoch + 1, epochs=self.total_epochs, step=step, steps=self.steps,
-                          loss=_float(logs.get("loss")), accuracy=_float(logs.get("accuracy")),
-                          tweets_per_s=round(min(step * self.batch_size, self.n_train) / elapsed, 1),
-                          eta_s=round(float(eta), 1))
+        self.run.progress(
+            phase="train",
+            message=f"epoch {self.epoch + 1}/{self.total_epochs}, step {step}/{self.steps}",
+            epoch=self.epoch + 1,
+            epochs=self.total_epochs,
+            step=step,
+            steps=self.steps,
+            loss=_float(logs.get("loss")),
+            accuracy=_float(logs.get("accuracy")),
+            tweets_per_s=round(min(step * self.batch_size, self.n_train) / elapsed, 1),
+            eta_s=round(float(eta), 1),
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         now = time.perf_counter()
         train_s = max(self.train_end - self.epoch_start, 1e-9)
-        entry = {"epoch": epoch + 1, "loss": _float(logs.get("loss")), "val_loss": _float(logs.get("val_loss")),
-                 "accuracy": _float(logs.get("accuracy")), "val_accuracy": _float(logs.get("val_accuracy")),
-                 "seconds": round(now - self.epoch_start, 3), "tweets_per_s": round(self.n_train / train_s, 1)}
+        entry = {
+            "epoch": epoch + 1,
+            "loss": _float(logs.get("loss")),
+            "val_loss": _float(logs.get("val_loss")),
+            "accuracy": _float(logs.get("accuracy")),
+            "val_accuracy": _float(logs.get("val_accuracy")),
+            "seconds": round(now - self.epoch_start, 3),
+            "tweets_per_s": round(self.n_train / train_s, 1),
+        }
         self.epochs.append(entry)
         self.run.save_history(self.epochs)
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in entry.items() if k.endswith(("loss", "accuracy")) and v is not None)
-        self.run.progress(phase="train", message=f"epoch {epoch + 1} done: {shown}", epoch=epoch + 1,
-                          epochs=self.total_epochs, step=self.steps, steps=self.steps, loss=entry["loss"],
-                          tweets_per_s=entry["tweets_per_s"])
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in entry.items() if k.endswith(("loss", "accuracy")) and v is not None
+        )
+        self.run.progress(
+            phase="train",
+            message=f"epoch {epoch + 1} done: {shown}",
+            epoch=epoch + 1,
+            epochs=self.total_epochs,
+            step=self.steps,
+            steps=self.steps,
+            loss=entry["loss"],
+            tweets_per_s=entry["tweets_per_s"],
+        )
 
     def best(self, monitor: str) -> int | None:
         scored = [e for e in self.epochs if e.get(monitor) is not None]
@@ -232,7 +287,7 @@ class KerasSentimentModel(SentimentModel):
             # One traced graph for every batch size: model.predict() costs ~10x more per single tweet.
             spec = tf.TensorSpec([None, self.encoder.max_len], tf.int32)
             self._forward = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
-        out = [self._forward(ids[i:i + PREDICT_BATCH]).numpy()[:, 1] for i in range(0, len(ids), PREDICT_BATCH)]
+        out = [self._forward(ids[i : i + PREDICT_BATCH]).numpy()[:, 1] for i in range(0, len(ids), PREDICT_BATCH)]
         return np.concatenate(out) if out else np.zeros(0)
 
     def _predict(self, texts: list[str]) -> np.ndarray:
@@ -246,7 +301,8 @@ def load(run_dir: str | Path, meta: dict | None = None) -> KerasSentimentModel:
         if not (run_dir / name).exists():
             raise ModelLoadError(f"{run_dir.name}: {name} is missing, the run folder is incomplete")
     if keras.backend.backend() != "tensorflow":
-        raise ModelLoadError(f"keras runs need the TensorFlow backend, not {keras.backend.backend()!r} "
-                             f"(unset KERAS_BACKEND)")
+        raise ModelLoadError(
+            f"keras runs need the TensorFlow backend, not {keras.backend.backend()!r} (unset KERAS_BACKEND)"
+        )
     model = keras.saving.load_model(run_dir / MODEL_FILE, compile=False)
     return KerasSentimentModel(model, TextEncoder.load(run_dir), meta.get("approach", "Keras"))

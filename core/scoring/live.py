@@ -3,30 +3,25 @@
 Columns are scored concurrently with a timeout each, so a slow or broken column (a cloud service that is
 offline, a model still loading) never holds the others back: it answers with the reason instead.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
+
+from core.models.base import label_for
+from core.training.registry import kind_train_commands, local_kinds
 
 MAX_CHARS = 1000  # a tweet is at most 280 characters; longer input is almost surely pasted by mistake
 DEFAULT_TIMEOUT_S = 15.0
-LOCAL_KINDS = ("logreg", "keras", "transformer")  # azure-* runs answer through their service columns
+LOCAL_KINDS = tuple(local_kinds())  # from the trainer registry; azure-* runs answer through their service columns
 OPERATORS_ONLY = "operators only"  # the status of a cloud column shown to a viewer
 
-EXAMPLES = [
-    "Flight delayed 4 hours and nobody at the gate will tell us anything. Never flying Air Paradis again.",
-    "Lost my luggage AGAIN. Third time this year. @AirParadis this is unacceptable",
-    "The crew on my flight to Tahiti were amazing, upgraded us for our honeymoon! Thank you Air Paradis",
-    "Smooth landing, on time, and the coffee was actually good. I could get used to this",
-    "Sat on the tarmac for two hours with no AC. Kids crying, staff shrugging.",
-    "not bad for a budget airline tbh, legroom was fine and boarding was quick",
-]
-
-KIND_LABELS = {"logreg": "Logistic regression", "keras": "Keras neural network", "transformer": "Transformer"}
+KIND_LABELS = {kind: spec.live_label for kind, spec in local_kinds().items()}
 
 
 class EmptyText(ValueError):
@@ -40,16 +35,9 @@ class PreparedText:
     original_chars: int
     max_chars: int
 
-    @property
-    def notice(self) -> str:
-        if not self.truncated:
-            return ""
-        return (f"The text had {self.original_chars:,} characters; only the first {self.max_chars:,} "
-                f"were scored (a tweet is at most 280).")
-
 
 def prepare_text(text: str | None, max_chars: int = MAX_CHARS) -> PreparedText:
-    """Strip the text, refuse empty input, and cut a huge one to `max_chars` (stated in `.notice`)."""
+    """Strip the text, refuse empty input, and cut a huge one to `max_chars` (`truncated` says so)."""
     stripped = (text or "").strip()
     if not stripped:
         raise EmptyText("Type or paste a tweet first: the text is empty.")
@@ -92,6 +80,7 @@ class Score:
 @dataclass
 class LiveColumn:
     """One column of the live page: either a scorer, or the reason it cannot answer."""
+
     key: str
     name: str
     source: str
@@ -100,11 +89,8 @@ class LiveColumn:
     unavailable_reason: str = ""
 
 
-def label_for(p_pos: float, threshold: float = 0.5) -> str:
-    return "positive" if p_pos >= threshold else "negative"
-
-
 # ----------------------------------------------------------------- local runs
+
 
 class ModelCache:
     """Loaded models by run folder, reloaded when the run's files change; safe to share between threads.
@@ -131,6 +117,7 @@ class ModelCache:
             from core.models.base import (
                 load,  # lazily: loading a logreg run never imports TF or torch
             )
+
             model = load(run_dir)
             model.predict_proba(["warm up"])  # graph tracing / session start count as loading, not as latency
             self._models[run_dir] = (stamp, model)
@@ -154,8 +141,13 @@ def run_column(run, models: ModelCache) -> LiveColumn:
     """A column answered by a local run's model."""
     name = f"{run.approach} · {run.id}"
     if run.status != "succeeded":
-        return LiveColumn(run.id, name, "local", unavailable_status="not trained",
-                          unavailable_reason=f"run {run.id} is {run.status}, not succeeded")
+        return LiveColumn(
+            run.id,
+            name,
+            "local",
+            unavailable_status="not trained",
+            unavailable_reason=f"run {run.id} is {run.status}, not succeeded",
+        )
 
     def score(text: str) -> Score:
         model, load_ms = models.get(run.path)
@@ -168,19 +160,23 @@ def run_column(run, models: ModelCache) -> LiveColumn:
 
 def untrained_columns(runs: list) -> list[LiveColumn]:
     """One 'not trained' column per local approach family that has no succeeded run yet."""
-    from core.analysis.compare import train_commands
-    commands = train_commands()
-    commands["logreg"] = commands["logreg-tfidf"]
+    commands = kind_train_commands()
     trained = {run.kind for run in runs if run.status == "succeeded"}
     return [
-        LiveColumn(f"untrained-{kind}", KIND_LABELS[kind], "local", unavailable_status="not trained",
-                   unavailable_reason=f"no succeeded {kind} run yet: train one on the Train page or run "
-                                      f"`{commands[kind]}`")
-        for kind in LOCAL_KINDS if kind not in trained
+        LiveColumn(
+            f"untrained-{kind}",
+            KIND_LABELS[kind],
+            "local",
+            unavailable_status="not trained",
+            unavailable_reason=f"no succeeded {kind} run yet: train one on the Train page or run `{commands[kind]}`",
+        )
+        for kind in LOCAL_KINDS
+        if kind not in trained
     ]
 
 
 # ------------------------------------------------------------- cloud services
+
 
 class Unavailable(Exception):
     """A column that cannot answer for a known reason; `status` says which (not configured, not trained)."""
@@ -209,8 +205,13 @@ def service_column(service) -> LiveColumn:
             raise RuntimeError(str(errors[0]))
         p = float(result.p_pos[0])
         labels = list(getattr(result, "labels", None) or [])
-        return Score(p_pos=p, latency_ms=latency_ms, cost_usd=float(getattr(result, "cost_usd", 0.0) or 0.0),
-                     label=labels[0] if labels else None, cached=bool(_first(getattr(result, "cached", False))))
+        return Score(
+            p_pos=p,
+            latency_ms=latency_ms,
+            cost_usd=float(getattr(result, "cost_usd", 0.0) or 0.0),
+            label=labels[0] if labels else None,
+            cached=bool(_first(getattr(result, "cached", False))),
+        )
 
     return LiveColumn(key, name, "cloud", scorer=score)
 
@@ -230,35 +231,58 @@ def cloud_columns() -> list[LiveColumn]:
     try:
         from core.azure import services
     except Exception as exc:
-        return [LiveColumn("cloud", "Cloud services", "cloud", unavailable_status="not configured",
-                           unavailable_reason=f"cloud services unavailable ({type(exc).__name__}: {exc})")]
+        return [
+            LiveColumn(
+                "cloud",
+                "Cloud services",
+                "cloud",
+                unavailable_status="not configured",
+                unavailable_reason=f"cloud services unavailable ({type(exc).__name__}: {exc})",
+            )
+        ]
     columns = []
     for key in services.SERVICE_KEYS:  # one by one, so a broken client leaves the others usable
         try:
             columns.append(service_column(services.get_service(key)))
         except Exception as exc:
-            columns.append(LiveColumn(key, key, "cloud", unavailable_status="error",
-                                      unavailable_reason=f"{type(exc).__name__}: {exc}"))
+            columns.append(
+                LiveColumn(
+                    key, key, "cloud", unavailable_status="error", unavailable_reason=f"{type(exc).__name__}: {exc}"
+                )
+            )
     return columns
 
 
 def refused_cloud_columns(reason: str) -> list[LiveColumn]:
     """The cloud columns as a viewer sees them: named, never called (no status check either), refused with
     `reason` — paid calls are for operators."""
-    return [replace(column, scorer=None, unavailable_status=OPERATORS_ONLY, unavailable_reason=reason)
-            for column in cloud_columns()]
+    return [
+        replace(column, scorer=None, unavailable_status=OPERATORS_ONLY, unavailable_reason=reason)
+        for column in cloud_columns()
+    ]
 
 
-_OFFLINE_NAMES = {"ConnectionError", "ServiceRequestError", "NewConnectionError", "MaxRetryError",
-                  "NameResolutionError", "gaierror", "ConnectTimeout", "ConnectionRefusedError"}
+_OFFLINE_NAMES = {
+    "ConnectionError",
+    "ServiceRequestError",
+    "NewConnectionError",
+    "MaxRetryError",
+    "NameResolutionError",
+    "gaierror",
+    "ConnectTimeout",
+    "ConnectionRefusedError",
+}
 
 
 def _is_offline(exc: BaseException) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if (type(exc).__name__ in _OFFLINE_NAMES or isinstance(exc, ConnectionError)
-                or any(marker in str(exc).lower() for marker in ("offline", "not reachable"))):
+        if (
+            type(exc).__name__ in _OFFLINE_NAMES
+            or isinstance(exc, ConnectionError)
+            or any(marker in str(exc).lower() for marker in ("offline", "not reachable"))
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -266,10 +290,16 @@ def _is_offline(exc: BaseException) -> bool:
 
 # -------------------------------------------------------------------- scoring
 
+
 def _answer(column: LiveColumn, text: str) -> Answer:
     if column.scorer is None:
-        return Answer(column.key, column.name, column.source, column.unavailable_status or "error",
-                      reason=column.unavailable_reason)
+        return Answer(
+            column.key,
+            column.name,
+            column.source,
+            column.unavailable_status or "error",
+            reason=column.unavailable_reason,
+        )
     started = time.perf_counter()
     try:
         score = column.scorer(text)
@@ -279,9 +309,19 @@ def _answer(column: LiveColumn, text: str) -> Answer:
         status = "offline" if _is_offline(exc) else "error"
         return Answer(column.key, column.name, column.source, status, reason=f"{type(exc).__name__}: {exc}")
     latency_ms = score.latency_ms if score.latency_ms is not None else _ms_since(started)
-    return Answer(column.key, column.name, column.source, "ok", p_pos=score.p_pos,
-                  label=label_for(score.p_pos), latency_ms=latency_ms, cost_usd=score.cost_usd,
-                  load_ms=score.load_ms, cached=score.cached, service_label=score.label)
+    return Answer(
+        column.key,
+        column.name,
+        column.source,
+        "ok",
+        p_pos=score.p_pos,
+        label=label_for(score.p_pos),
+        latency_ms=latency_ms,
+        cost_usd=score.cost_usd,
+        load_ms=score.load_ms,
+        cached=score.cached,
+        service_label=score.label,
+    )
 
 
 def score_columns(columns: list[LiveColumn], text: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Answer]:
@@ -296,21 +336,14 @@ def score_columns(columns: list[LiveColumn], text: str, timeout_s: float = DEFAU
         if future.done():
             answers.append(future.result())
         else:
-            answers.append(Answer(column.key, column.name, column.source, "timeout",
-                                  reason=f"no answer within {timeout_s:g} s (a model may still be loading: "
-                                         "try again in a moment)"))
+            answers.append(
+                Answer(
+                    column.key,
+                    column.name,
+                    column.source,
+                    "timeout",
+                    reason=f"no answer within {timeout_s:g} s (a model may still be loading: try again in a moment)",
+                )
+            )
     pool.shutdown(wait=False, cancel_futures=True)  # a stuck column keeps its thread, not the page
     return answers
-
-
-def history_rows(text: str, answers: list[Answer], when: float | None = None) -> list[dict]:
-    """One row per answered column, for the session's history table."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
-    return [
-        {"time": stamp, "text": text if len(text) <= 80 else text[:77] + "...", "approach": a.name,
-         "label": a.label if a.ok else f"({a.status})",
-         "P(positive)": round(a.p_pos, 4) if a.p_pos is not None else None,
-         "latency (ms)": round(a.latency_ms, 1) if a.latency_ms is not None else None,
-         "cost (USD)": a.cost_usd}
-        for a in answers
-    ]

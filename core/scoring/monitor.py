@@ -4,6 +4,7 @@ Reading goes through core.data.csv_reader, like batch scoring and training data:
 and rules, and every record is accounted for (scored, kept with a `reason`, or counted as malformed with its
 line). Nothing here imports Streamlit: the page only draws what these functions return.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,6 +29,7 @@ from core.data.csv_reader import (
     open_csv,
     prepare_texts,
 )
+from core.models.base import is_positive, labels_for
 from core.scoring.batch import LINE_END, accounting_line
 
 CHUNK_ROWS = 5_000
@@ -35,13 +37,36 @@ TEXT_NAMES = TEXT_COLUMNS
 TIME_NAMES = TIME_COLUMNS
 MAX_BAD_SAMPLES = 20
 # Sentiment140's dates read "Mon Apr 06 22:19:45 PDT 2009": dateutil ignores such abbreviations, so map them.
-TZ_ABBREVIATIONS = {"PDT": "-07:00", "PST": "-08:00", "MDT": "-06:00", "MST": "-07:00", "CDT": "-05:00",
-                    "CST": "-06:00", "EDT": "-04:00", "EST": "-05:00", "UTC": "+00:00", "GMT": "+00:00",
-                    "BST": "+01:00", "CET": "+01:00", "CEST": "+02:00"}
+TZ_ABBREVIATIONS = {
+    "PDT": "-07:00",
+    "PST": "-08:00",
+    "MDT": "-06:00",
+    "MST": "-07:00",
+    "CDT": "-05:00",
+    "CST": "-06:00",
+    "EDT": "-04:00",
+    "EST": "-05:00",
+    "UTC": "+00:00",
+    "GMT": "+00:00",
+    "BST": "+01:00",
+    "CET": "+01:00",
+    "CEST": "+02:00",
+}
 _TZ_RE = re.compile(r"\s\b(" + "|".join(TZ_ABBREVIATIONS) + r")\b")
-BUCKETS = [("1min", "minute"), ("5min", "5 minutes"), ("15min", "15 minutes"), ("1h", "hour"), ("3h", "3 hours"),
-           ("6h", "6 hours"), ("12h", "12 hours"), ("1D", "day"), ("7D", "week"), ("30D", "30 days")]
+BUCKETS = [
+    ("1min", "minute"),
+    ("5min", "5 minutes"),
+    ("15min", "15 minutes"),
+    ("1h", "hour"),
+    ("3h", "3 hours"),
+    ("6h", "6 hours"),
+    ("12h", "12 hours"),
+    ("1D", "day"),
+    ("7D", "week"),
+    ("30D", "30 days"),
+]
 NOT_SCORED = "not scored"
+ALERT_SHARE = 0.6  # default alert level: a bucket whose share of negative tweets reaches it alerts
 
 
 class MonitorError(ValueError):
@@ -50,9 +75,11 @@ class MonitorError(ValueError):
 
 # ---------------------------------------------------------------- input layout
 
+
 @dataclass
 class CsvLayout:
     """How to read a file: its columns, which one holds the text and which (if any) the time."""
+
     columns: list[str]
     text_column: str | None
     time_column: str | None
@@ -77,43 +104,30 @@ def inspect_csv(stream: IO[bytes]) -> CsvLayout:
     finally:
         stream.seek(start)
     time = layout.columns[layout.time_index] if layout.time_index is not None else None
-    return CsvLayout(layout.columns, layout.text_column, time, header=layout.header,
-                     lines=layout.kind == "lines", encoding=encoding)
+    return CsvLayout(
+        layout.columns, layout.text_column, time, header=layout.header, lines=layout.kind == "lines", encoding=encoding
+    )
 
 
 # ---------------------------------------------------------------- reading
 
+
 @dataclass
 class InputReport:
-    records: int = 0             # records read: rows + malformed_lines
+    records: int = 0  # records read: rows + malformed_lines
     rows: int = 0
     malformed_lines: int = 0
     empty_text: int = 0
-    truncated: int = 0           # scored on their first MAX_TEXT_CHARS characters
+    truncated: int = 0  # scored on their first MAX_TEXT_CHARS characters
     bad_timestamp: int = 0
-    blank_lines: int = 0         # not records
+    blank_lines: int = 0  # not records
     stopped_early: str | None = None  # kept for the page; the reader no longer stops early
     malformed_samples: list[str] = field(default_factory=list)  # "line N: why", never the line's content
-    malformed_where: str = ""    # "lines 4, 9, …"
+    malformed_where: str = ""  # "lines 4, 9, …"
 
     @property
     def bad_rows(self) -> int:
         return self.malformed_lines + self.empty_text + self.bad_timestamp + self.truncated
-
-    def lines(self) -> list[str]:
-        out = [f"{_count(self.rows, 'row')} read"]
-        if self.malformed_lines:
-            out.append(f"{_count(self.malformed_lines, 'malformed record')} left out ({self.malformed_where})")
-        if self.empty_text:
-            out.append(f"{_count(self.empty_text, 'row')} with empty text (kept, not scored)")
-        if self.truncated:
-            out.append(f"{_count(self.truncated, 'row')} with a text over the length limit (scored on its start)")
-        if self.bad_timestamp:
-            out.append(f"{_count(self.bad_timestamp, 'row')} with an unparseable timestamp "
-                       "(scored, left out of the time chart)")
-        if self.blank_lines:
-            out.append(f"{_count(self.blank_lines, 'blank line')} ignored (not records)")
-        return out
 
 
 def _count(n: int, noun: str) -> str:
@@ -130,13 +144,13 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[ns, UTC]")
 
 
-def read_chunks(stream: IO[bytes], layout: CsvLayout, report: InputReport,
-                chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_chunks(
+    stream: IO[bytes], layout: CsvLayout, report: InputReport, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """Yield frames with `row` (1-based data row), `line` (where the record starts in the file), `text`,
     `model_text` (what a model is given), `timestamp` (UTC or NaT) and `reason` ('' when fine)."""
     if not layout.text_column:
-        raise MonitorError("Pick the column that holds the tweets: none is named "
-                           f"{accepted_names(TEXT_NAMES)}.")
+        raise MonitorError(f"Pick the column that holds the tweets: none is named {accepted_names(TEXT_NAMES)}.")
     try:
         with open_csv(stream, plain_lines=layout.lines) as table:
             _check_columns(table, layout)
@@ -152,8 +166,10 @@ def read_chunks(stream: IO[bytes], layout: CsvLayout, report: InputReport,
 def _check_columns(table: CsvTable, layout: CsvLayout) -> None:
     missing = {layout.text_column, layout.time_column} - {None} - set(table.layout.columns)
     if missing:  # the file's column names are its content: give their count, not the list
-        raise MonitorError(f"Column(s) {', '.join(sorted(missing))} not in the file "
-                           f"({describe_layout(table.layout, table.encoding, table.header_line)}).")
+        raise MonitorError(
+            f"Column(s) {', '.join(sorted(missing))} not in the file "
+            f"({describe_layout(table.layout, table.encoding, table.header_line)})."
+        )
 
 
 def _take_read_report(table: CsvTable, report: InputReport) -> None:
@@ -166,8 +182,14 @@ def _take_read_report(table: CsvTable, report: InputReport) -> None:
 def _normalise(chunk: pd.DataFrame, layout: CsvLayout, report: InputReport, first_row: int) -> pd.DataFrame:
     text = chunk[layout.text_column].fillna("").astype(str)
     model_texts, reasons, usable = prepare_texts(text)
-    out = pd.DataFrame({"row": np.arange(first_row, first_row + len(chunk)), "line": chunk.index.to_numpy(),
-                        "text": text.to_numpy(), "model_text": model_texts})
+    out = pd.DataFrame(
+        {
+            "row": np.arange(first_row, first_row + len(chunk)),
+            "line": chunk.index.to_numpy(),
+            "text": text.to_numpy(),
+            "model_text": model_texts,
+        }
+    )
     if layout.time_column:
         raw_time = chunk[layout.time_column].fillna("").astype(str)
         out["timestamp"] = parse_timestamps(raw_time).to_numpy()
@@ -192,10 +214,11 @@ def pasted_tweets(text: str) -> bytes:
 
 # ---------------------------------------------------------------- scoring
 
+
 @dataclass
 class ScoredBatch:
-    p_pos: np.ndarray            # NaN where the scorer gave no answer
-    errors: dict[int, str]       # index in the batch -> why
+    p_pos: np.ndarray  # NaN where the scorer gave no answer
+    errors: dict[int, str]  # index in the batch -> why
     cost_usd: float = 0.0
 
 
@@ -233,6 +256,7 @@ class ServiceScorer:
 
 def scorer_for_run(run_dir, name: str | None = None) -> ModelScorer:
     from core.models.base import load
+
     model = load(run_dir)
     return ModelScorer(model, name or getattr(model, "name", str(run_dir)))
 
@@ -253,20 +277,33 @@ class MonitorResult:
         """The same count core.scoring.batch prints: records in = scored + kept without a score + malformed."""
         scored = self.scored
         unscored = Counter(scored.loc[scored["p_pos"].isna(), "reason"].str.split(":").str[0])
-        return accounting_line(self.report.records, int(scored["p_pos"].notna().sum()), unscored,
-                               self.report.malformed_lines, self.report.malformed_where, self.report.truncated)
+        return accounting_line(
+            self.report.records,
+            int(scored["p_pos"].notna().sum()),
+            unscored,
+            self.report.malformed_lines,
+            self.report.malformed_where,
+            self.report.truncated,
+        )
 
-    def lines(self) -> list[str]:
-        """What the page lists about the input: the accounting first, then each kind of row that needs a look."""
-        out = [self.accounting(), *self.report.lines()[1:]]
-        if self.failed_scores:
-            out.append(f"{_count(self.failed_scores, 'row')} the model could not score (see `reason`)")
-        return out
+    @property
+    def rows_needing_attention(self) -> int:
+        return self.report.bad_rows + self.failed_scores
+
+    def negative_share(self) -> float:
+        """Share of the scored tweets that read negative (NaN when none was scored)."""
+        p_pos = self.scored["p_pos"].dropna()
+        return float((~is_positive(p_pos)).mean()) if len(p_pos) else float("nan")
 
 
-def score_stream(stream: IO[bytes], layout: CsvLayout, scorer: Scorer,
-                 on_progress: Callable[[float, int], None] | None = None,
-                 chunk_rows: int = CHUNK_ROWS, total_bytes: int | None = None) -> MonitorResult:
+def score_stream(
+    stream: IO[bytes],
+    layout: CsvLayout,
+    scorer: Scorer,
+    on_progress: Callable[[float, int], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    total_bytes: int | None = None,
+) -> MonitorResult:
     """Read, score in the scorer's batch size, report progress as (fraction of bytes read, rows scored)."""
     report = InputReport()
     if total_bytes is None:
@@ -283,11 +320,13 @@ def score_stream(stream: IO[bytes], layout: CsvLayout, scorer: Scorer,
             on_progress(min(done, 1.0), report.rows)
     if not report.rows:
         if report.malformed_lines:
-            raise MonitorError(f"No usable rows: all {_count(report.records, 'record')} of the file are malformed "
-                               f"({report.malformed_where}).")
+            raise MonitorError(
+                f"No usable rows: all {_count(report.records, 'record')} of the file are malformed "
+                f"({report.malformed_where})."
+            )
         raise MonitorError("No rows found: the file has a header but no data lines.")
     scored = pd.concat(parts, ignore_index=True)
-    scored["label"] = np.where(scored["p_pos"].isna(), "", np.where(scored["p_pos"] >= 0.5, "positive", "negative"))
+    scored["label"] = labels_for(scored["p_pos"])
     if on_progress:
         on_progress(1.0, report.rows)
     return MonitorResult(scored, report, scorer.name, cost, failed)
@@ -300,7 +339,7 @@ def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
     todo = np.flatnonzero(chunk["reason"].ne(EMPTY_TEXT).to_numpy())
     cost = 0.0
     for begin in range(0, len(todo), scorer.batch_size):
-        rows = todo[begin:begin + scorer.batch_size]
+        rows = todo[begin : begin + scorer.batch_size]
         batch = scorer.score(chunk["model_text"].iloc[rows].tolist())
         chunk.iloc[rows, p_col] = batch.p_pos
         for i, why in batch.errors.items():
@@ -314,11 +353,12 @@ def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
 
 # ---------------------------------------------------------------- analysis
 
+
 @dataclass
 class Timeline:
-    buckets: pd.DataFrame   # start, end (or first/last row), tweets, negative, share, alert
-    by: str                 # "time" or "position"
-    bucket_label: str       # "hour", "500 tweets", ...
+    buckets: pd.DataFrame  # start, end (or first/last row), tweets, negative, share, alert
+    by: str  # "time" or "position"
+    bucket_label: str  # "hour", "500 tweets", ...
     crossings: pd.DataFrame  # the buckets where the share rose above the threshold
 
 
@@ -330,15 +370,17 @@ def choose_bucket(span: pd.Timedelta, target: int = 40) -> tuple[str, str]:
     return BUCKETS[-1]
 
 
-def negative_timeline(scored: pd.DataFrame, threshold: float = 0.5, min_tweets: int = 5,
-                      target_buckets: int = 40) -> Timeline:
+def negative_timeline(
+    scored: pd.DataFrame, threshold: float = ALERT_SHARE, min_tweets: int = 5, target_buckets: int = 40
+) -> Timeline:
     """Negative share per bucket (time buckets when timestamps exist, else position) and the alert crossings.
 
-    A bucket alerts when its negative share reaches the threshold and it holds at least min_tweets tweets
+    A bucket alerts when its negative share reaches `threshold` (an alert level on the share of negative tweets,
+    not the P(positive) decision threshold) and it holds at least min_tweets tweets
     (one angry tweet in an empty hour is not a bad buzz).
     """
     rated = scored[scored["p_pos"].notna()].copy()
-    rated["negative"] = rated["p_pos"] < 0.5
+    rated["negative"] = ~is_positive(rated["p_pos"])
     timed = rated[rated["timestamp"].notna()]
     if len(timed):
         span = timed["timestamp"].max() - timed["timestamp"].min()
@@ -353,8 +395,14 @@ def negative_timeline(scored: pd.DataFrame, threshold: float = 0.5, min_tweets: 
         size = max(1, math.ceil(len(rated) / target_buckets))
         position = np.arange(len(rated)) // size
         grouped = rated.groupby(position)
-        buckets = pd.DataFrame({"start": grouped["row"].min(), "end": grouped["row"].max(),
-                                "tweets": grouped.size(), "negative": grouped["negative"].sum()})
+        buckets = pd.DataFrame(
+            {
+                "start": grouped["row"].min(),
+                "end": grouped["row"].max(),
+                "tweets": grouped.size(),
+                "negative": grouped["negative"].sum(),
+            }
+        )
         buckets = buckets.reset_index(drop=True)
         label, by = (_count(size, "tweet") if size > 1 else "tweet"), "position"
     buckets["negative"] = buckets["negative"].astype(int)
@@ -374,34 +422,3 @@ def scored_csv(scored: pd.DataFrame) -> bytes:
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     columns = ["row", "timestamp", "text", "score", "label", "reason"]
     return out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")  # see core.scoring.batch.LINE_END
-
-
-def timeline_figure(timeline: Timeline, threshold: float):
-    """Plotly chart: negative share per bucket, the threshold line, alert buckets and crossings highlighted."""
-    import plotly.graph_objects as go
-
-    b = timeline.buckets
-    x = b["start"] if timeline.by == "time" else (b["start"] + b["end"]) / 2
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=x, y=b["share"] * 100, mode="lines+markers", name="negative share", line={"color": "#4FA3E0", "width": 2},
-        customdata=np.stack([b["tweets"], b["negative"]], axis=-1),
-        hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets<extra></extra>",
-    ))
-    alerts = b[b["alert"]]
-    if len(alerts):
-        fig.add_trace(go.Scatter(
-            x=x[b["alert"]], y=alerts["share"] * 100, mode="markers", name="above threshold",
-            marker={"color": "#F28C28", "size": 11, "symbol": "diamond"},
-            hovertemplate="%{y:.1f} % negative: alert<extra></extra>",
-        ))
-    for start in timeline.crossings["start"]:  # where each alert episode begins
-        fig.add_vline(x=start, line={"color": "#F28C28", "dash": "dot", "width": 1})
-    fig.add_hline(y=threshold * 100, line={"color": "#D9534F", "dash": "dash"},
-                  annotation_text=f"alert threshold {threshold:.0%}", annotation_position="top left")
-    fig.update_layout(
-        yaxis={"title": "negative tweets (%)", "range": [0, 100]},
-        xaxis={"title": "time (UTC)" if timeline.by == "time" else "position in the file (row)"},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=380, legend={"orientation": "h", "y": 1.1},
-    )
-    return fig

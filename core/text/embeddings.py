@@ -1,5 +1,6 @@
 """Word vectors with gensim: train word2vec / fastText on the training tokens, or load pretrained vectors
 (a file or a gensim-data name), and turn them into the embedding matrix of a vocabulary."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,9 +8,9 @@ import logging
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
@@ -76,8 +77,15 @@ class Vectors:
 
 
 def train_vectors(
-    kind: str, sentences: Sequence[Sequence[str]], dim: int = 100, window: int = 5, min_count: int = 2,
-    epochs: int = 10, seed: int = 42, workers: int = 2, sg: int = 1,
+    kind: str,
+    sentences: Sequence[Sequence[str]],
+    dim: int = 100,
+    window: int = 5,
+    min_count: int = 2,
+    epochs: int = 10,
+    seed: int = 42,
+    workers: int = 2,
+    sg: int = 1,
 ) -> Vectors:
     """Train word2vec or fastText (skip-gram by default: better on small corpora) on tokenised texts."""
     if kind not in TRAINED_KINDS:
@@ -85,8 +93,7 @@ def train_vectors(
     sentences = [list(s) for s in sentences if len(s)]
     if not sentences:
         raise EmbeddingError("cannot train word vectors: the training texts have no tokens")
-    params = dict(vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed,
-                  workers=workers, sg=sg)
+    params = dict(vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, workers=workers, sg=sg)
     cls = Word2Vec if kind == "word2vec" else FastText
     model = cls(sentences=sentences, **params)
     if not len(model.wv):
@@ -105,9 +112,11 @@ def check_spec(spec: str | Path) -> None:
     if path.exists():
         raise EmbeddingError(f"{path} is not a file: pass a vectors file (.txt, .vec, .bin, .kv)")
     if _looks_like_path(str(spec)):
-        raise EmbeddingError(f"vectors file not found: {path}. Pass an existing GloVe .txt, word2vec .bin/.txt "
-                             f"or fastText .vec/.bin file, word2vec / fasttext to train vectors on the "
-                             f"corpus, or a gensim-data name such as glove-twitter-100")
+        raise EmbeddingError(
+            f"vectors file not found: {path}. Pass an existing GloVe .txt, word2vec .bin/.txt "
+            f"or fastText .vec/.bin file, word2vec / fasttext to train vectors on the "
+            f"corpus, or a gensim-data name such as glove-twitter-100"
+        )
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -126,8 +135,14 @@ def load_vectors(spec: str | Path, cache_dir: Path | None = None) -> Vectors:
     return Vectors(_load_gensim_data(str(spec), cache_dir), source=str(spec), origin="gensim-data")
 
 
-def resolve(spec: str, sentences: Sequence[Sequence[str]] | None = None, dim: int = 100, seed: int = 42,
-            cache_dir: Path | None = None, **train_options) -> Vectors:
+def resolve(
+    spec: str,
+    sentences: Sequence[Sequence[str]] | None = None,
+    dim: int = 100,
+    seed: int = 42,
+    cache_dir: Path | None = None,
+    **train_options,
+) -> Vectors:
     """`word2vec` / `fasttext` train on `sentences`; anything else is loaded by `load_vectors`."""
     if spec in TRAINED_KINDS:
         if sentences is None:
@@ -137,7 +152,10 @@ def resolve(spec: str, sentences: Sequence[Sequence[str]] | None = None, dim: in
 
 
 def embedding_matrix(
-    vectors: Vectors, vocabulary: Sequence[str], token_counts: Counter | None = None, seed: int = 42,
+    vectors: Vectors,
+    vocabulary: Sequence[str],
+    token_counts: Counter | None = None,
+    seed: int = 42,
     reserved: int = 2,
 ) -> tuple[np.ndarray, dict]:
     """Matrix of shape (len(vocabulary), dim): row i holds the vector of vocabulary[i].
@@ -168,8 +186,12 @@ def embedding_matrix(
 
     words = max(len(vocabulary) - reserved, 0)
     coverage = {
-        "source": vectors.source, "origin": vectors.origin, "dim": dim, "subword": vectors.subword,
-        "vocabulary_words": words, "found_words": len(found_rows),
+        "source": vectors.source,
+        "origin": vectors.origin,
+        "dim": dim,
+        "subword": vectors.subword,
+        "vocabulary_words": words,
+        "found_words": len(found_rows),
         "vocab_coverage": round(len(found_rows) / words, 4) if words else 0.0,
         "found_by": {k: v for k, v in how.items() if k != "missing"},
         "missing_examples": missing[:20],
@@ -219,6 +241,7 @@ def _has_header(path: Path) -> bool:
 
 def _cached(path: Path, cache_dir: Path):
     """A reader of `path` that keeps a gensim copy of large files, keyed by path, size and mtime."""
+
     def read() -> KeyedVectors:
         stat = path.stat()
         key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
@@ -229,6 +252,7 @@ def _cached(path: Path, cache_dir: Path):
         if stat.st_size > CACHE_FILES_OVER_BYTES:
             _save_atomic(keyed, cached)
         return keyed
+
     return read
 
 
@@ -238,8 +262,10 @@ def _load_gensim_data(name: str, cache_dir: Path) -> KeyedVectors:
         return KeyedVectors.load(str(cached), mmap="r")
     hint = GENSIM_DATA_FILES.get(name, "the vectors as a .txt/.vec/.bin file")
     if os.environ.get("BADBUZZ_NO_DOWNLOAD") == "1":
-        raise EmbeddingError(f"{name!r} is not cached and downloads are disabled (BADBUZZ_NO_DOWNLOAD=1): "
-                             f"download {hint} and pass its path instead, e.g. --embedding /path/to/file")
+        raise EmbeddingError(
+            f"{name!r} is not cached and downloads are disabled (BADBUZZ_NO_DOWNLOAD=1): "
+            f"download {hint} and pass its path instead, e.g. --embedding /path/to/file"
+        )
     import gensim.downloader as api
 
     api.BASE_DIR = str(cache_dir / "gensim-data" / "downloads")  # read at call time by gensim's functions
@@ -260,8 +286,9 @@ def _load_gensim_data(name: str, cache_dir: Path) -> KeyedVectors:
     try:
         loaded = api.load(name)
     except Exception as exc:
-        raise EmbeddingError(f"downloading gensim-data model {name!r} failed ({exc}); download {hint} "
-                             f"and pass its path instead") from exc
+        raise EmbeddingError(
+            f"downloading gensim-data model {name!r} failed ({exc}); download {hint} and pass its path instead"
+        ) from exc
     keyed = getattr(loaded, "wv", loaded)
     _save_atomic(keyed, cached)
     shutil.rmtree(Path(api.BASE_DIR) / name, ignore_errors=True)  # the cached copy replaces the download

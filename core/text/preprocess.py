@@ -8,6 +8,7 @@ that fails (offline) and fallbacks are allowed, an equivalent local resource is 
 so, so run.json records it; with fallbacks off (BADBUZZ_NLTK_FALLBACK=0), the error names the corpus and
 the command that fetches it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +18,7 @@ import os
 import re
 import shutil
 import string
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from nltk.tokenize import TweetTokenizer
@@ -27,13 +28,55 @@ from core import config
 STRING_STEPS = ("html", "brackets", "links", "newlines", "punctuation", "lowercase")
 TOKEN_STEPS = ("stopwords", "lemmatize", "english_words")
 ALL_STEPS = ("tweet", *STRING_STEPS, *TOKEN_STEPS)
-STUDY_STEPS = ["brackets", "links", "newlines", "punctuation", "lowercase", "stopwords", "lemmatize",
-               "english_words"]
-NEGATIONS = frozenset({"no", "not", "nor", "never", "none", "nothing", "nobody", "nowhere", "neither", "cannot",
-                       "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't",
-                       "can't", "couldn't", "shouldn't", "haven't", "hasn't", "hadn't", "mustn't", "ain't",
-                       "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "cant",
-                       "couldnt", "shouldnt", "havent", "hasnt", "hadnt", "aint", "n't"})
+STUDY_STEPS = ["brackets", "links", "newlines", "punctuation", "lowercase", "stopwords", "lemmatize", "english_words"]
+NEGATIONS = frozenset(
+    {
+        "no",
+        "not",
+        "nor",
+        "never",
+        "none",
+        "nothing",
+        "nobody",
+        "nowhere",
+        "neither",
+        "cannot",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "won't",
+        "wouldn't",
+        "can't",
+        "couldn't",
+        "shouldn't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "mustn't",
+        "ain't",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "cant",
+        "couldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+        "n't",
+    }
+)
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w+")
@@ -62,6 +105,7 @@ def normalize_tweet(text: str) -> str:
 
 # ------------------------------------------------------------------ NLTK resources
 
+
 class CorpusUnavailable(Exception):
     """An NLTK corpus that is neither installed nor downloadable (and no fallback allowed)."""
 
@@ -73,6 +117,7 @@ def _fallbacks_allowed() -> bool:
 def _nltk_corpus(name: str) -> bool:
     """True when NLTK has the corpus (after a download attempt)."""
     import nltk
+
     try:
         nltk.data.find(f"corpora/{name}")
         return True
@@ -94,26 +139,30 @@ def _unavailable(name: str, fallback_problem: str) -> CorpusUnavailable:
     return CorpusUnavailable(
         f"NLTK corpus '{name}' is not installed and could not be downloaded. Fetch it with "
         f"`python -m nltk.downloader {name}` (or set NLTK_DATA to a folder that holds corpora/{name}). "
-        f"{fallback_problem}")
+        f"{fallback_problem}"
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def stopword_list(keep_negations: bool) -> tuple[frozenset, str]:
     if _nltk_corpus("stopwords"):
         from nltk.corpus import stopwords
+
         words, source = frozenset(stopwords.words("english")), "nltk:stopwords"
     elif _fallbacks_allowed():
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
         words, source = frozenset(ENGLISH_STOP_WORDS), "scikit-learn ENGLISH_STOP_WORDS (NLTK stopwords unavailable)"
     else:
         raise _unavailable("stopwords", "Offline fallbacks are disabled (BADBUZZ_NLTK_FALLBACK=0).")
     return (words - NEGATIONS if keep_negations else words), source
 
 
-@lru_cache(maxsize=None)
+@cache
 def english_vocabulary() -> tuple[frozenset, str]:
     if _nltk_corpus("words"):
         from nltk.corpus import words
+
         return frozenset(w.lower() for w in words.words()), "nltk:words"
     system_words = Path("/usr/share/dict/words")
     if _fallbacks_allowed() and system_words.exists():
@@ -123,14 +172,53 @@ def english_vocabulary() -> tuple[frozenset, str]:
 
 
 # WordNet 3.0 lexicographer files (the `lexnames` file NLTK needs and Debian's wordnet-base lacks).
-_LEXNAMES = ["adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
-             "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling",
-             "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person",
-             "noun.phenomenon", "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation",
-             "noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body", "verb.change",
-             "verb.cognition", "verb.communication", "verb.competition", "verb.consumption", "verb.contact",
-             "verb.creation", "verb.emotion", "verb.motion", "verb.perception", "verb.possession", "verb.social",
-             "verb.stative", "verb.weather", "adj.ppl"]
+_LEXNAMES = [
+    "adj.all",
+    "adj.pert",
+    "adv.all",
+    "noun.Tops",
+    "noun.act",
+    "noun.animal",
+    "noun.artifact",
+    "noun.attribute",
+    "noun.body",
+    "noun.cognition",
+    "noun.communication",
+    "noun.event",
+    "noun.feeling",
+    "noun.food",
+    "noun.group",
+    "noun.location",
+    "noun.motive",
+    "noun.object",
+    "noun.person",
+    "noun.phenomenon",
+    "noun.plant",
+    "noun.possession",
+    "noun.process",
+    "noun.quantity",
+    "noun.relation",
+    "noun.shape",
+    "noun.state",
+    "noun.substance",
+    "noun.time",
+    "verb.body",
+    "verb.change",
+    "verb.cognition",
+    "verb.communication",
+    "verb.competition",
+    "verb.consumption",
+    "verb.contact",
+    "verb.creation",
+    "verb.emotion",
+    "verb.motion",
+    "verb.perception",
+    "verb.possession",
+    "verb.social",
+    "verb.stative",
+    "verb.weather",
+    "adj.ppl",
+]
 _LEX_CATEGORY = {"adj": 3, "adv": 4, "noun": 1, "verb": 2}
 SYSTEM_WORDNET = Path("/usr/share/wordnet")
 
@@ -157,11 +245,12 @@ def provision_system_wordnet(target_root: Path | None = None, source: Path = SYS
     return target_root
 
 
-@lru_cache(maxsize=None)
+@cache
 def lemmatizer():
     """(lemmatize function, source)."""
     import nltk
     from nltk.stem import WordNetLemmatizer
+
     if _nltk_corpus("wordnet"):
         source = "nltk:wordnet"
     elif _fallbacks_allowed() and (SYSTEM_WORDNET / "data.noun").exists():
@@ -176,6 +265,7 @@ def lemmatizer():
 
 
 # ------------------------------------------------------------------ the composable preprocessor
+
 
 class Preprocessor:
     """Apply named cleaning steps in order; `tweet` tokenises with the tweet-aware normaliser."""
@@ -196,7 +286,7 @@ class Preprocessor:
             self._lemma, self.resources["wordnet"] = lemmatizer()
 
     @classmethod
-    def study(cls) -> "Preprocessor":
+    def study(cls) -> Preprocessor:
         """The study's cleaning chain (stopwords removed, negations included)."""
         return cls(STUDY_STEPS, keep_negations=False)
 
@@ -204,7 +294,7 @@ class Preprocessor:
         return {"steps": self.steps, "keep_negations": self.keep_negations, "resources": self.resources}
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "Preprocessor":
+    def from_config(cls, cfg: dict) -> Preprocessor:
         return cls(cfg["steps"], keep_negations=cfg.get("keep_negations", True))
 
     def tokens(self, text: str) -> list[str]:

@@ -3,6 +3,7 @@
 The frameworks are probed in child processes (in parallel, with a timeout) so the dashboard process never
 imports TensorFlow or PyTorch just to draw the sidebar, and a broken CUDA install cannot crash it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,13 +80,16 @@ class DeviceSummary:
 def _probe(name: str) -> FrameworkView:
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBES[name]], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
+            [sys.executable, "-c", _PROBES[name]],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
     except subprocess.TimeoutExpired:
         return FrameworkView(name, False, error=f"probe took over {PROBE_TIMEOUT_S} s")
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1]
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         return FrameworkView(name, False, error=last[:200])
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -98,8 +102,12 @@ def _nvidia_smi() -> list[str]:
     if not shutil.which("nvidia-smi"):
         return []
     try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=20)
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (subprocess.TimeoutExpired, OSError):
         return []
     return [line.strip() for line in done.stdout.splitlines() if line.strip()] if done.returncode == 0 else []

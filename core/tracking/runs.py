@@ -5,6 +5,7 @@ model file and metrics.json, so a crash can never leave a half-written run that 
 lets readers tell a live run from one whose process died. One folder has one writer: `start_run` holds an
 exclusive `flock` on `<run>/.lock` for the run's life, which the OS drops when the process dies.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -17,12 +18,13 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.config import runs_dir
 
@@ -30,8 +32,20 @@ HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
 STATUSES = ("running", "succeeded", "failed", "cancelled")
 LOCK_FILE = ".lock"
-TRACKED_PACKAGES = ("numpy", "pandas", "scikit-learn", "nltk", "gensim", "tensorflow", "keras", "torch",
-                    "transformers", "onnxruntime", "azure-ai-textanalytics", "azure-ai-ml")
+TRACKED_PACKAGES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "nltk",
+    "gensim",
+    "tensorflow",
+    "keras",
+    "torch",
+    "transformers",
+    "onnxruntime",
+    "azure-ai-textanalytics",
+    "azure-ai-ml",
+)
 
 
 class RunCancelled(Exception):
@@ -53,14 +67,15 @@ class RunFolderLock:
         self.folder = Path(folder)
         self._fd: int | None = None
 
-    def acquire(self) -> "RunFolderLock":
+    def acquire(self) -> RunFolderLock:
         fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunFolderInUse(f"{self.folder} is in use by another training (pid {self.holder() or '?'}); "
-                                 "choose another --output") from None
+            raise RunFolderInUse(
+                f"{self.folder} is in use by another training (pid {self.holder() or '?'}); choose another --output"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -77,7 +92,7 @@ class RunFolderLock:
             os.close(self._fd)  # closing the only descriptor drops the flock
             self._fd = None
 
-    def __enter__(self) -> "RunFolderLock":
+    def __enter__(self) -> RunFolderLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -100,7 +115,7 @@ def failure_reason(exc: BaseException, expected: tuple[type[BaseException], ...]
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -167,10 +182,13 @@ class Run:
         self.update(timings={**self.meta.get("timings", {}), **timings})
 
     def progress(self, phase: str, message: str = "", **fields: Any) -> None:
-        """Record progress for the dashboard (progress.json) and print it as one parseable line."""
+        """Record progress for the dashboard (progress.json) and write it to stdout as one parseable line."""
         record = {"phase": phase, "message": message, "updated": time.time(), **fields}
         write_json_atomic(self.path / "progress.json", record)
-        print("[progress] " + json.dumps(record, default=_json_default), flush=True)
+        # A protocol, not a log message: one `[progress] {json}` line on the trainer's stdout, which the dashboard
+        # and the tests parse. Logging would reformat it, filter it by level and send it to stderr.
+        sys.stdout.write("[progress] " + json.dumps(record, default=_json_default) + "\n")
+        sys.stdout.flush()
 
     def save_history(self, history: list[dict]) -> None:
         write_json_atomic(self.path / "history.json", history)
@@ -181,14 +199,22 @@ class Run:
 
     def _end(self, status: str, **fields: Any) -> None:
         started = self.meta.get("timings", {}).get("started_unix", time.time())
-        timings = {**self.meta.get("timings", {}), "finished": now_iso(),
-                   "wall_seconds": round(time.time() - started, 3)}
+        timings = {
+            **self.meta.get("timings", {}),
+            "finished": now_iso(),
+            "wall_seconds": round(time.time() - started, 3),
+        }
         self.update(status=status, timings=timings, **fields)
 
 
 @contextmanager
-def start_run(output_dir: str | Path, kind: str, approach: str, params: dict | None = None,
-              expected_errors: tuple[type[BaseException], ...] = ()) -> Iterator[Run]:
+def start_run(
+    output_dir: str | Path,
+    kind: str,
+    approach: str,
+    params: dict | None = None,
+    expected_errors: tuple[type[BaseException], ...] = (),
+) -> Iterator[Run]:
     """Create the run folder and keep its status honest whatever happens inside the block.
 
     Raises RunFolderInUse, before touching anything in the folder, when another live process writes it.
@@ -265,6 +291,7 @@ def _restore_handlers(previous) -> None:
 
 
 # ---------------------------------------------------------------- reading runs
+
 
 @dataclass
 class RunInfo:
@@ -347,7 +374,10 @@ def read_run(path: str | Path) -> RunInfo | None:
         return None
     status, reason = effective_status(path, meta)
     return RunInfo(
-        path=path, meta=meta, status=status, status_reason=reason,
+        path=path,
+        meta=meta,
+        status=status,
+        status_reason=reason,
         metrics=read_json(path / "metrics.json", {}) if status == "succeeded" else {},
         history=read_json(path / "history.json", []) or [],
         progress=read_json(path / "progress.json", {}) or {},

@@ -5,12 +5,12 @@ cancel reaches every child the trainer starts), stdout+stderr in `train.log`, an
 command and pid. launch.json lets the dashboard follow a run before the trainer has written run.json (slow
 imports) and tell why a run that never got that far failed (a bad option, a missing package).
 
-The trainers' options are read from their own argparse parsers, so the page never duplicates them.
+Commands are built from the trainers' options dataclasses (core.training.registry), so the page never duplicates them.
 """
+
 from __future__ import annotations
 
-import argparse
-import importlib
+import importlib.util
 import os
 import re
 import shlex
@@ -33,123 +33,24 @@ from core.tracking.runs import (
     read_run,
     write_json_atomic,
 )
+from core.training.options import DataOptions, to_argv
+from core.training.registry import TRAINERS, TrainerSpec
 
 CANCEL_GRACE_S = 15.0
-SKIPPED_OPTIONS = {"help", "data", "output"}  # the launcher fills --data and --output itself
 
 
-@dataclass(frozen=True)
-class Trainer:
-    key: str
-    module: str
-    label: str
-    description: str
-    slug_options: tuple[str, ...] = ()  # options whose values go into the run id
-
-
-TRAINERS: dict[str, Trainer] = {t.key: t for t in (
-    Trainer("logreg", "trainers.logreg", "Logistic regression (TF-IDF / hashing)",
-            "scikit-learn pipelines, the two Azure ML designer baselines; seconds on a CPU.",
-            ("features",)),
-    Trainer("keras", "trainers.keras_nn", "Keras neural network (base / LSTM / BiLSTM)",
-            "Embedding + pooling or recurrent layers on word2vec / fastText / pretrained vectors; GPU helps.",
-            ("arch", "embedding")),
-    Trainer("transformer", "trainers.transformer", "Fine-tuned transformer (DistilBERT, MiniLM, ...)",
-            "Hugging Face encoder fine-tuned on PyTorch; a GPU is strongly advised beyond a few thousand tweets.",
-            ("base_model",)),
-    Trainer("azure-language", "trainers.azure_language", "Azure AI Language (evaluation)",
-            "Scores a sample of the test split with the cloud service (billed per 1,000 text records).",
-            ()),
-)}
-
-
-# ---------------------------------------------------------------- options from the trainers' parsers
-
-@dataclass
-class Option:
-    """One command-line option as the page shows it."""
-    dest: str
-    flag: str
-    kind: str                 # "bool", "choice", "int", "float", "text"
-    default: Any
-    help: str = ""
-    choices: list | None = None
-    required: bool = False
-    negative_flag: str | None = None  # for BooleanOptionalAction-style flags
-    group: str = "options"            # the parser's argument group title
-
-
-def options_from_parser(parser: argparse.ArgumentParser) -> list[Option]:
-    options = []
-    # argparse has no public API to enumerate its actions and their groups
-    group_of = {id(a): g.title for g in parser._action_groups for a in g._group_actions}
-    for action in parser._actions:
-        if action.dest in SKIPPED_OPTIONS or not action.option_strings:
-            continue
-        group = group_of.get(id(action)) or "options"
-        flag = next((s for s in action.option_strings if s.startswith("--")), action.option_strings[0])
-        default = None if action.default is argparse.SUPPRESS else action.default
-        help_text = (action.help or "").replace("%(default)s", str(default))
-        if isinstance(action, argparse.BooleanOptionalAction):
-            negative = next((s for s in action.option_strings if s.startswith("--no-")), None)
-            # default None = "let the trainer decide" (e.g. a preset): a three-way choice, not a checkbox
-            kind = "tristate" if default is None else "bool"
-            options.append(Option(action.dest, flag, kind, None if default is None else bool(default), help_text,
-                                  negative_flag=negative, group=group))
-        elif isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            options.append(Option(action.dest, flag, "bool", bool(default), help_text, group=group))
-        elif action.choices:
-            options.append(Option(action.dest, flag, "choice", default, help_text, list(action.choices),
-                                  action.required, group=group))
-        else:
-            kind = {int: "int", float: "float"}.get(action.type, "text")
-            options.append(Option(action.dest, flag, kind, default, help_text, required=action.required,
-                                  group=group))
-    return options
-
-
-PARSER_FACTORIES = ("parser", "build_parser")  # what trainer modules name the function returning their parser
-
-
-def trainer_options(key: str) -> list[Option]:
-    """The trainer's options (minus --data/--output), read from its parser."""
-    module = importlib.import_module(TRAINERS[key].module)
-    factory = next((getattr(module, name) for name in PARSER_FACTORIES if hasattr(module, name)), None)
-    if factory is None:
-        raise AttributeError(f"{module.__name__} has no {' or '.join(PARSER_FACTORIES)}() returning its parser")
-    return options_from_parser(factory())
-
-
-def available_trainers() -> dict[str, Trainer]:
-    """Trainers whose module exists in this checkout."""
+def available_trainers() -> dict[str, TrainerSpec]:
+    """Registered trainers whose entry point exists in this checkout."""
     return {k: t for k, t in TRAINERS.items() if importlib.util.find_spec(t.module) is not None}
 
 
-def build_args(options: list[Option], values: dict[str, Any]) -> list[str]:
-    """Command-line arguments for the values that differ from the parser's defaults (plus required ones)."""
-    args: list[str] = []
-    for opt in options:
-        if opt.dest not in values:
-            continue
-        value = values[opt.dest]
-        if opt.kind == "tristate":
-            if value is not None:
-                args.append(opt.flag if value else opt.negative_flag)
-            continue
-        if opt.kind == "bool":
-            if bool(value) != bool(opt.default):
-                if value:
-                    args.append(opt.flag)
-                elif opt.negative_flag:
-                    args.append(opt.negative_flag)
-            continue
-        if value is None or value == "" or (value == opt.default and not opt.required):
-            continue
-        args += [opt.flag, str(value)]
-    return args
+def trainer_options(trainer_key: str, values: dict[str, Any], data: str | Path, output: str | Path) -> DataOptions:
+    """The trainer's options dataclass from the form's values (field name -> value; None = leave it unset)."""
+    return TRAINERS[trainer_key].options(data=str(data), output=str(output), **values)
 
 
 # ---------------------------------------------------------------- launching
+
 
 @dataclass
 class Launch:
@@ -172,8 +73,11 @@ def new_run_dir(trainer_key: str, values: dict[str, Any], root: Path | None = No
     root = Path(root or config.runs_dir()).resolve()
     root.mkdir(parents=True, exist_ok=True)
     parts = [datetime.now().strftime("%Y%m%d-%H%M%S"), _slug(prefix), _slug(trainer_key)]
-    parts += [_slug(Path(str(values[o])).name) for o in TRAINERS[trainer_key].slug_options
-              if values.get(o) not in (None, "")]
+    parts += [
+        _slug(Path(str(values[o])).name)
+        for o in TRAINERS[trainer_key].run_name_options
+        if values.get(o) not in (None, "")
+    ]
     base = "-".join(p for p in parts if p)
     for n in range(1, 1000):
         path = root / (base if n == 1 else f"{base}-{n}")
@@ -190,29 +94,56 @@ def launch_command(command: list[str], run_dir: Path, label: str, target: str = 
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     # Held until launch.json exists, so reap() cannot collect a fast-failing child before its pid is recorded.
     with _children_lock, open(run_dir / "train.log", "ab") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=config.PROJECT_ROOT, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=config.PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+        )
         _children[proc.pid] = (proc, run_dir)
-        write_json_atomic(run_dir / "launch.json", {
-            "id": run_dir.name, "label": label, "target": target, "command": command, "pid": proc.pid,
-            "pgid": proc.pid, "host": socket.gethostname(), "launched_unix": time.time(), **extra,
-        })
+        write_json_atomic(
+            run_dir / "launch.json",
+            {
+                "id": run_dir.name,
+                "label": label,
+                "target": target,
+                "command": command,
+                "pid": proc.pid,
+                "pgid": proc.pid,
+                "host": socket.gethostname(),
+                "launched_unix": time.time(),
+                **extra,
+            },
+        )
     return Launch(run_dir.name, run_dir, proc.pid, command)
 
 
-def trainer_command(trainer_key: str, values: dict[str, Any], data: str | Path, output: str | Path,
-                    options: list[Option]) -> list[str]:
+def trainer_command(trainer_key: str, values: dict[str, Any], data: str | Path, output: str | Path) -> list[str]:
     """`python -m trainers.<x> --data DATA --output OUTPUT <options that differ from the defaults>`."""
-    return [sys.executable, "-m", TRAINERS[trainer_key].module, "--data", str(data), "--output", str(output),
-            *build_args(options, values)]
+    options = trainer_options(trainer_key, values, data, output)
+    return [sys.executable, "-m", TRAINERS[trainer_key].module, *to_argv(options)]
 
 
-def azure_job_command(trainer_key: str, values: dict[str, Any], data: str | Path, options: list[Option],
-                      compute: str, gpu: bool = True, dry_run: bool = False) -> list[str]:
+def azure_job_command(
+    trainer_key: str, values: dict[str, Any], data: str | Path, compute: str, gpu: bool = True, dry_run: bool = False
+) -> list[str]:
     """The same trainer command wrapped in `python -m core.azure.jobs` (which replaces --output by the job's)."""
-    return [sys.executable, "-m", "core.azure.jobs", "--trainer", TRAINERS[trainer_key].module.split(".")[-1],
-            "--compute", compute, *([] if gpu else ["--cpu"]), *(["--dry-run"] if dry_run else []), "--",
-            *trainer_command(trainer_key, values, data, "outputs/run", options)[3:]]
+    return [
+        sys.executable,
+        "-m",
+        "core.azure.jobs",
+        "--trainer",
+        TRAINERS[trainer_key].module_name,
+        "--compute",
+        compute,
+        *([] if gpu else ["--cpu"]),
+        *(["--dry-run"] if dry_run else []),
+        "--",
+        *trainer_command(trainer_key, values, data, "outputs/run")[3:],
+    ]
 
 
 def display_command(command: list[str]) -> str:
@@ -220,28 +151,31 @@ def display_command(command: list[str]) -> str:
     return shlex.join(["python", *command[1:]] if command and command[0] == sys.executable else command)
 
 
-def launch(trainer_key: str, values: dict[str, Any], data: str | Path, root: Path | None = None,
-           options: list[Option] | None = None) -> Launch:
+def launch(trainer_key: str, values: dict[str, Any], data: str | Path, root: Path | None = None) -> Launch:
     """Run the trainer on this machine, in a new run folder."""
-    options = options if options is not None else trainer_options(trainer_key)
     run_dir = new_run_dir(trainer_key, values, root)
-    return launch_command(trainer_command(trainer_key, values, data, run_dir, options), run_dir,
-                          TRAINERS[trainer_key].label)
+    return launch_command(trainer_command(trainer_key, values, data, run_dir), run_dir, TRAINERS[trainer_key].label)
 
 
-def launch_azure_job(trainer_key: str, values: dict[str, Any], data: str | Path, compute: str,
-                     root: Path | None = None, options: list[Option] | None = None,
-                     gpu: bool = True, dry_run: bool = False) -> Launch:
+def launch_azure_job(
+    trainer_key: str,
+    values: dict[str, Any],
+    data: str | Path,
+    compute: str,
+    root: Path | None = None,
+    gpu: bool = True,
+    dry_run: bool = False,
+) -> Launch:
     """Submit the trainer to an Azure ML compute cluster through core.azure.jobs.
 
     The local folder holds the submission's log (job name, studio link) and launch.json; the job's own run
     folder is its Azure ML output (`python -m core.azure.jobs --download` fetches it).
     """
-    options = options if options is not None else trainer_options(trainer_key)
     run_dir = new_run_dir(trainer_key, values, root, prefix="azureml")
-    command = azure_job_command(trainer_key, values, data, options, compute, gpu, dry_run)
-    return launch_command(command, run_dir, f"{TRAINERS[trainer_key].label} on Azure ML ({compute})",
-                          target="azureml", dry_run=dry_run)
+    command = azure_job_command(trainer_key, values, data, compute, gpu, dry_run)
+    return launch_command(
+        command, run_dir, f"{TRAINERS[trainer_key].label} on Azure ML ({compute})", target="azureml", dry_run=dry_run
+    )
 
 
 def _update_launch(folder: Path, **fields: Any) -> None:
@@ -264,14 +198,16 @@ def reap() -> None:
 
 # ---------------------------------------------------------------- following
 
+
 @dataclass
 class LaunchedRun:
     """What the Train page shows for one launched run."""
+
     id: str
     path: Path
     label: str
     target: str
-    status: str              # starting, running, succeeded, failed, cancelled, cancelling, submitted (Azure ML)
+    status: str  # starting, running, succeeded, failed, cancelled, cancelling, submitted (Azure ML)
     reason: str
     progress: dict
     log_tail: str
@@ -287,8 +223,9 @@ class LaunchedRun:
     def elapsed_s(self) -> float:
         end = self.launch.get("ended_unix") or (time.time() if self.active else None)
         if end is None and self.info:
-            end = self.info.meta.get("timings", {}).get("started_unix", 0) + \
-                self.info.meta.get("timings", {}).get("wall_seconds", 0)
+            end = self.info.meta.get("timings", {}).get("started_unix", 0) + self.info.meta.get("timings", {}).get(
+                "wall_seconds", 0
+            )
         return max(0.0, (end or time.time()) - self.launched_unix)
 
 
@@ -332,14 +269,19 @@ def follow(path: Path, tail_lines: int = 15) -> LaunchedRun:
             status, reason = ("cancelling" if cancel_asked else "starting"), ""
         elif launch_info.get("target") == "azureml" and _submitted(launch_info, path):
             status = "submitted"
-            reason = ("dry run: the job spec is in the log, nothing was submitted" if launch_info.get("dry_run") else
-                      "submitted to Azure ML: the log has the job name and its studio link")
+            reason = (
+                "dry run: the job spec is in the log, nothing was submitted"
+                if launch_info.get("dry_run")
+                else "submitted to Azure ML: the log has the job name and its studio link"
+            )
         elif cancel_asked:
             status, reason = "cancelled", "cancelled before the trainer started"
         else:
             status = "failed"
-            reason = (_error_line(tail) or
-                      f"the trainer ended before writing run.json ({_signal_name(launch_info.get('exit_code'))})")
+            reason = (
+                _error_line(tail)
+                or f"the trainer ended before writing run.json ({_signal_name(launch_info.get('exit_code'))})"
+            )
     else:
         status, reason = info.status, info.status_reason or info.meta.get("error", "")
         if status == "running" and cancel_asked:
@@ -349,10 +291,17 @@ def follow(path: Path, tail_lines: int = 15) -> LaunchedRun:
         if info.meta.get("status") == "running" and not alive and "exit_code" in launch_info:
             reason = f"{reason} ({_signal_name(launch_info['exit_code'])})"
     return LaunchedRun(
-        id=path.name, path=path, label=launch_info.get("label") or (info.approach if info else path.name),
-        target=launch_info.get("target", "local"), status=status, reason=reason,
-        progress=info.progress if info else {}, log_tail=tail,
-        launched_unix=launch_info.get("launched_unix") or path.stat().st_mtime, info=info, launch=launch_info,
+        id=path.name,
+        path=path,
+        label=launch_info.get("label") or (info.approach if info else path.name),
+        target=launch_info.get("target", "local"),
+        status=status,
+        reason=reason,
+        progress=info.progress if info else {},
+        log_tail=tail,
+        launched_unix=launch_info.get("launched_unix") or path.stat().st_mtime,
+        info=info,
+        launch=launch_info,
     )
 
 
@@ -375,8 +324,11 @@ def launched_runs(root: Path | None = None, limit: int = 20) -> list[LaunchedRun
     root = Path(root or config.runs_dir())
     if not root.is_dir():
         return []
-    folders = sorted((p.parent for p in root.glob("*/launch.json")),
-                     key=lambda p: (read_json(p / "launch.json", {}) or {}).get("launched_unix", 0), reverse=True)
+    folders = sorted(
+        (p.parent for p in root.glob("*/launch.json")),
+        key=lambda p: (read_json(p / "launch.json", {}) or {}).get("launched_unix", 0),
+        reverse=True,
+    )
     return [follow(p) for p in folders[:limit]]
 
 
@@ -391,6 +343,7 @@ def _tail(log: Path, lines: int) -> str:
 
 
 # ---------------------------------------------------------------- cancelling
+
 
 def cancel(path: Path, grace_s: float = CANCEL_GRACE_S) -> bool:
     """SIGTERM the run's process group (the trainer marks itself cancelled); SIGKILL after grace_s.
@@ -433,6 +386,7 @@ def _kill_after(path: Path, launch_info: dict, grace_s: float) -> None:
 
 
 # ---------------------------------------------------------------- display helpers
+
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
@@ -480,6 +434,7 @@ def azure_ml_status() -> tuple[bool, str]:
     call; whether the sign-in works is only known when the job is submitted (the run's log says it).
     """
     from core.azure.workspace import WORKSPACE_SETTINGS
+
     missing = [env for _, env in WORKSPACE_SETTINGS if not os.environ.get(env)]
     if not missing:
         return True, f"workspace {os.environ['AZUREML_WORKSPACE_NAME']} (from the environment)"
@@ -487,6 +442,8 @@ def azure_ml_status() -> tuple[bool, str]:
         for name in (".azureml/config.json", "config.json"):
             if (folder / name).is_file():
                 return True, f"workspace from {folder / name}"
-    return False, (f"no Azure ML workspace: set {', '.join(missing)}, or put the workspace's config.json in "
-                   f"{config.PROJECT_ROOT / '.azureml'}/, then sign in (`az login` or AZURE_CLIENT_ID/"
-                   "AZURE_CLIENT_SECRET/AZURE_TENANT_ID)")
+    return False, (
+        f"no Azure ML workspace: set {', '.join(missing)}, or put the workspace's config.json in "
+        f"{config.PROJECT_ROOT / '.azureml'}/, then sign in (`az login` or AZURE_CLIENT_ID/"
+        "AZURE_CLIENT_SECRET/AZURE_TENANT_ID)"
+    )

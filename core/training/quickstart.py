@@ -6,6 +6,7 @@ Seconds each on the 90k sample, so a newcomer gets models that Live scoring can 
 
 `scripts/start.sh --demo` runs it in the background with `--if-no-runs` on the dashboard's data source.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,7 @@ BASELINES = ({"features": "tfidf"}, {"features": "hashing"})
 
 def launch_baselines(data: str) -> list[launcher.Launch]:
     """Start both logistic-regression trainers on `data` (in parallel: two cores, seconds each)."""
-    options = launcher.trainer_options("logreg")
-    return [launcher.launch("logreg", dict(values), data, options=options) for values in BASELINES]
+    return [launcher.launch("logreg", dict(values), data) for values in BASELINES]
 
 
 def has_runs() -> bool:
@@ -38,10 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data
     if not data:
         from core.data.sources import dashboard_source
+
         source = dashboard_source()
         if source is None:
-            print("quick baselines: no data yet; upload a CSV or download Sentiment140 from the Overview page, "
-                  "then press 'Train the quick baselines'", file=sys.stderr)
+            print(
+                "quick baselines: no data yet; upload a CSV or download Sentiment140 from the Overview page, "
+                "then press 'Train the quick baselines'",
+                file=sys.stderr,
+            )
             return 0
         data = source.key
     for started in launch_baselines(data):

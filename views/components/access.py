@@ -25,6 +25,7 @@ Pattern for an operator action::
     if clicked and is_operator():   # check again where the action happens: a disabled button is a hint,
         launch()                    # not a guard (a crafted client can still send the click)
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,14 +39,15 @@ from core import access
 
 get_logger(access.LOG.name)  # sign-in failures and configuration problems: in the server log, Streamlit's format
 
-PROOF_KEY = "_access_password_proof"     # the session's HMAC of the right password, never the password
-SESSION_TOKEN_KEY = "_access_session"    # keys this session's password rate limit
-MESSAGE_KEY = "_access_message"          # the outcome of the last password try, shown once
+PROOF_KEY = "_access_password_proof"  # the session's HMAC of the right password, never the password
+SESSION_TOKEN_KEY = "_access_session"  # keys this session's password rate limit
+MESSAGE_KEY = "_access_message"  # the outcome of the last password try, shown once
 PASSWORD_WIDGET_KEY = "access-password"
 PROXY_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
 
 
 # ------------------------------------------------------------------ reading the session
+
 
 def server_address() -> str | None:
     """`server.address` as Streamlit was started with it (None: every interface)."""
@@ -79,8 +81,9 @@ def signed_in_user() -> dict:
 
 
 def access_settings() -> access.AccessSettings:
-    return access.load_settings(login_configured=bool(auth_section()), server_address=server_address(),
-                                behind_proxy=behind_proxy())
+    return access.load_settings(
+        login_configured=bool(auth_section()), server_address=server_address(), behind_proxy=behind_proxy()
+    )
 
 
 def current_access(settings: access.AccessSettings | None = None) -> access.Access:
@@ -99,6 +102,7 @@ def operator_reason() -> str:
 
 
 # ------------------------------------------------------------------ the sidebar panel
+
 
 def sidebar_panel() -> None:
     settings = access_settings()
@@ -121,8 +125,9 @@ def report_problem(problem: str) -> None:
     if problem not in _reported:
         _reported.add(problem)
         access.LOG.warning("operator access: %s", problem)
-    st.warning("Operator sign-in is not fully configured on this server: its log says what to fix.",
-               icon=":material/warning:")
+    st.warning(
+        "Operator sign-in is not fully configured on this server: its log says what to fix.", icon=":material/warning:"
+    )
 
 
 def operator_panel(settings: access.AccessSettings, rights: access.Access) -> None:
@@ -137,19 +142,27 @@ def operator_panel(settings: access.AccessSettings, rights: access.Access) -> No
 
 
 def viewer_panel(settings: access.AccessSettings, rights: access.Access) -> None:
-    needs = {access.LOGIN: "signing in with an operator e-mail", access.PASSWORD: "the operator password",
-             access.LOCKED: "authentication (below)"}[settings.mode]
-    st.info(f"**Viewer** — you can browse every page and score tweets with the local models; operator "
-            f"actions (launching or cancelling runs, Azure ML jobs, paid cloud calls) need {needs}.",
-            icon=":material/visibility:")
+    needs = {
+        access.LOGIN: "signing in with an operator e-mail",
+        access.PASSWORD: "the operator password",
+        access.LOCKED: "authentication (below)",
+    }[settings.mode]
+    st.info(
+        f"**Viewer** — you can browse every page and score tweets with the local models; operator "
+        f"actions (launching or cancelling runs, Azure ML jobs, paid cloud calls) need {needs}.",
+        icon=":material/visibility:",
+    )
     if settings.mode == access.LOGIN:
         login_buttons(rights)
     elif settings.mode == access.PASSWORD:
         password_form()
     else:
-        st.warning(f"Operator actions are off: this server listens on "
-                   f"`{settings.server_address or 'every interface'}` and has no authentication. "
-                   f"{access.HOW_TO_CONFIGURE}", icon=":material/lock:")
+        st.warning(
+            f"Operator actions are off: this server listens on "
+            f"`{settings.server_address or 'every interface'}` and has no authentication. "
+            f"{access.HOW_TO_CONFIGURE}",
+            icon=":material/lock:",
+        )
 
 
 def login_buttons(rights: access.Access) -> None:
@@ -163,8 +176,7 @@ def login_buttons(rights: access.Access) -> None:
         st.warning("Login is configured but Authlib is not installed: `pip install 'Authlib>=1.3.2'`.")
     for provider in login_providers(auth_section()):
         label = f"Sign in with {provider.capitalize()}" if provider else "Sign in"
-        if st.button(label, key=f"access-login-{provider or 'default'}", icon=":material/login:",
-                     disabled=not ready):
+        if st.button(label, key=f"access-login-{provider or 'default'}", icon=":material/login:", disabled=not ready):
             st.login(provider)
 
 

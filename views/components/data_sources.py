@@ -2,18 +2,21 @@
 
 Pages never take a typed path: every choice here is one of `core.data.sources.page_sources()`.
 """
+
 from __future__ import annotations
 
 import streamlit as st
 
 from core.data import sources as datasource
-from core.data.loading import DataError
 from core.data.download import DownloadError, download_sentiment140, official_archive
+from core.data.loading import DataError
 from views.components.access import is_operator, operator_reason
 
-UPLOAD_HELP = ("Sentiment140's six columns (no header), or a CSV with a header holding a text column (`text`, "
-               "`tweet`, …) and a label column (`target`, `label`, `sentiment`, … with 0/4, 0/1 or "
-               "negative/positive); or the official zip.")
+UPLOAD_HELP = (
+    "Sentiment140's six columns (no header), or a CSV with a header holding a text column (`text`, "
+    "`tweet`, …) and a label column (`target`, `label`, `sentiment`, … with 0/4, 0/1 or "
+    "negative/positive); or the official zip."
+)
 
 
 def source_picker(label: str = "Data source", key: str = "data-source") -> datasource.DataSource | None:
@@ -25,9 +28,14 @@ def source_picker(label: str = "Data source", key: str = "data-source") -> datas
     keys = [s.key for s in sources]
     index = keys.index(current.key) if current and current.key in keys else 0
     labels = {s.key: s.label for s in sources}
-    chosen = st.selectbox(label, keys, index=index, format_func=labels.get, key=key,
-                          help="The configured data, the downloaded official set and uploaded files. "
-                               "Add a file with **Add data** below.")
+    chosen = st.selectbox(
+        label,
+        keys,
+        index=index,
+        format_func=labels.get,
+        key=key,
+        help="The configured data, the downloaded official set and uploaded files. Add a file with **Add data** below.",
+    )
     try:
         source = datasource.resolve_page_source(chosen)
     except datasource.SourceRefused as exc:
@@ -62,8 +70,9 @@ def add_data_panel(key: str = "add-data") -> None:
 
 def upload_widget(key: str) -> None:
     limit_mb = datasource.max_upload_bytes() // (1024 * 1024)
-    upload = st.file_uploader(f"Upload tweets (CSV or zip, up to {limit_mb:,} MB)", type=["csv", "zip"],
-                              help=UPLOAD_HELP, key=f"{key}-upload")
+    upload = st.file_uploader(
+        f"Upload tweets (CSV or zip, up to {limit_mb:,} MB)", type=["csv", "zip"], help=UPLOAD_HELP, key=f"{key}-upload"
+    )
     if upload is None:
         return
     done_key = f"{key}-stored-{upload.file_id}"

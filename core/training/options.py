@@ -1,0 +1,272 @@
+"""Every trainer's options, declared once as dataclasses: the command line, the Train page's form, the Azure ML
+job command and the "train this" commands are all derived from these declarations.
+
+A field's metadata says what a person needs to choose it: `help`, `choices`, `group` (the --help section and the
+form's expander), `presets` (for an option left unset, the value each `--preset` gives it) and, when the flag is
+not the field name with dashes, `aliases`. The command line is built from these classes by
+`core.training.cli.TrainerArgumentParser` (transformers.HfArgumentParser): `--ngram-max` for `ngram_max`, and
+`--no-x` for a boolean whose default is True (`--onnx/--no-onnx`). A `bool | None` field is a tri-state:
+`--x` / `--no-x`, unset = the preset decides.
+
+Light on purpose (the dashboard imports it): no scikit-learn, PyTorch, TensorFlow or transformers here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import MISSING, dataclass
+from typing import Any
+
+from core import config
+
+GROUP_DATA = "data and run"
+GROUP_MODEL = "model"
+GROUP_TRAINING = "training"
+GROUP_HARDWARE = "hardware and export"
+GROUP_SERVICE = "service"
+LAUNCHER_FIELDS = ("data", "output")  # the launcher fills these itself: they are not on the form
+
+C_GRID = (0.5, 1.0, 2.0, 4.0)  # logistic regression: the values `--C auto` tries on the validation split
+KERAS_ARCHS = {"base": "base model", "lstm": "LSTM", "bilstm": "BiLSTM"}
+KERAS_PRESETS = ("default", "study")
+# The same values as core.models.transformer's (tests/unit/test_registry.py checks): that module imports joblib.
+DEFAULT_BASE_MODEL = "distilbert-base-uncased"
+MINILM_ALIAS = "minilm"
+
+
+def option(
+    default: Any = MISSING,
+    help: str = "",
+    *,
+    group: str = GROUP_MODEL,
+    choices=None,
+    presets: dict[str, Any] | None = None,
+    aliases: list[str] | None = None,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A dataclass field carrying what the command line and the form need to offer the option."""
+    metadata: dict[str, Any] = {"help": help, "group": group}
+    if choices is not None:
+        metadata["choices"] = list(choices)
+    if presets is not None:
+        metadata["presets"] = dict(presets)
+        metadata["help"] = f"{help} ({describe_presets(presets)})"
+    if aliases:
+        metadata["aliases"] = list(aliases)
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+def describe_presets(presets: dict[str, Any]) -> str:
+    """`--preset default: 10, study: 50` (None reads 'auto': the option's help says what that is)."""
+    shown = {True: "yes", False: "no", None: "auto"}
+    return "--preset " + ", ".join(
+        f"{name}: {shown.get(value, value) if isinstance(value, (bool, type(None))) else value}"
+        for name, value in presets.items()
+    )
+
+
+def _default_data() -> str:
+    return str(config.default_data_path() or "sentiment140")
+
+
+# ---------------------------------------------------------------- the options, per trainer
+
+
+@dataclass(kw_only=True)
+class DataOptions:
+    """What every trainer takes: the data, the run folder, the sample and the split."""
+
+    data: str = option(
+        help="Sentiment140 CSV or zip, any CSV with text and label columns, or 'sentiment140' to "
+        "download the official set",
+        group=GROUP_DATA,
+        default_factory=_default_data,
+    )
+    output: str = option(help="run folder to create, e.g. artifacts/runs/my-run", group=GROUP_DATA)
+    sample: int | None = option(None, "stratified subset of N tweets (default: all)", group=GROUP_DATA)
+    seed: int = option(42, "seed for the split and the model", group=GROUP_DATA)
+    test_size: float = option(0.2, "test fraction (the study used 0.2)", group=GROUP_DATA)
+    val_size: float = option(0.1, "validation fraction, carved out of train", group=GROUP_DATA)
+
+
+@dataclass(kw_only=True)
+class LogregOptions(DataOptions):
+    features: str = option("tfidf", "text features", choices=("tfidf", "hashing"))
+    ngram_max: int = option(2, "longest word n-gram")
+    C: str = option("auto", f"inverse regularisation strength, or 'auto' to pick from {C_GRID} on validation")
+    hash_bits: int = option(20, "hashing: 2^bits features")
+
+
+@dataclass(kw_only=True)
+class KerasOptions(DataOptions):
+    arch: str = option(
+        "lstm", "base = embedding + average pooling + dense; lstm; bilstm (bidirectional LSTM)", choices=KERAS_ARCHS
+    )
+    embedding: str = option(
+        "word2vec",
+        "word2vec or fasttext (trained with gensim on the training split, "
+        "offline), a vectors file (GloVe .txt, word2vec .bin/.txt, fastText "
+        ".vec/.bin), or a gensim-data name such as glove-twitter-100 (downloaded "
+        "once, needs the internet)",
+    )
+    preset: str = option(
+        "default", "default: tuned for accuracy; study: the study's pipeline (see docs/keras.md)", choices=KERAS_PRESETS
+    )
+    trainable_embeddings: bool | None = option(
+        None, "fine-tune the embeddings", presets={"default": True, "study": False}
+    )
+    dim: int = option(100, "dimension of word2vec/fastText trained here")
+    vector_epochs: int = option(10, "gensim training epochs for word2vec/fasttext")
+    vocab_size: int | None = option(
+        None, "keep the N most frequent training words (default: every word seen --min-count times)"
+    )
+    min_count: int | None = option(None, "least occurrences for a vocabulary word", presets={"default": 2, "study": 2})
+    max_len: int | None = option(
+        None, "tokens per tweet (auto: the 99th percentile of training lengths)", presets={"default": None, "study": 25}
+    )
+    units: int | None = option(
+        None,
+        "LSTM units / dense units of the base model (auto: the embedding dim)",
+        presets={"default": 64, "study": None},
+    )
+    dropout: float | None = option(None, "word and output dropout", presets={"default": 0.2, "study": 0.0})
+    epochs: int | None = option(
+        None, "most epochs, early stopping ends sooner", group=GROUP_TRAINING, presets={"default": 10, "study": 50}
+    )
+    patience: int | None = option(
+        None, "epochs without a better val_loss", group=GROUP_TRAINING, presets={"default": 2, "study": 5}
+    )
+    batch_size: int | None = option(
+        None, "tweets per step", group=GROUP_TRAINING, presets={"default": 128, "study": 128}
+    )
+    learning_rate: float | None = option(
+        None, "Adam learning rate", group=GROUP_TRAINING, presets={"default": 1e-3, "study": 1e-3}
+    )
+    mixed_precision: bool = option(
+        False, "float16 compute on a GPU (ignored on CPU); the saved model is float32", group=GROUP_TRAINING
+    )
+
+
+@dataclass(kw_only=True)
+class TransformerOptions(DataOptions):
+    base_model: str = option(
+        DEFAULT_BASE_MODEL,
+        "Hugging Face hub name (needs internet once), a local model "
+        f"folder, or '{MINILM_ALIAS}' (bundled MiniLM-L6, offline)",
+    )
+    max_length: str = option("auto", "tokens per tweet; 'auto' = 95th percentile on the training split")
+    epochs: int = option(2, "passes over the training tweets", group=GROUP_TRAINING)
+    lr: float = option(5e-5, "peak learning rate (AdamW, eps 1e-8)", group=GROUP_TRAINING)
+    batch_size: int = option(32, "tweets per step", group=GROUP_TRAINING)
+    warmup_ratio: float = option(0.06, "fraction of steps of linear warm-up", group=GROUP_TRAINING)
+    weight_decay: float = option(0.01, "AdamW weight decay", group=GROUP_TRAINING)
+    max_train_samples: int | None = option(
+        None, "train on a stratified subset of N training tweets (default: all)", group=GROUP_TRAINING
+    )
+    max_val_samples: int | None = option(
+        None, "validate on a stratified subset of N validation tweets (default: all)", group=GROUP_TRAINING
+    )
+    eval_every: int = option(0, "validate every N steps (0: at the end of each epoch)", group=GROUP_TRAINING)
+    device: str = option("auto", "where to train", group=GROUP_HARDWARE, choices=("auto", "cpu", "cuda"))
+    precision: str = option(
+        "auto",
+        "auto = TF32 on Ampere+ GPUs, fp16 autocast on older GPUs, bf16 autocast on "
+        "CPUs with native bf16 (AMX/AVX512-BF16), else fp32",
+        group=GROUP_HARDWARE,
+        choices=("auto", "fp32", "tf32", "bf16", "fp16"),
+    )
+    threads: int | None = option(None, "CPU threads (default: all available)", group=GROUP_HARDWARE)
+    onnx: bool = option(True, "export to ONNX (fp32) for fast CPU scoring", group=GROUP_HARDWARE)
+    int8: bool = option(True, "also write an int8 dynamically quantized ONNX model", group=GROUP_HARDWARE)
+    onnx_check_texts: int = option(
+        1000, "validation tweets the ONNX models are checked against PyTorch on", group=GROUP_HARDWARE
+    )
+
+
+@dataclass(kw_only=True)
+class AzureLanguageOptions(DataOptions):
+    n: int = option(
+        500, "tweets to score: a balanced sample (half negative, half positive) of the test split", group=GROUP_SERVICE
+    )
+
+
+# ---------------------------------------------------------------- reading the declarations
+
+
+def form_fields(options_cls: type) -> list[dataclasses.Field]:
+    """The fields a person chooses (the launcher fills --data and --output)."""
+    return [f for f in dataclasses.fields(options_cls) if f.name not in LAUNCHER_FIELDS]
+
+
+def value_type(options_cls: type, name: str) -> type:
+    """The field's type without `| None`: bool, int, float or str."""
+    hint = typing.get_type_hints(options_cls)[name]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return hint
+
+
+def is_tristate(options_cls: type, field: dataclasses.Field) -> bool:
+    """A `bool | None` option: yes, no, or unset (the preset decides)."""
+    return value_type(options_cls, field.name) is bool and field.default is None
+
+
+def option_kind(options_cls: type, field: dataclasses.Field) -> str:
+    """How the form offers it: bool, tristate, choice, int, float or text."""
+    kind = value_type(options_cls, field.name)
+    if kind is bool:
+        return "tristate" if field.default is None else "bool"
+    if field.metadata.get("choices"):
+        return "choice"
+    return {int: "int", float: "float"}.get(kind, "text")
+
+
+def default_of(field: dataclasses.Field) -> Any:
+    if field.default is not MISSING:
+        return field.default
+    return None if field.default_factory is MISSING else field.default_factory()
+
+
+def flag(field: dataclasses.Field) -> str:
+    return "--" + field.name.replace("_", "-")
+
+
+def negative_flag(field: dataclasses.Field) -> str:
+    return "--no-" + field.name.replace("_", "-")
+
+
+def option_flags(options_cls: type, values: dict[str, Any], skip_defaults: bool = True) -> list[str]:
+    """Command-line arguments for `values` (field name -> value), in declaration order.
+
+    None means "unset": no flag (a tri-state then lets the preset decide). With `skip_defaults`, a value equal to
+    the field's default is left to the trainer too."""
+    args: list[str] = []
+    for field in dataclasses.fields(options_cls):
+        if field.name not in values or values[field.name] in (None, ""):
+            continue
+        value = values[field.name]
+        if skip_defaults and value == default_of(field) and not is_tristate(options_cls, field):
+            continue
+        if value_type(options_cls, field.name) is bool:
+            if value or field.default is not False:  # a False-by-default flag has no --no- form
+                args.append(flag(field) if value else negative_flag(field))
+        else:
+            args += [flag(field), str(value)]
+    return args
+
+
+def to_argv(options: DataOptions) -> list[str]:
+    """The arguments that parse back into `options`: --data and --output, then what differs from the defaults."""
+    values = {f.name: getattr(options, f.name) for f in form_fields(type(options))}
+    return ["--data", str(options.data), "--output", str(options.output), *option_flags(type(options), values)]
+
+
+def with_presets(options: DataOptions, preset: str) -> dict[str, Any]:
+    """Every option that has presets, as given, or else as the preset sets it."""
+    return {
+        f.name: getattr(options, f.name) if getattr(options, f.name) is not None else f.metadata["presets"][preset]
+        for f in dataclasses.fields(options)
+        if "presets" in f.metadata
+    }

@@ -1,0 +1,179 @@
+"""Azure ML job and deployment specs, built offline with azure-ai-ml (nothing is submitted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.azure.deploy import build_deployment, traffic_split
+from core.azure.jobs import build_job, split_trainer_args
+from core.config import PROJECT_ROOT
+
+
+@pytest.fixture
+def data_csv(tmp_path):
+    path = tmp_path / "tweets.csv"
+    path.write_text("target,text\n0,bad\n4,good\n")
+    return path
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    run = tmp_path / "runs" / "lr-1"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(
+        json.dumps({"id": "lr-1", "kind": "logreg", "status": "succeeded", "approach": "TF-IDF + logistic regression"})
+    )
+    return run
+
+
+def test_job_runs_the_trainer_cli_on_the_named_cluster(data_csv):
+    job = build_job("logreg", ["--features", "hashing", "--sample", "5000"], "gpu-cluster", data=str(data_csv))
+    assert job.command == (
+        "python -m trainers.logreg --data ${{inputs.data}} --output ${{outputs.run}} --features hashing --sample 5000"
+    )
+    assert job.compute == "gpu-cluster" and job.code == str(PROJECT_ROOT)
+    assert job.inputs["data"].type == "uri_file" and job.inputs["data"].path == str(data_csv)
+    assert job.outputs["run"].type == "uri_folder"
+    assert "cuda" in job.environment.image
+    pins = job.environment.conda_file["dependencies"][-1]["pip"]
+    assert "azure-ai-ml==1.35.2" in pins and "tensorflow==2.21.0" in pins
+    assert job.experiment_name == "bad-buzz"
+
+
+def test_data_and_output_after_the_separator_become_the_job_input_and_output(data_csv):
+    # the dashboard's launcher passes them this way
+    job = build_job("logreg", ["--data", str(data_csv), "--output", "outputs/run", "--C", "1.0"], "cpu-cluster")
+    assert job.inputs["data"].path == str(data_csv)
+    assert "outputs/run" not in job.command and job.command.endswith("--output ${{outputs.run}} --C 1.0")
+    assert split_trainer_args(["--data=x.csv", "--output=o", "--n", "3"]) == ("x.csv", ["--n", "3"])
+
+
+def test_remote_data_and_the_download_keyword_are_passed_through():
+    job = build_job("logreg", [], "c", data="azureml://datastores/workspaceblobstore/paths/tweets.csv")
+    assert job.inputs["data"].path.startswith("azureml://")
+    job = build_job("logreg", [], "c", data="sentiment140")
+    assert "--data sentiment140" in job.command and not job.inputs
+
+
+def test_bad_job_requests_are_refused_with_reasons(data_csv, tmp_path):
+    with pytest.raises(ValueError, match="unknown trainer 'nope'"):
+        build_job("nope", [], "c", data=str(data_csv))
+    with pytest.raises(FileNotFoundError, match="data not found"):
+        build_job("logreg", [], "c", data=str(tmp_path / "missing.csv"))
+    with pytest.raises(ValueError, match="no data"):
+        build_job("logreg", [], "c")
+
+
+def test_dry_run_cli_prints_the_spec_and_submits_nothing(data_csv):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.azure.jobs",
+            "--trainer",
+            "logreg",
+            "--compute",
+            "gpu-1",
+            "--dry-run",
+            "--",
+            "--data",
+            str(data_csv),
+            "--sample",
+            "100",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "nothing submitted" in done.stdout and "compute: azureml:gpu-1" in done.stdout
+    assert "--sample 100" in done.stdout and "experimental class" not in done.stdout + done.stderr
+
+
+def test_deployment_spec_uses_key_auth_the_scoring_script_and_the_run(run_folder):
+    endpoint, deployment = build_deployment(run_folder, "badbuzz-test", "blue", "Standard_F4s_v2", 2)
+    assert endpoint.auth_mode == "key" and endpoint.name == "badbuzz-test"
+    assert deployment.code_configuration.scoring_script == "core/azure/score_script.py"
+    assert deployment.code_configuration.code == str(PROJECT_ROOT)
+    assert deployment.model.path == str(run_folder.resolve()) and deployment.model.type == "custom_model"
+    assert deployment.instance_type == "Standard_F4s_v2" and deployment.instance_count == 2
+    assert "cuda" not in deployment.environment.image
+
+
+def test_deployment_refuses_bad_runs_and_names(run_folder, tmp_path):
+    with pytest.raises(ValueError, match="endpoint name"):
+        build_deployment(run_folder, "1-bad_name")
+    (run_folder / "run.json").write_text(json.dumps({"id": "a", "kind": "azure-language", "status": "succeeded"}))
+    with pytest.raises(ValueError, match="evaluation"):
+        build_deployment(run_folder, "badbuzz-test")
+    with pytest.raises(ValueError, match="not a run folder"):
+        build_deployment(tmp_path, "badbuzz-test")
+
+
+def test_traffic_split():
+    assert traffic_split({}, "blue", 100) == {"blue": 100}
+    assert traffic_split({"blue": 100}, "green", 100) == {"green": 100, "blue": 0}
+    assert traffic_split({"blue": 100}, "green", 10) == {"green": 10, "blue": 90}
+    assert traffic_split({"blue": 60, "green": 40}, "red", 25) == {"red": 25, "blue": 45, "green": 30}
+    with pytest.raises(ValueError, match="no other deployment"):
+        traffic_split({}, "blue", 50)
+
+
+def test_deploy_dry_run_cli_prints_both_specs_and_the_hourly_cost(run_folder):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.azure.deploy",
+            "--run",
+            str(run_folder),
+            "--endpoint",
+            "badbuzz-test",
+            "--dry-run",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "auth_mode: key" in done.stdout and "scoring_script: core/azure/score_script.py" in done.stdout
+    assert "Standard_DS3_v2" in done.stdout and "/hour" in done.stdout
+
+
+def test_submitting_without_a_workspace_says_what_to_set(data_csv):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent), "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.azure.jobs",
+            "--trainer",
+            "logreg",
+            "--compute",
+            "gpu-1",
+            "--",
+            "--data",
+            str(data_csv),
+        ],
+        cwd=data_csv.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode != 0 and "no Azure ML workspace given" in done.stderr
+    assert "AZURE_SUBSCRIPTION_ID" in done.stderr
+
+
+def test_the_trainer_is_named_by_its_registry_key_or_its_module(data_csv):
+    for name in ("keras", "keras_nn"):
+        job = build_job(name, ["--arch", "bilstm"], "gpu-cluster", data=str(data_csv))
+        assert job.command.startswith("python -m trainers.keras_nn --data ") and job.command.endswith("--arch bilstm")
+        assert job.tags["trainer"] == "keras_nn"

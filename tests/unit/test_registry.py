@@ -1,0 +1,216 @@
+"""The trainer registry: one options dataclass per trainer gives its command line, the Train page's form, the
+Azure ML job command and the "train this" commands, and they all agree."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_ROOT
+from core.training import launcher, options
+from core.training.cli import parse_options
+from core.training.registry import TRAINERS, example_args, examples, local_kinds, train_commands, trainer
+from tests.support.data import make_tweets_csv
+
+SPECS = list(TRAINERS.values())
+DOCUMENTS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+# The flags the documentation and the issue name, per trainer: each must keep its spelling.
+DOCUMENTED_FLAGS = {
+    "logreg": [["--features", "hashing"], ["--ngram-max", "3"], ["--C", "2"], ["--hash-bits", "18"]],
+    "keras": [
+        ["--arch", "lstm"],
+        ["--embedding", "word2vec"],
+        ["--preset", "study"],
+        ["--trainable-embeddings"],
+        ["--no-trainable-embeddings"],
+        ["--epochs", "3"],
+        ["--batch-size", "64"],
+        ["--mixed-precision"],
+        ["--vocab-size", "5000"],
+        ["--max-len", "30"],
+    ],
+    "transformer": [
+        ["--base-model", "minilm"],
+        ["--max-length", "auto"],
+        ["--max-length", "64"],
+        ["--eval-every", "500"],
+        ["--precision", "bf16"],
+        ["--onnx"],
+        ["--no-onnx"],
+        ["--int8"],
+        ["--no-int8"],
+        ["--epochs", "1"],
+        ["--batch-size", "32"],
+        ["--lr", "5e-5"],
+        ["--max-train-samples", "300"],
+        ["--onnx-check-texts", "60"],
+    ],
+    "azure-language": [["--n", "500"]],
+}
+COMMON_FLAGS = [["--sample", "1000"], ["--seed", "7"], ["--test-size", "0.25"], ["--val-size", "0.2"]]
+
+
+def other_value(options_cls: type, field: dataclasses.Field):
+    """A valid value of the field that is not its default."""
+    kind, default = options.option_kind(options_cls, field), options.default_of(field)
+    if kind in ("bool", "tristate"):
+        return not default
+    if kind == "choice":
+        return next(c for c in field.metadata["choices"] if c != default)
+    if kind == "int":
+        return (default or 0) + 3
+    if kind == "float":
+        return round((default or 0.0) + 0.05, 4)
+    return f"{default or 'x'}-other"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+def test_every_option_round_trips_through_the_command_line(spec):
+    cls = spec.options
+    defaults = cls(data="tweets.csv", output="runs/a")
+    assert parse_options(cls, options.to_argv(defaults)) == defaults
+    for field in options.form_fields(cls):  # one option at a time, then all together
+        changed = dataclasses.replace(defaults, **{field.name: other_value(cls, field)})
+        assert parse_options(cls, options.to_argv(changed)) == changed, field.name
+    everything = dataclasses.replace(defaults, **{f.name: other_value(cls, f) for f in options.form_fields(cls)})
+    assert parse_options(cls, options.to_argv(everything)) == everything
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+def test_documented_flags_keep_their_spelling(spec):
+    for flags in [*DOCUMENTED_FLAGS[spec.key], *COMMON_FLAGS]:
+        parsed = parse_options(spec.options, ["--output", "o", *flags])
+        name = flags[0].removeprefix("--no-").removeprefix("--").replace("-", "_")
+        assert hasattr(parsed, name), flags
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """Every `python -m trainers.<name> ...` command in README.md and docs/*.md (continued lines joined)."""
+    found = []
+    for document in DOCUMENTS:
+        text = document.read_text().replace("\\\n", " ")
+        for match in re.finditer(r"python -m (trainers\.\w+)([^`|\n#]*)", text):
+            found.append((match.group(1), f"{document.name}: {match.group(0).strip()}"))
+    return found
+
+
+@pytest.mark.parametrize("module, command", documented_commands(), ids=lambda c: c if "trainers." not in c else None)
+def test_every_documented_trainer_command_parses(module, command):
+    spec = trainer(module)
+    args = shlex.split(command.split(": ", 1)[1].replace("[", " ").replace("]", " "))[3:]
+    args = ["x.csv" if a == "..." else a for a in args if not a.startswith("<")]
+    if "--help" in args:
+        with pytest.raises(SystemExit) as exit_:
+            parse_options(spec.options, args)
+        assert exit_.value.code == 0
+        return
+    if "--output" not in args:
+        args += ["--output", "runs/x"]
+    assert isinstance(parse_options(spec.options, args), spec.options), command
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+@pytest.mark.parametrize("bad", [["--no-such-flag", "1"], ["--seed", "many"], []], ids=["unknown", "type", "none"])
+def test_a_bad_command_line_is_one_line_and_exit_2(spec, bad, capsys, tmp_path):
+    argv = bad + (["--output", str(tmp_path / "run")] if bad else [])  # [] = the required --output missing
+    module = importlib.import_module(spec.module)
+    with pytest.raises(SystemExit) as exit_:
+        module.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and err.strip().endswith("(see --help)")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+def test_help_lists_every_option_in_its_group(spec, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        parse_options(spec.options, ["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for field in dataclasses.fields(spec.options):
+        assert options.flag(field) in out and f"\n{field.metadata['group']}:" in out
+
+
+def test_the_registry_names_modules_that_exist_and_fit_code_that_keeps_the_contract():
+    for spec in SPECS:
+        assert importlib.util.find_spec(spec.module), spec.module
+        fit = importlib.import_module(spec.fit_module)
+        assert callable(fit.approach) and (callable(getattr(fit, "train", None)) or callable(fit.run_in))
+        for name in spec.run_name_options:
+            assert name in {f.name for f in dataclasses.fields(spec.options)}
+    assert trainer("keras_nn") is trainer("keras") is trainer("trainers.keras_nn")
+    assert set(local_kinds()) == {"logreg", "keras", "transformer"}
+
+
+def test_constants_mirrored_in_the_light_options_module_agree():
+    from core.models.keras import ARCHS
+    from core.models.transformer import DEFAULT_BASE_MODEL, MINILM_ALIAS
+
+    assert (options.DEFAULT_BASE_MODEL, options.MINILM_ALIAS) == (DEFAULT_BASE_MODEL, MINILM_ALIAS)
+    assert tuple(options.KERAS_ARCHS) == tuple(ARCHS)
+
+
+def test_train_this_commands_come_from_the_examples_and_parse():
+    commands = train_commands("tweets.csv")
+    assert set(commands) == set(examples()) == {"logreg-tfidf", "logreg-hashing", "keras", "transformer"}
+    assert commands["keras"].startswith("python -m trainers.keras_nn --data tweets.csv --output ")
+    assert commands["keras"].endswith("keras-lstm-word2vec --arch lstm --embedding word2vec")
+    for family, (spec, example) in examples().items():
+        args = shlex.split(commands[family])[3:]
+        assert parse_options(spec.options, args).output.endswith(example.folder)
+        shown = example_args(spec, example)
+        assert args[len(args) - len(shown) :] == shown
+
+
+def test_options_and_registry_stay_light():
+    code = (
+        "import sys, core.training.registry, core.training.launcher; "
+        "print(sorted(m for m in ('torch', 'tensorflow', 'sklearn', 'transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+    code = "import sys, core.training.cli; print('torch' in sys.modules)"  # HfArgumentParser without PyTorch
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_launcher_commands_parse_back_into_the_form_values():
+    values = {"arch": "bilstm", "trainable_embeddings": False, "epochs": 4, "dropout": None, "mixed_precision": True}
+    command = launcher.trainer_command("keras", values, "tweets.csv", "runs/k")
+    parsed = parse_options(TRAINERS["keras"].options, command[3:])
+    assert {k: getattr(parsed, k) for k in values} == {**values, "dropout": None}
+
+
+WIDGETS = {
+    "bool": "checkbox",
+    "tristate": "selectbox",
+    "choice": "selectbox",
+    "int": "number_input",
+    "float": "number_input",
+    "text": "text_input",
+}
+
+
+def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
+    monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("BADBUZZ_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
+    for spec in SPECS:
+        at.selectbox[0].set_value(spec.key).run()
+        assert not at.exception, at.exception
+        for field in options.form_fields(spec.options):
+            widget = WIDGETS[options.option_kind(spec.options, field)]
+            label = field.name.replace("_", " ")
+            assert [w.label for w in getattr(at, widget)].count(label) == 1, (spec.key, field.name)
+        shown = "\n".join(str(c.value) for c in at.code)
+        assert f"python -m {spec.module} --data " in shown and "--output RUN_DIR" in shown

@@ -1,0 +1,262 @@
+"""Every plotly figure of the dashboard, built from the tables core/ computes (one function per chart)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from core.analysis.resume import MEASURED, STUDY_SOURCE
+from core.scoring.monitor import Timeline
+
+# The Air Paradis theme (.streamlit/config.toml): sky blue for positive, warm orange for negative and alerts.
+CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}
+REFERENCE_GREY = "#7A8CA5"
+ALERT_ORANGE = "#F28C28"
+HORIZONTAL_LEGEND = {"orientation": "h", "y": -0.25}
+
+
+# ------------------------------------------------------------------ Overview
+
+
+def accuracy_bars(table: pd.DataFrame):
+    """Test accuracy per run, as horizontal bars (table: core.analysis.compare.overview_table, scored rows)."""
+    fig = px.bar(
+        table.assign(label=table["approach"] + " · " + table["run"]),
+        x="accuracy (%)",
+        y="label",
+        orientation="h",
+        text=table["accuracy (%)"].map("{:.2f} %".format),
+        hover_data=["macro F1 (%)", "training time (s)", "single tweet latency p50 (ms)"],
+        title="Test accuracy (%) per run",
+    )
+    fig.update_layout(yaxis_title=None, xaxis_range=[0, 100], height=140 + 45 * len(table))
+    return fig
+
+
+# ------------------------------------------------------------------ Data
+
+
+def class_balance_bars(balance: pd.DataFrame):
+    fig = px.bar(
+        balance,
+        x="class",
+        y="tweets",
+        color="class",
+        color_discrete_map=CLASS_COLORS,
+        text=balance["share (%)"].map("{:.1f} %".format),
+        title="Tweets per class",
+    )
+    fig.update_layout(showlegend=False, yaxis_title="tweets")
+    return fig
+
+
+def tweets_per_user_bars(per_user: pd.DataFrame):
+    return px.bar(
+        per_user, x="tweets per user", y="users", log_y=True, title="How many users wrote k tweets (log scale)"
+    )
+
+
+def top_users_bars(top: pd.DataFrame, n: int):
+    fig = px.bar(
+        top,
+        x=["negative", "positive"],
+        y="user",
+        orientation="h",
+        color_discrete_map=CLASS_COLORS,
+        title=f"The {n} most prolific users (tweets per class)",
+    )
+    fig.update_layout(yaxis={"categoryorder": "total ascending"}, xaxis_title="tweets", legend_title=None, height=600)
+    return fig
+
+
+def length_histogram(hist: pd.DataFrame, column: str, bin_width: int):
+    """Share of each class's tweets per length bin (core.analysis.data_explorer.length_histogram)."""
+    fig = px.bar(
+        hist,
+        x=column,
+        y="share of class (%)",
+        color="class",
+        barmode="overlay",
+        opacity=0.65,
+        color_discrete_map=CLASS_COLORS,
+        title=f"Tweet length in {column}, per class",
+        hover_data=["tweets"],
+    )
+    bins = f", bins of {bin_width}" if bin_width > 1 else ""
+    fig.update_layout(
+        xaxis_title=f"length ({column}{bins})", yaxis_title="share of the class's tweets (%)", legend_title=None
+    )
+    return fig
+
+
+def top_token_bars(tokens: pd.DataFrame, class_name: str, metric: str, n: int):
+    """One class's n top tokens (core.analysis.data_explorer.top_tokens), by `metric`: 'count' or 'z'."""
+    fig = px.bar(
+        tokens,
+        x=metric,
+        y="token",
+        orientation="h",
+        color_discrete_sequence=[CLASS_COLORS[class_name]],
+        title=f"{class_name.capitalize()} tweets",
+        hover_data=["count", "z"],
+    )
+    fig.update_layout(
+        yaxis={"categoryorder": "total ascending"},
+        height=150 + 22 * n,
+        xaxis_title="occurrences" if metric == "count" else "z-score (log-odds)",
+    )
+    return fig
+
+
+# ------------------------------------------------------------------ Compare
+
+
+def confusion_heatmap(matrix: pd.DataFrame, title: str, normalised: bool):
+    fig = px.imshow(
+        matrix,
+        text_auto=".1f" if normalised else "d",
+        color_continuous_scale="Blues",
+        zmin=0,
+        zmax=100 if normalised else None,
+        aspect="equal",
+        labels={"color": "% of true class" if normalised else "tweets"},
+    )
+    fig.update_layout(
+        title=title,
+        title_font_size=13,
+        coloraxis_showscale=False,
+        height=340,
+        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+    )
+    return fig
+
+
+def roc_curves(points: pd.DataFrame):
+    """ROC curves of core.analysis.compare.curve_points(runs, 'roc'), with the chance diagonal."""
+    fig = px.line(
+        points,
+        x="fpr",
+        y="tpr",
+        color="run",
+        title="ROC curve",
+        labels={"fpr": "false positive rate", "tpr": "true positive rate"},
+    )
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": REFERENCE_GREY}, name="chance")
+    )
+    fig.update_layout(legend=HORIZONTAL_LEGEND, legend_title=None, height=460)
+    return fig
+
+
+def precision_recall_curves(points: pd.DataFrame):
+    fig = px.line(points, x="recall", y="precision", color="run", title="Precision-recall curve (positive class)")
+    fig.update_layout(legend=HORIZONTAL_LEGEND, legend_title=None, height=460)
+    return fig
+
+
+def learning_curves(curves: pd.DataFrame):
+    """Loss and accuracy per epoch (core.analysis.compare.learning_curves): train solid, validation dashed."""
+    fig = px.line(
+        curves,
+        x="epoch",
+        y="value",
+        color="run",
+        line_dash="split",
+        facet_col="metric",
+        markers=True,
+        title="Loss and accuracy per epoch (solid: train, dashed: validation)",
+    )
+    fig.update_yaxes(matches=None, showticklabels=True)
+    fig.update_layout(legend={"orientation": "h", "y": -0.3}, legend_title=None, height=440)
+    return fig
+
+
+# ------------------------------------------------------------------ Résumé
+
+
+def accuracy_cost_figure(table: pd.DataFrame, cost_column: str = "inference cost per 1,000 tweets (USD)"):
+    """Measured runs as points (accuracy against cost); the study's figures as labelled horizontal lines."""
+    measured = table[(table["source"] == MEASURED) & table[cost_column].notna() & table["accuracy (%)"].notna()]
+    fig = px.scatter(
+        measured,
+        x=cost_column,
+        y="accuracy (%)",
+        color="approach",
+        hover_name="run",
+        hover_data={
+            "macro F1 (%)": ":.2f",
+            "batched throughput (tweets/s)": ":,.0f",
+            "training time (s)": ":.1f",
+            cost_column: ":.6f",
+        },
+        log_x=bool(len(measured)) and measured[cost_column].gt(0).all(),
+    )
+    fig.update_traces(marker={"size": 13, "line": {"width": 1, "color": "#0B1F3A"}})
+    for _, row in table[table["source"] == STUDY_SOURCE].iterrows():
+        fig.add_hline(
+            y=row["accuracy (%)"],
+            line={"dash": "dot", "color": REFERENCE_GREY},
+            annotation_text=f"{row['approach']}: {row['accuracy (%)']:.0f} % (not measured here)",
+            annotation_position="bottom right",
+            annotation_font_size=11,
+        )
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend_title=None,
+        xaxis_title=cost_column,
+        yaxis_title="test accuracy (%)",
+    )
+    fig.update_xaxes(exponentformat="power", tickprefix="$")  # not "4µ": these are dollars
+    return fig
+
+
+# ------------------------------------------------------------------ Monitor
+
+
+def timeline_figure(timeline: Timeline, threshold: float):
+    """Negative share per bucket, the alert threshold line, alert buckets and crossings highlighted."""
+    b = timeline.buckets
+    x = b["start"] if timeline.by == "time" else (b["start"] + b["end"]) / 2
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=b["share"] * 100,
+            mode="lines+markers",
+            name="negative share",
+            line={"color": "#4FA3E0", "width": 2},
+            customdata=np.stack([b["tweets"], b["negative"]], axis=-1),
+            hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets<extra></extra>",
+        )
+    )
+    alerts = b[b["alert"]]
+    if len(alerts):
+        fig.add_trace(
+            go.Scatter(
+                x=x[b["alert"]],
+                y=alerts["share"] * 100,
+                mode="markers",
+                name="above threshold",
+                marker={"color": ALERT_ORANGE, "size": 11, "symbol": "diamond"},
+                hovertemplate="%{y:.1f} % negative: alert<extra></extra>",
+            )
+        )
+    for start in timeline.crossings["start"]:  # where each alert episode begins
+        fig.add_vline(x=start, line={"color": ALERT_ORANGE, "dash": "dot", "width": 1})
+    fig.add_hline(
+        y=threshold * 100,
+        line={"color": "#D9534F", "dash": "dash"},
+        annotation_text=f"alert threshold {threshold:.0%}",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        yaxis={"title": "negative tweets (%)", "range": [0, 100]},
+        xaxis={"title": "time (UTC)" if timeline.by == "time" else "position in the file (row)"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=380,
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return fig

@@ -1,0 +1,122 @@
+"""How the pages word and format what core/ computes: column formats, sentences, history rows."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.scoring.live import Answer, PreparedText
+from core.scoring.monitor import MonitorResult
+
+HISTORY_TEXT_CHARS = 80  # a tweet in the history table is cut to this (with "...")
+
+
+# ------------------------------------------------------------------ st.dataframe column formats
+
+
+def percent(decimals: int = 2) -> st.column_config.NumberColumn:
+    """A column already in percent (0-100): '93.12 %'."""
+    return st.column_config.NumberColumn(format=f"%.{decimals}f %%")
+
+
+def seconds() -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(format="%.1f s")
+
+
+def milliseconds(decimals: int = 2) -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(format=f"%.{decimals}f ms")
+
+
+def whole_number() -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(format="%.0f")
+
+
+def dollars() -> st.column_config.NumberColumn:
+    return st.column_config.NumberColumn(format="$%.6f")  # fractions of a cent matter per 1,000 tweets
+
+
+def probability(label: str | None = None, **options) -> st.column_config.ProgressColumn:
+    """A P(positive) column as a bar from 0 to 1 with three decimals."""
+    return st.column_config.ProgressColumn(label, format="%.3f", min_value=0.0, max_value=1.0, **options)
+
+
+# ------------------------------------------------------------------ sentences
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def split_warning(split_ids: dict[str, str | None]) -> str | None:
+    """The Compare page's warning for core.analysis.compare.mixed_splits(runs); None when they agree."""
+    if not split_ids:
+        return None
+    groups = ", ".join(f"{run_id}: {split or 'unknown'}" for run_id, split in split_ids.items())
+    return (
+        "These runs were evaluated on different test splits, so their metrics are not strictly comparable, "
+        f"and tweet-by-tweet views only use tweets that every run scored (split ids: {groups})."
+    )
+
+
+def truncation_notice(prepared: PreparedText) -> str:
+    """What the Live page says when the text was cut before scoring ('' when it was not)."""
+    if not prepared.truncated:
+        return ""
+    return (
+        f"The text had {prepared.original_chars:,} characters; only the first {prepared.max_chars:,} "
+        f"were scored (a tweet is at most 280)."
+    )
+
+
+def monitor_lines(result: MonitorResult) -> list[str]:
+    """What the Monitor lists about its input: the accounting `python -m core.score` prints, then each kind of
+    row that needs a look."""
+    report = result.report
+    out = [result.accounting()]
+    if report.malformed_lines:
+        out.append(f"{plural(report.malformed_lines, 'malformed record')} left out ({report.malformed_where})")
+    if report.empty_text:
+        out.append(f"{plural(report.empty_text, 'row')} with empty text (kept, not scored)")
+    if report.truncated:
+        out.append(f"{plural(report.truncated, 'row')} with a text over the length limit (scored on its start)")
+    if report.bad_timestamp:
+        out.append(
+            f"{plural(report.bad_timestamp, 'row')} with an unparseable timestamp (scored, left out of the time chart)"
+        )
+    if report.blank_lines:
+        out.append(f"{plural(report.blank_lines, 'blank line')} ignored (not records)")
+    if result.failed_scores:
+        out.append(f"{plural(result.failed_scores, 'row')} the model could not score (see `reason`)")
+    return out
+
+
+def attention_title(rows: int) -> str:
+    return f"{rows:,} row{'s' if rows != 1 else ''} need{'s' if rows == 1 else ''} attention"
+
+
+def model_choice_label(run) -> str:
+    """A run in the Monitor's model list: approach, folder and test accuracy."""
+    accuracy = (run.metrics.get("test") or {}).get("accuracy")
+    return f"{run.approach} — {run.id}" + (f", accuracy {accuracy:.1%}" if accuracy is not None else "")
+
+
+# ------------------------------------------------------------------ Live scoring history
+
+
+def history_rows(text: str, answers: list[Answer], when: float | None = None) -> list[dict]:
+    """One row per answered column, for the session's history table."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(when or time.time()))
+    shown = text if len(text) <= HISTORY_TEXT_CHARS else text[: HISTORY_TEXT_CHARS - 3] + "..."
+    return [
+        {
+            "time": stamp,
+            "text": shown,
+            "approach": a.name,
+            "label": a.label if a.ok else f"({a.status})",
+            "P(positive)": round(a.p_pos, 4) if a.p_pos is not None else None,
+            "latency (ms)": round(a.latency_ms, 1) if a.latency_ms is not None else None,
+            "cost (USD)": a.cost_usd,
+        }
+        for a in answers
+    ]
