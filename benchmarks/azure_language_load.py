@@ -20,17 +20,63 @@ from core.azure.cache import AnswerCache
 from core.azure.language import LanguageClient
 from core.azure.spend import BudgetExceeded, SpendGuard
 from core.config import SHARED_SAMPLE
-from tests.azure_language_server import LanguageServer
+from tests.support.azure_language_server import LanguageServer
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=SHARED_SAMPLE)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--throttle-every", type=int, default=3)
     parser.add_argument("--retry-after", default=None, help="Retry-After value on 429s (default: none sent)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def first_run(client, server, texts: list[str], args: argparse.Namespace):
+    """Score the tweets while the server throttles; print requests, largest batch and rows lost."""
+    start = time.perf_counter()
+    first = client().score(texts)
+    seconds = time.perf_counter() - start
+    statuses = [r.status for r in server.requests]
+    answered = sum(p is not None for p in first.p_pos)
+    lost = len(texts) - answered - sum(1 for e in first.errors if e == "empty text: not sent")
+    print(
+        f"tweets: {len(texts):,} from {args.data.name}; server: 429 every {args.throttle_every} requests "
+        f"(Retry-After: {args.retry_after or 'none'})"
+    )
+    print(
+        f"first run:  {len(server.requests)} requests ({statuses.count(200)} answered, {statuses.count(429)} "
+        f"x 429), max {server.max_documents_seen} documents per request, {answered:,} rows answered, "
+        f"{lost} rows lost, {seconds:.2f} s, estimated cost ${first.cost_usd:.4f}"
+    )
+    return first
+
+
+def second_run(client, server, texts: list[str], first) -> None:
+    """Score the same tweets again: they should come from the cache."""
+    before = len(server.requests)
+    start = time.perf_counter()
+    second = client().score(texts)
+    print(
+        f"second run: {len(server.requests) - before} requests, {second.cached:,} rows from the cache, "
+        f"{time.perf_counter() - start:.2f} s, identical answers: {second.p_pos == first.p_pos}"
+    )
+
+
+def budget_run(client, server, spend: SpendGuard, texts: list[str]) -> None:
+    """New tweets under a budget smaller than their estimate: the run should be refused."""
+    new_texts = [f"{t} (again)" for t in texts]
+    spend.set_budget(spend.usage()["text_records"] + 10)
+    before = len(server.requests)
+    try:
+        client().score(new_texts)
+        print("budget run: NOT refused")
+    except BudgetExceeded as exc:
+        print(f"budget run: refused, {len(server.requests) - before} requests made: {exc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     frame = pd.read_csv(args.data, encoding="latin-1").sample(args.n, random_state=0)
     texts = frame["text"].astype(str).tolist()
     with (
@@ -49,38 +95,9 @@ def main(argv: list[str] | None = None) -> None:
                 backoff_factor=0.05,
             )
 
-        start = time.perf_counter()
-        first = client().score(texts)
-        seconds = time.perf_counter() - start
-        statuses = [r.status for r in server.requests]
-        answered = sum(p is not None for p in first.p_pos)
-        lost = len(texts) - answered - sum(1 for e in first.errors if e == "empty text: not sent")
-        print(
-            f"tweets: {len(texts):,} from {args.data.name}; server: 429 every {args.throttle_every} requests "
-            f"(Retry-After: {args.retry_after or 'none'})"
-        )
-        print(
-            f"first run:  {len(server.requests)} requests ({statuses.count(200)} answered, {statuses.count(429)} "
-            f"x 429), max {server.max_documents_seen} documents per request, {answered:,} rows answered, "
-            f"{lost} rows lost, {seconds:.2f} s, estimated cost ${first.cost_usd:.4f}"
-        )
-
-        before = len(server.requests)
-        start = time.perf_counter()
-        second = client().score(texts)
-        print(
-            f"second run: {len(server.requests) - before} requests, {second.cached:,} rows from the cache, "
-            f"{time.perf_counter() - start:.2f} s, identical answers: {second.p_pos == first.p_pos}"
-        )
-
-        new_texts = [f"{t} (again)" for t in texts]
-        spend.set_budget(spend.usage()["text_records"] + 10)
-        before = len(server.requests)
-        try:
-            client().score(new_texts)
-            print("budget run: NOT refused")
-        except BudgetExceeded as exc:
-            print(f"budget run: refused, {len(server.requests) - before} requests made: {exc}")
+        first = first_run(client, server, texts, args)
+        second_run(client, server, texts, first)
+        budget_run(client, server, spend, texts)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def training_throughput(run_dir: Path, texts, labels, steps: int, batch_size: in
     return results
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", required=True, help="a succeeded transformer run folder")
     parser.add_argument("--tweets", type=int, default=1000, help="test tweets for batched throughput")
@@ -108,39 +108,36 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2, help="batched rounds per path; the best one counts")
     parser.add_argument("--train-steps", type=int, default=5, help="training steps to time (0: skip)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    run_dir = Path(args.run)
-    meta = json.loads((run_dir / "run.json").read_text())
-    max_length = meta["transformer"]["max_length"]
+
+def sampled_test_tweets(meta: dict, tweets: int) -> tuple[list[str], np.ndarray]:
+    """A seeded sample of the run's shared test split: texts and labels."""
     test = split_for_run(meta).test
-    sample = test.sample(n=min(args.tweets, len(test)), random_state=0)
-    texts, labels = sample["text"].tolist(), sample["label"].to_numpy()
-    singles = texts[: args.singles]
-    import torch
+    sample = test.sample(n=min(tweets, len(test)), random_state=0)
+    return sample["text"].tolist(), sample["label"].to_numpy()
 
-    torch.set_num_threads(cpu_threads())
-    print(
-        f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
-        f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
-        f"load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
 
-    candidates = {
+def inference_candidates(run_dir: Path, max_length: int, batch_size: int) -> dict:
+    """Each inference path by name, as a function that builds its predict function."""
+    return {
         "HF pipeline, PyTorch fp32, batch 1 (its default)": lambda: hf_pipeline(run_dir / "model", max_length, 1),
-        f"HF pipeline, PyTorch fp32, batch {args.batch_size}": lambda: hf_pipeline(
-            run_dir / "model", max_length, args.batch_size
+        f"HF pipeline, PyTorch fp32, batch {batch_size}": lambda: hf_pipeline(
+            run_dir / "model", max_length, batch_size
         ),
-        "ours, PyTorch fp32": lambda: ours(run_dir, "torch", args.batch_size),
-        "ours, ONNX Runtime fp32": lambda: ours(run_dir, "onnx-fp32", args.batch_size),
-        "ours, ONNX Runtime int8": lambda: ours(run_dir, "onnx-int8", args.batch_size),
+        "ours, PyTorch fp32": lambda: ours(run_dir, "torch", batch_size),
+        "ours, ONNX Runtime fp32": lambda: ours(run_dir, "onnx-fp32", batch_size),
+        "ours, ONNX Runtime int8": lambda: ours(run_dir, "onnx-int8", batch_size),
     }
+
+
+def measure_inference(candidates: dict, texts, labels, singles, rounds: int) -> list[dict]:
+    """Latency, throughput and accuracy of every path, then its largest gap to our PyTorch path, printed as a table."""
     rows, reference = [], None
     for name, make in candidates.items():
         predict = make()
         p50, p95 = timed_singles(predict, singles)
-        throughput, scores = timed_batched(predict, texts, args.rounds)
+        throughput, scores = timed_batched(predict, texts, rounds)
         if name == "ours, PyTorch fp32":
             reference = scores
         rows.append(
@@ -163,34 +160,63 @@ def main(argv=None):
             f"{r['path']:<48} {r['single_p50_ms']:>8.2f} {r['single_p95_ms']:>8.2f} {r['tweets_per_s']:>9.1f} "
             f"{r['speedup_vs_best_pipeline']:>9.2f} {r['max_abs_delta_vs_torch']:>9.1e} {r['accuracy']:>7.4f}"
         )
+    return rows
 
+
+def recorded_training(run_dir: Path, meta: dict) -> dict | None:
+    """The training throughput the run recorded (printed), or None where it recorded none."""
+    recorded = json.loads((run_dir / "metrics.json").read_text()).get("transformer") or {}
+    if not recorded:
+        return None
+    print(
+        f"\ntraining, as recorded by the run: {recorded['tweets_seen']:,} tweets in "
+        f"{recorded['train_seconds']:.0f} s = {recorded['train_tweets_per_s']:.1f} tweets/s "
+        f"({meta['device'].get('precision')}, {meta['device'].get('name')})"
+    )
+    return {k: recorded.get(k) for k in ("train_tweets_per_s", "train_seconds", "tweets_seen", "epochs")}
+
+
+def measured_training(run_dir: Path, texts, labels, steps: int, max_length: int) -> dict:
+    """Training throughput timed now, 32 tweets a step (printed)."""
+    measured = training_throughput(run_dir, texts, labels, steps, 32, max_length)
+    print(
+        f"training, measured now ({steps} steps of 32 tweets, padded to the batch's longest): "
+        + ", ".join(f"{k} {v} tweets/s" if isinstance(v, float) else f"{k} {v}" for k, v in measured.items())
+    )
+    return measured
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run_dir = Path(args.run)
+    meta = json.loads((run_dir / "run.json").read_text())
+    max_length = meta["transformer"]["max_length"]
+    texts, labels = sampled_test_tweets(meta, args.tweets)
+    singles = texts[: args.singles]
+    import torch
+
+    torch.set_num_threads(cpu_threads())
+    print(
+        f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
+        f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+    candidates = inference_candidates(run_dir, max_length, args.batch_size)
     figures = {
         "run": str(run_dir),
         "tweets": len(texts),
         "singles": len(singles),
         "batch_size": args.batch_size,
         "threads": cpu_threads(),
-        "inference": rows,
+        "inference": measure_inference(candidates, texts, labels, singles, args.rounds),
     }
-    recorded = json.loads((run_dir / "metrics.json").read_text()).get("transformer") or {}
+    recorded = recorded_training(run_dir, meta)
     if recorded:
-        figures["training_recorded"] = {
-            k: recorded.get(k) for k in ("train_tweets_per_s", "train_seconds", "tweets_seen", "epochs")
-        }
-        print(
-            f"\ntraining, as recorded by the run: {recorded['tweets_seen']:,} tweets in "
-            f"{recorded['train_seconds']:.0f} s = {recorded['train_tweets_per_s']:.1f} tweets/s "
-            f"({meta['device'].get('precision')}, {meta['device'].get('name')})"
-        )
+        figures["training_recorded"] = recorded
     if args.train_steps:
-        figures["training_measured"] = training_throughput(run_dir, texts, labels, args.train_steps, 32, max_length)
-        print(
-            f"training, measured now ({args.train_steps} steps of 32 tweets, padded to the batch's longest): "
-            + ", ".join(
-                f"{k} {v} tweets/s" if isinstance(v, float) else f"{k} {v}"
-                for k, v in figures["training_measured"].items()
-            )
-        )
+        figures["training_measured"] = measured_training(run_dir, texts, labels, args.train_steps, max_length)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 

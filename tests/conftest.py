@@ -52,6 +52,21 @@ def local_operator(monkeypatch):
         yield
 
 
+@pytest.fixture
+def no_cloud(monkeypatch, tmp_path):
+    """No Azure settings, whatever the developer's machine has (environment or secrets file): cloud columns say
+    'not configured' and no client is built. Operator settings are cleared by `local_operator`."""
+    for name in (
+        "AZURE_LANGUAGE_ENDPOINT",
+        "AZURE_LANGUAGE_KEY",
+        "AZURE_ML_ENDPOINT_URL",
+        "AZURE_ML_ENDPOINT_KEY",
+        "AZURE_KEYVAULT_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BADBUZZ_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+
+
 @pytest.fixture(scope="session")
 def tiny_csv(tmp_path_factory) -> Path:
     """600 learnable tweets in the headered layout of the shared sample."""

@@ -163,9 +163,31 @@ def embedding_matrix(
     The first `reserved` rows (padding, out-of-vocabulary) and words without a vector get small random
     values scaled like the known vectors (padding stays zero). Coverage: share of the vocabulary words and
     of the token occurrences in `token_counts` (all training tokens) that got a real vector."""
-    rng = np.random.default_rng(seed)
-    dim = vectors.dim
-    matrix = np.zeros((len(vocabulary), dim), dtype=np.float32)
+    matrix = np.zeros((len(vocabulary), vectors.dim), dtype=np.float32)
+    how, missing, found_rows = _fill_known_rows(matrix, vectors, vocabulary, reserved)
+    _fill_unknown_rows(matrix, found_rows, seed)
+    words = max(len(vocabulary) - reserved, 0)
+    coverage = {
+        "source": vectors.source,
+        "origin": vectors.origin,
+        "dim": vectors.dim,
+        "subword": vectors.subword,
+        "vocabulary_words": words,
+        "found_words": len(found_rows),
+        "vocab_coverage": round(len(found_rows) / words, 4) if words else 0.0,
+        "found_by": {k: v for k, v in how.items() if k != "missing"},
+        "missing_examples": missing[:20],
+    }
+    if token_counts:
+        coverage.update(_token_coverage(vocabulary, token_counts, set(found_rows)))
+    return matrix, coverage
+
+
+def _fill_known_rows(
+    matrix: np.ndarray, vectors: Vectors, vocabulary: Sequence[str], reserved: int
+) -> tuple[Counter, list[str], list[int]]:
+    """Copy the vector of each word past the reserved rows into its row: how each was found, the words
+    without one, and the rows filled."""
     how = Counter()
     missing: list[str] = []
     found_rows = []
@@ -179,30 +201,24 @@ def embedding_matrix(
         else:
             matrix[index] = vector
             found_rows.append(index)
+    return how, missing, found_rows
+
+
+def _fill_unknown_rows(matrix: np.ndarray, found_rows: list[int], seed: int) -> None:
+    """Small random values, scaled like the known vectors, in every row but padding (row 0) without a vector."""
+    rng = np.random.default_rng(seed)
     scale = float(matrix[found_rows].std()) if found_rows else 0.05
     found = set(found_rows)
-    unknown = [i for i in range(1, len(vocabulary)) if i not in found]
-    matrix[unknown] = rng.normal(0.0, scale or 0.05, size=(len(unknown), dim))
+    unknown = [i for i in range(1, len(matrix)) if i not in found]
+    matrix[unknown] = rng.normal(0.0, scale or 0.05, size=(len(unknown), matrix.shape[1]))
 
-    words = max(len(vocabulary) - reserved, 0)
-    coverage = {
-        "source": vectors.source,
-        "origin": vectors.origin,
-        "dim": dim,
-        "subword": vectors.subword,
-        "vocabulary_words": words,
-        "found_words": len(found_rows),
-        "vocab_coverage": round(len(found_rows) / words, 4) if words else 0.0,
-        "found_by": {k: v for k, v in how.items() if k != "missing"},
-        "missing_examples": missing[:20],
-    }
-    if token_counts:
-        total = sum(token_counts.values())
-        index_of = {w: i for i, w in enumerate(vocabulary)}
-        covered = sum(c for w, c in token_counts.items() if index_of.get(w) in found)
-        coverage["token_coverage"] = round(covered / total, 4) if total else 0.0
-        coverage["tokens"] = total
-    return matrix, coverage
+
+def _token_coverage(vocabulary: Sequence[str], token_counts: Counter, found: set[int]) -> dict:
+    """Share of the token occurrences whose word got a real vector, and the number of tokens."""
+    total = sum(token_counts.values())
+    index_of = {w: i for i, w in enumerate(vocabulary)}
+    covered = sum(c for w, c in token_counts.items() if index_of.get(w) in found)
+    return {"token_coverage": round(covered / total, 4) if total else 0.0, "tokens": total}
 
 
 def _read_file(path: Path) -> KeyedVectors:

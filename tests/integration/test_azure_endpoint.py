@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,8 +17,8 @@ from core.azure import local_endpoint
 from core.azure.endpoint import EndpointClient
 from core.azure.score_script import MAX_CHARS, find_run_dir
 from core.azure.services import ServiceError, get_service
-from core.config import PROJECT_ROOT
 from core.data.csv_reader import MAX_TEXT_CHARS
+from tests.support.cli import run_module
 
 
 def free_port() -> int:
@@ -39,23 +38,8 @@ def run_dir(tmp_path_factory):
     rows = [(target, f"{words[target][i % 4]} number {i}") for i in range(200) for target in (0, 4)]
     pd.DataFrame(rows, columns=["target", "text"]).to_csv(root / "data.csv", index=False)
     env = {**os.environ, "BADBUZZ_ARTIFACTS": str(root / "artifacts")}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trainers.logreg",
-            "--data",
-            str(root / "data.csv"),
-            "--output",
-            str(root / "run"),
-            "--C",
-            "1.0",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
+    run_module(
+        "trainers.logreg", "--data", root / "data.csv", "--output", root / "run", "--C", "1.0", env=env, check=True
     )
     return root / "run"
 
@@ -127,24 +111,8 @@ def test_core_score_cli_with_the_endpoint(endpoint_url, tmp_path):
     pd.DataFrame({"id": [1, 2, 3], "text": ["great crew", "", "awful delay"]}).to_csv(tmp_path / "in.csv", index=False)
     env = {**os.environ, "AZURE_ML_ENDPOINT_URL": endpoint_url, "BADBUZZ_SECRETS_FILE": str(tmp_path / "x.toml")}
     env.pop("AZURE_KEYVAULT_URL", None)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--service",
-            "azure-endpoint",
-            "--input",
-            str(tmp_path / "in.csv"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    run_module("core.score", "--service", "azure-endpoint", "--input", src, "--output", dst, env=env, check=True)
     out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     assert list(out["label"]) == ["positive", "", "negative"] and out["reason"][1]
 
@@ -244,29 +212,10 @@ def test_a_transformer_run_is_served_the_same_way(tmp_path):
     DistilBertForSequenceClassification(config).save_pretrained(tmp_path / "base")
     rows = [(4, f"great crew love {i}") if i % 2 else (0, f"awful lost bag {i}") for i in range(120)]
     pd.DataFrame(rows, columns=["target", "text"]).to_csv(tmp_path / "data.csv", index=False)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trainers.transformer",
-            "--data",
-            str(tmp_path / "data.csv"),
-            "--output",
-            str(tmp_path / "run"),
-            "--base-model",
-            str(tmp_path / "base"),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--no-onnx",
-        ],
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
-        env={**os.environ, "BADBUZZ_ARTIFACTS": str(tmp_path / "artifacts")},
-    )
+    data, run, base = tmp_path / "data.csv", tmp_path / "run", tmp_path / "base"
+    args = ["--data", data, "--output", run, "--base-model", base, "--epochs", "1", "--batch-size", "16", "--no-onnx"]
+    env = {**os.environ, "BADBUZZ_ARTIFACTS": str(tmp_path / "artifacts")}
+    run_module("trainers.transformer", *args, env=env, check=True, timeout=300)
     port = free_port()
     proc = local_endpoint.start(tmp_path / "run", port, log_path=tmp_path / "azmlinfsrv.log")
     try:

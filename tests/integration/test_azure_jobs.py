@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from core.azure.deploy import build_deployment, traffic_split
 from core.azure.jobs import build_job, split_trainer_args
 from core.config import PROJECT_ROOT
+from tests.support.cli import run_module
+
+JOB_CLI = ("core.azure.jobs", "--trainer", "logreg", "--compute", "gpu-1")  # a logreg job on gpu-1, then its options
 
 
 @pytest.fixture
@@ -69,28 +70,8 @@ def test_bad_job_requests_are_refused_with_reasons(data_csv, tmp_path):
 
 
 def test_dry_run_cli_prints_the_spec_and_submits_nothing(data_csv):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.azure.jobs",
-            "--trainer",
-            "logreg",
-            "--compute",
-            "gpu-1",
-            "--dry-run",
-            "--",
-            "--data",
-            str(data_csv),
-            "--sample",
-            "100",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)},
-    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)}
+    done = run_module(*JOB_CLI, "--dry-run", "--", "--data", data_csv, "--sample", "100", env=env)
     assert done.returncode == 0, done.stderr
     assert "nothing submitted" in done.stdout and "compute: azureml:gpu-1" in done.stdout
     assert "--sample 100" in done.stdout and "experimental class" not in done.stdout + done.stderr
@@ -126,22 +107,7 @@ def test_traffic_split():
 
 
 def test_deploy_dry_run_cli_prints_both_specs_and_the_hourly_cost(run_folder):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.azure.deploy",
-            "--run",
-            str(run_folder),
-            "--endpoint",
-            "badbuzz-test",
-            "--dry-run",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_module("core.azure.deploy", "--run", run_folder, "--endpoint", "badbuzz-test", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "auth_mode: key" in done.stdout and "scoring_script: core/azure/score_script.py" in done.stdout
     assert "Standard_DS3_v2" in done.stdout and "/hour" in done.stdout
@@ -149,25 +115,7 @@ def test_deploy_dry_run_cli_prints_both_specs_and_the_hourly_cost(run_folder):
 
 def test_submitting_without_a_workspace_says_what_to_set(data_csv):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent), "PYTHONPATH": str(PROJECT_ROOT)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.azure.jobs",
-            "--trainer",
-            "logreg",
-            "--compute",
-            "gpu-1",
-            "--",
-            "--data",
-            str(data_csv),
-        ],
-        cwd=data_csv.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    done = run_module(*JOB_CLI, "--", "--data", data_csv, cwd=data_csv.parent, env=env)
     assert done.returncode != 0 and "no Azure ML workspace given" in done.stderr
     assert "AZURE_SUBSCRIPTION_ID" in done.stderr
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -16,8 +14,8 @@ from core.azure.cache import AnswerCache
 from core.azure.language import MAX_DOCUMENT_CHARS, LanguageClient, evaluate_three_class, p_positive
 from core.azure.services import ServiceError, get_service
 from core.azure.spend import BudgetExceeded, LanguagePrice, SpendGuard
-from core.config import PROJECT_ROOT
 from tests.support.azure_language_server import API_VERSION, LanguageServer
+from tests.support.cli import run_module
 
 PRICE = LanguagePrice(usd_per_1000_records=2.0, free_records_per_month=10, source="test", as_of="today")
 
@@ -187,24 +185,24 @@ def _cli_env(tmp_path, server) -> dict:
     }
 
 
+def _score_cli(tmp_path, env, *extra):
+    """`python -m core.score --service azure-language` from tmp_path/in.csv to tmp_path/out.csv."""
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    return run_module("core.score", "--service", "azure-language", "--input", src, "--output", out, *extra, env=env)
+
+
+def _evaluation_cli(tmp_path, run_dir, env):
+    """`python -m trainers.azure_language` on 20 tweets of tmp_path/data.csv, into run_dir."""
+    return run_module(
+        "trainers.azure_language", "--data", tmp_path / "data.csv", "--output", run_dir, "--n", "20", env=env
+    )
+
+
 def test_core_score_cli_with_the_language_service(tmp_path):
     frame = pd.DataFrame({"id": range(23), "text": tweets(22) + [""]})
     frame.to_csv(tmp_path / "in.csv", index=False)
     with LanguageServer() as server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--service",
-            "azure-language",
-            "--input",
-            str(tmp_path / "in.csv"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ]
-        done = subprocess.run(
-            cmd, cwd=PROJECT_ROOT, env=_cli_env(tmp_path, server), capture_output=True, text=True, timeout=120
-        )
+        done = _score_cli(tmp_path, _cli_env(tmp_path, server))
         assert done.returncode == 0, done.stderr
         out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
         assert list(out["id"]) == list(range(23)) and out["score"].iloc[:22].ne("").all()
@@ -222,20 +220,7 @@ def test_evaluation_run_is_a_normal_run_folder(tmp_path, monkeypatch):
     rows.to_csv(tmp_path / "data.csv", index=False)
     run_dir = tmp_path / "artifacts" / "runs" / "azure-lang"
     with LanguageServer(throttle_every=3) as server:
-        cmd = [
-            sys.executable,
-            "-m",
-            "trainers.azure_language",
-            "--data",
-            str(tmp_path / "data.csv"),
-            "--output",
-            str(run_dir),
-            "--n",
-            "20",
-        ]
-        done = subprocess.run(
-            cmd, cwd=PROJECT_ROOT, env=_cli_env(tmp_path, server), capture_output=True, text=True, timeout=120
-        )
+        done = _evaluation_cli(tmp_path, run_dir, _cli_env(tmp_path, server))
         assert done.returncode == 0, done.stderr
         meta = json.loads((run_dir / "run.json").read_text())
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -263,31 +248,8 @@ def test_budget_refusal_in_the_evaluation_run_makes_no_request(tmp_path):
     rows.to_csv(tmp_path / "data.csv", index=False)
     with LanguageServer() as server:
         env = _cli_env(tmp_path, server)
-        subprocess.run(
-            [sys.executable, "-m", "core.azure.spend", "--set-budget", "5"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "trainers.azure_language",
-                "--data",
-                str(tmp_path / "data.csv"),
-                "--output",
-                str(tmp_path / "run"),
-                "--n",
-                "20",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        run_module("core.azure.spend", "--set-budget", "5", env=env, check=True)
+        done = _evaluation_cli(tmp_path, tmp_path / "run", env)
         assert done.returncode != 0 and "refused before any request" in done.stderr
         assert server.requests == []
         assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
@@ -297,32 +259,7 @@ def test_core_score_cli_refuses_a_file_over_budget_before_its_first_chunk(tmp_pa
     pd.DataFrame({"text": tweets(25)}).to_csv(tmp_path / "in.csv", index=False)
     with LanguageServer() as server:
         env = _cli_env(tmp_path, server)
-        subprocess.run(
-            [sys.executable, "-m", "core.azure.spend", "--set-budget", "20"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "core.score",
-                "--service",
-                "azure-language",
-                "--chunk-size",
-                "10",
-                "--input",
-                str(tmp_path / "in.csv"),
-                "--output",
-                str(tmp_path / "out.csv"),
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        run_module("core.azure.spend", "--set-budget", "20", env=env, check=True)
+        done = _score_cli(tmp_path, env, "--chunk-size", "10")
         assert done.returncode != 0 and "refused before any request" in done.stderr
         assert server.requests == [] and not (tmp_path / "out.csv").exists()

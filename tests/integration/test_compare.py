@@ -13,7 +13,7 @@ import pytest
 from core.analysis import compare as cmp
 from core.data.split import split_for_run
 from core.tracking.runs import list_runs, read_run
-from tests.support.runs import train_tiny_runs, write_tiny_csv
+from tests.support.runs import train_tiny_runs
 from views.components.formatting import split_warning
 
 POSITIVE = ["love", "great", "thanks", "awesome", "happy", "smooth", "friendly", "perfect", "upgrade", "glad"]
@@ -23,13 +23,7 @@ FILLER = ["flight", "crew", "gate", "seat", "bag", "today", "again", "the", "my"
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    base = tmp_path_factory.mktemp("compare")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BADBUZZ_DATA_DIR", str(base / "data"))
-        mp.setenv("BADBUZZ_RUNS_DIR", str(base / "runs"))
-        data = write_tiny_csv(base / "tweets.csv")
-        train_tiny_runs(base / "runs", data)
-        yield base
+    return train_tiny_runs(tmp_path_factory.mktemp("compare"))
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from core.azure.language import LanguageClient
 from core.azure.spend import BudgetExceeded, LanguagePrice, SpendGuard
 from core.tracking.runs import RunFolderInUse, RunFolderLock, read_json, start_run
 from tests.support.azure_language_server import LanguageServer
+from tests.support.cli import module_argv
 from tests.support.data import ROOT, make_tweets, write_headered_csv
 
 PRICE = LanguagePrice(usd_per_1000_records=1.0, free_records_per_month=5000, source="test", as_of="today")
@@ -88,21 +89,10 @@ def test_two_scorer_processes_never_spend_past_the_budget_together(tmp_path):
             "BADBUZZ_ARTIFACTS": str(artifacts),
             "BADBUZZ_SECRETS_FILE": str(tmp_path / "none.toml"),
         }
+        scorer = module_argv("core.score", "--service", "azure-language", "--chunk-size", "10")
         procs = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "core.score",
-                    "--service",
-                    "azure-language",
-                    "--chunk-size",
-                    "10",
-                    "--input",
-                    str(tmp_path / f"{name}.csv"),
-                    "--output",
-                    str(tmp_path / f"{name}.out.csv"),
-                ],
+                [*scorer, "--input", str(tmp_path / f"{name}.csv"), "--output", str(tmp_path / f"{name}.out.csv")],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,

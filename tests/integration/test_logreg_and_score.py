@@ -1,8 +1,6 @@
 import json
 import shutil
 import socket
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -11,7 +9,7 @@ import pytest
 from core.evaluation.metrics import classification_report
 from core.models import base as models
 from core.tracking.runs import read_run
-from tests.support.data import ROOT
+from tests.support.cli import score_cli
 from trainers import logreg
 
 
@@ -69,24 +67,7 @@ def test_score_cli_streams_keeps_every_row_and_reports_bad_lines(tmp_path, train
         '4,"too,many",fields,here\n5,"   "\n6,"' + "great " * 5000 + '"\n'
     )
     out = tmp_path / "out.csv"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--run",
-            str(trained_logreg_run),
-            "--input",
-            str(src),
-            "--output",
-            str(out),
-            "--chunk-size",
-            "2",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = score_cli(trained_logreg_run, src, out, "--chunk-size", "2")
     assert result.returncode == 0, result.stderr
     assert (
         "6 records in: 3 scored (1 on a truncated text), 2 kept without a score (empty text: 2), "
@@ -100,15 +81,6 @@ def test_score_cli_streams_keeps_every_row_and_reports_bad_lines(tmp_path, train
     assert scored.loc[scored["id"] == 6, "reason"].item().startswith("text truncated")
     assert len(scored.loc[scored["id"] == 6, "text"].item()) == len("great " * 5000)  # the output keeps it whole
     assert scored["score"].replace("", np.nan).astype(float).between(0, 1).sum() == 3
-
-
-def score_cli(run, src, out, *extra) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.score", "--run", str(run), "--input", str(src), "--output", str(out), *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_score_cli_errors_are_clear(tmp_path, trained_logreg_run):
@@ -161,22 +133,7 @@ def test_score_cli_keeps_empty_rows_of_a_one_column_csv(tmp_path, trained_logreg
     src = tmp_path / "in.csv"
     src.write_text('text\nlove the flight\n""\nworst crew\n')
     out = tmp_path / "out.csv"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--run",
-            str(trained_logreg_run),
-            "--input",
-            str(src),
-            "--output",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = score_cli(trained_logreg_run, src, out)
     assert result.returncode == 0, result.stderr
     scored = pd.read_csv(out, keep_default_na=False)
     assert scored["reason"].tolist() == ["", "empty text", ""]

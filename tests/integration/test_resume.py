@@ -9,33 +9,19 @@ from core.analysis import resume
 from core.pricing import load_pricing
 from core.tracking.runs import RunInfo, list_runs, read_json
 from tests.support.data import make_tweets_csv
+from tests.support.runs import train_logreg
 from views.components.figures import accuracy_cost_figure
 
 
 @pytest.fixture(scope="module")
 def runs_root(tmp_path_factory):
     """Two real logistic-regression runs trained by the real trainer, plus one that failed."""
-    from trainers import logreg
-
     root = tmp_path_factory.mktemp("resume")
     data = make_tweets_csv(root / "tweets.csv")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BADBUZZ_DATA_DIR", str(root / "data"))
-        for features in ("tfidf", "hashing"):
-            logreg.main(
-                [
-                    "--data",
-                    str(data),
-                    "--output",
-                    str(root / "runs" / features),
-                    "--features",
-                    features,
-                    "--hash-bits",
-                    "14",
-                ]
-            )
-        with pytest.raises(SystemExit):
-            logreg.main(["--data", str(root / "missing.csv"), "--output", str(root / "runs" / "broken")])
+    for features in ("tfidf", "hashing"):
+        train_logreg(root, features, data, "--features", features, "--hash-bits", "14")
+    with pytest.raises(SystemExit):
+        train_logreg(root, "broken", root / "missing.csv")
     return root / "runs"
 
 

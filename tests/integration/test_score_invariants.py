@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -25,8 +24,8 @@ from core.data import csv_reader
 from core.data.csv_reader import MAX_TEXT_CHARS, prepare_texts
 from core.scoring import batch as score
 from core.scoring import live, monitor
+from tests.support.cli import score_cli
 from tests.support.csv_strategies import csv_files, start_lines
-from tests.support.data import ROOT
 
 
 def fake_predict(texts):
@@ -192,24 +191,7 @@ def test_the_output_never_replaces_the_input(tmp_path, capsys, run_dir, how, mon
 def test_the_cli_says_it_in_one_line_and_counts_in_a_child_process(tmp_path, run_dir):
     """The real command, as a user runs it: exit 0, the summary, the output file."""
     (tmp_path / "in.csv").write_text('text\nlove it\n""\n"oops\nawful\n')
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--run",
-            str(run_dir),
-            "--input",
-            str(tmp_path / "in.csv"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = score_cli(run_dir, tmp_path / "in.csv", tmp_path / "out.csv")
     assert done.returncode == 0, done.stderr
     assert (
         "4 records in: 2 scored, 1 kept without a score (empty text: 1), 1 malformed (line 4); 2 + 1 + 1 = 4"

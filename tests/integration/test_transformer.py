@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 
 from core.models import base as models
 from core.models.transformer import MINILM_ALIAS, BaseModelError, TorchBackend, load_run, resolve_base_model
+from tests.support.cli import module_argv, run_module, score_cli
 
 pytestmark = pytest.mark.slow  # trains real (tiny) neural models
 
@@ -86,6 +86,11 @@ def workspace(tmp_path_factory) -> Path:
     return root
 
 
+def trainer_args(workspace: Path, output: Path, base_model: Path | str, *extra: str) -> list[str]:
+    """`trainers.transformer` arguments: the workspace's tweets, the output folder, the base model, then `extra`."""
+    return ["--data", str(workspace / "tweets.csv"), "--output", str(output), "--base-model", str(base_model), *extra]
+
+
 @pytest.fixture(scope="module")
 def trained_run(tiny_base, workspace) -> Path:
     """One real training run through the CLI entry point (in-process, to share the imports)."""
@@ -96,28 +101,9 @@ def trained_run(tiny_base, workspace) -> Path:
     os.environ.update(env)
     try:
         run_dir = workspace / "artifacts" / "runs" / "tiny"
-        transformer.main(
-            [
-                "--data",
-                str(workspace / "tweets.csv"),
-                "--output",
-                str(run_dir),
-                "--base-model",
-                str(tiny_base),
-                "--epochs",
-                "3",
-                "--lr",
-                "3e-3",
-                "--batch-size",
-                "16",
-                "--eval-every",
-                "10",
-                "--max-train-samples",
-                "300",
-                "--onnx-check-texts",
-                "60",
-            ]
-        )
+        options = ["--epochs", "3", "--lr", "3e-3", "--batch-size", "16", "--eval-every", "10"]
+        options += ["--max-train-samples", "300", "--onnx-check-texts", "60"]
+        transformer.main(trainer_args(workspace, run_dir, tiny_base, *options))
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -232,23 +218,7 @@ def test_score_cli_on_a_transformer_run(trained_run, tmp_path):
     pd.DataFrame({"id": [1, 2, 3], "text": ["love the flight", "the seat", "worst crew"]}).to_csv(
         tmp_path / "in.csv", index=False
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.score",
-            "--run",
-            str(trained_run),
-            "--input",
-            str(tmp_path / "in.csv"),
-            "--output",
-            str(tmp_path / "out.csv"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = score_cli(trained_run, tmp_path / "in.csv", tmp_path / "out.csv")
     assert result.returncode == 0, result.stderr
     out = pd.read_csv(tmp_path / "out.csv")
     assert out["id"].tolist() == [1, 2, 3] and out["score"].between(0, 1).all()
@@ -279,23 +249,8 @@ def test_hub_name_offline_fails_fast_with_the_alternatives(workspace, tmp_path):
         "BADBUZZ_ARTIFACTS": str(workspace / "artifacts"),
     }
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trainers.transformer",
-            "--data",
-            str(workspace / "tweets.csv"),
-            "--output",
-            str(tmp_path / "run"),
-            "--base-model",
-            "distilbert-base-uncased",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_module(
+        "trainers.transformer", *trainer_args(workspace, tmp_path / "run", "distilbert-base-uncased"), env=env
     )
     assert result.returncode != 0
     assert "distilbert-base-uncased" in result.stderr and "--base-model minilm" in result.stderr
@@ -308,21 +263,9 @@ def test_sigterm_cancels_a_training_run(tiny_base, workspace, tmp_path):
     env = {**os.environ, "BADBUZZ_ARTIFACTS": str(workspace / "artifacts")}
     run_dir = tmp_path / "cancelled"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trainers.transformer",
-            "--data",
-            str(workspace / "tweets.csv"),
-            "--output",
-            str(run_dir),
-            "--base-model",
-            str(tiny_base),
-            "--epochs",
-            "500",
-            "--batch-size",
-            "8",
-        ],
+        module_argv(
+            "trainers.transformer", *trainer_args(workspace, run_dir, tiny_base, "--epochs", "500", "--batch-size", "8")
+        ),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

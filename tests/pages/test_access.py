@@ -205,20 +205,6 @@ def test_decide_login_password_loopback_and_locked():
 
 
 @pytest.fixture
-def no_settings(monkeypatch, tmp_path):
-    """No Azure or operator settings from the developer's machine."""
-    for name in (
-        "AZURE_LANGUAGE_ENDPOINT",
-        "AZURE_LANGUAGE_KEY",
-        "AZURE_ML_ENDPOINT_URL",
-        "AZURE_ML_ENDPOINT_KEY",
-        "AZURE_KEYVAULT_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("BADBUZZ_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
-
-
-@pytest.fixture
 def cloud_calls(monkeypatch):
     """Every call a cloud client could make (its status check included), recorded instead of made."""
     from core.azure.endpoint import EndpointClient
@@ -259,7 +245,7 @@ def score_live(at: AppTest, text: str = "lost my bag again") -> AppTest:
     return press(at, "Score")
 
 
-def test_a_viewer_on_an_exposed_server_gets_no_cloud_call(no_settings, cloud_calls):
+def test_a_viewer_on_an_exposed_server_gets_no_cloud_call(no_cloud, cloud_calls):
     with serving_on("0.0.0.0"):
         at = score_live(dashboard())
     sidebar = texts(at.sidebar.info) + texts(at.sidebar.warning)
@@ -271,7 +257,7 @@ def test_a_viewer_on_an_exposed_server_gets_no_cloud_call(no_settings, cloud_cal
     assert "Not trained" in texts(at.info)  # the local columns still answer for themselves
 
 
-def test_a_viewer_signs_in_with_the_operator_password(no_settings, cloud_calls, monkeypatch):
+def test_a_viewer_signs_in_with_the_operator_password(no_cloud, cloud_calls, monkeypatch):
     monkeypatch.setenv("BADBUZZ_OPERATOR_PASSWORD", PASSWORD)
     with serving_on("0.0.0.0"):
         at = dashboard()
@@ -291,7 +277,7 @@ def test_a_viewer_signs_in_with_the_operator_password(no_settings, cloud_calls, 
         assert "**Viewer**" in texts(at.sidebar.info)
 
 
-def test_on_a_loopback_server_without_auth_the_visitor_is_operator(no_settings, cloud_calls):
+def test_on_a_loopback_server_without_auth_the_visitor_is_operator(no_cloud, cloud_calls):
     with serving_on("127.0.0.1"):
         at = score_live(dashboard())
     assert "**Operator**" in texts(at.sidebar.success) and "127.0.0.1" in texts(at.sidebar.success)
@@ -300,7 +286,7 @@ def test_on_a_loopback_server_without_auth_the_visitor_is_operator(no_settings, 
     assert "Not configured" in texts(at.info)
 
 
-def test_with_a_login_configured_the_sidebar_offers_it_and_allowed_emails_are_operators(no_settings, monkeypatch):
+def test_with_a_login_configured_the_sidebar_offers_it_and_allowed_emails_are_operators(no_cloud, monkeypatch):
     with serving_on("127.0.0.1"):  # a login applies on loopback too
         at = dashboard(secrets={"auth": AUTH})
         assert "not fully configured" in texts(at.sidebar.warning)  # no operator e-mail: the log says so
@@ -318,7 +304,7 @@ def test_with_a_login_configured_the_sidebar_offers_it_and_allowed_emails_are_op
         assert "visitor@example.com is not on the operator list" in texts(at.sidebar.caption)
 
 
-def test_the_monitor_offers_cloud_scoring_to_operators_only(no_settings, trained_logreg_run, monkeypatch):
+def test_the_monitor_offers_cloud_scoring_to_operators_only(no_cloud, trained_logreg_run, monkeypatch):
     from core.config import runs_dir
 
     shutil.copytree(trained_logreg_run, runs_dir() / "logreg-tiny")

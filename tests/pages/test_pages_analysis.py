@@ -16,7 +16,7 @@ from core.analysis import data_explorer as dx
 from core.data.loading import load_dataset
 from core.tracking.runs import list_runs
 from tests.support.data import make_tweets, write_official_csv
-from tests.support.runs import train_tiny_runs, write_tiny_csv
+from tests.support.runs import train_tiny_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -25,26 +25,7 @@ TIMEOUT = 60
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Two real runs (TF-IDF and hashing logreg) on a tiny CSV, trained once for this module."""
-    base = tmp_path_factory.mktemp("analysis")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BADBUZZ_DATA_DIR", str(base / "data"))
-        data = write_tiny_csv(base / "tweets.csv")
-        train_tiny_runs(base / "runs", data)
-    return base
-
-
-@pytest.fixture
-def no_cloud(monkeypatch, tmp_path):
-    """No Azure settings, whatever the developer's machine has: cloud columns must say 'not configured'."""
-    for name in (
-        "AZURE_LANGUAGE_ENDPOINT",
-        "AZURE_LANGUAGE_KEY",
-        "AZURE_ML_ENDPOINT_URL",
-        "AZURE_ML_ENDPOINT_KEY",
-        "AZURE_KEYVAULT_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("BADBUZZ_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    return train_tiny_runs(tmp_path_factory.mktemp("analysis"))
 
 
 @pytest.fixture

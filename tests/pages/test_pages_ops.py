@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import PROJECT_ROOT
 from core.training import launcher
 from tests.support.data import make_tweets_csv
-from tests.support.runs import SLOW_RUN, wait_until
+from tests.support.runs import SLOW_RUN, train_logreg, wait_until
 
 TIMEOUT = 90
 
@@ -18,13 +18,8 @@ TIMEOUT = 90
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A runs folder holding one real logistic-regression run, and the tiny CSV it was trained on."""
-    from trainers import logreg
-
     root = tmp_path_factory.mktemp("pages")
-    data = make_tweets_csv(root / "tweets.csv")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BADBUZZ_DATA_DIR", str(root / "data"))
-        logreg.main(["--data", str(data), "--output", str(root / "runs" / "logreg-tfidf")])
+    train_logreg(root, "logreg-tfidf", make_tweets_csv(root / "tweets.csv"))
     return root
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from core.training import launcher
 from tests.support.data import FILLER, NEGATIVE, POSITIVE
@@ -58,12 +59,21 @@ def write_tiny_csv(path: Path, n: int = 400) -> Path:
     return path
 
 
-def train_tiny_runs(root: Path, data: Path) -> list[Path]:
-    """Train the two logreg runs with the real trainer CLI entry point."""
+def train_logreg(root: Path, name: str, data: Path, *extra: str) -> Path:
+    """A real logreg run, trained by the trainer's CLI entry point into root/runs/<name>; its split is cached
+    under root/data."""
     from trainers import logreg
 
-    tfidf = logreg.main(["--data", str(data), "--output", str(root / "logreg-tfidf")])
-    hashing = logreg.main(
-        ["--data", str(data), "--output", str(root / "logreg-hashing"), "--features", "hashing", "--hash-bits", "12"]
-    )
-    return [Path(tfidf), Path(hashing)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BADBUZZ_DATA_DIR", str(root / "data"))
+        mp.setenv("BADBUZZ_RUNS_DIR", str(root / "runs"))
+        return Path(logreg.main(["--data", str(data), "--output", str(root / "runs" / name), *extra]))
+
+
+def train_tiny_runs(root: Path) -> Path:
+    """root/tweets.csv (`write_tiny_csv`) and the two logreg runs trained on it, root/runs/logreg-tfidf and
+    root/runs/logreg-hashing; returns root."""
+    data = write_tiny_csv(root / "tweets.csv")
+    train_logreg(root, "logreg-tfidf", data)
+    train_logreg(root, "logreg-hashing", data, "--features", "hashing", "--hash-bits", "12")
+    return root
