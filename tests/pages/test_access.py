@@ -337,3 +337,22 @@ def test_visitors_get_no_trace_and_the_server_logs_it(caplog):
     assert "secret-path" not in str(shown.proto) and not shown.stack_trace and "redacted" in shown.message
     [record] = [r for r in caplog.records if r.name == "streamlit.error_util"]
     assert record.levelno == logging.ERROR and "secret-path" in str(record.exc_info[1])
+
+
+def test_a_viewer_picks_data_for_their_session_only_an_operator_for_everyone(tmp_path, monkeypatch):
+    from core.data import sources
+    from tests.support.data import make_tweets, write_headered_csv
+
+    monkeypatch.setenv("BADBUZZ_DATA", str(write_headered_csv(tmp_path / "configured.csv", make_tweets(60))))
+    uploaded = sources.store_upload(
+        "mine.csv", write_headered_csv(tmp_path / "u.csv", make_tweets(60, seed=2)).read_bytes()
+    )
+    configured = next(s for s in sources.page_sources() if s.origin == "configured")
+    sources.remember(configured)
+    for address, expected in (("0.0.0.0", configured.key), ("127.0.0.1", uploaded.key)):
+        with serving_on(address):
+            at = AppTest.from_file(str(PROJECT_ROOT / "views" / "data.py"), default_timeout=60).run()
+            picker = next(s for s in at.selectbox if s.label == "Data source")
+            picker.set_value(uploaded.key).run()
+            assert not at.exception, at.exception
+        assert sources.dashboard_source().key == expected, address

@@ -20,7 +20,8 @@ UPLOAD_HELP = (
 
 
 def source_picker(label: str = "Data source", key: str = "data-source") -> datasource.DataSource | None:
-    """A select box over the allowed sources; the choice is remembered for the whole dashboard."""
+    """A select box over the allowed sources. An operator's choice becomes the dashboard's data (remembered across
+    restarts); a viewer's stays in their own session."""
     sources = datasource.page_sources()
     if not sources:
         return None
@@ -41,7 +42,7 @@ def source_picker(label: str = "Data source", key: str = "data-source") -> datas
     except datasource.SourceRefused as exc:
         st.error(str(exc), icon=":material/block:")
         return None
-    if current is None or source.key != current.key:
+    if (current is None or source.key != current.key) and is_operator():
         datasource.remember(source)
     return source
 
