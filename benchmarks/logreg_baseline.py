@@ -9,27 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of a child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory, not the max over all children
-    wall = time.perf_counter() - start
-    if status:
-        sys.exit(f"failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024
+from benchmarks.measure import ROOT, timed
 
 
 def main() -> None:
@@ -41,7 +27,7 @@ def main() -> None:
         tmp = Path(tmp)
         for features in ("tfidf", "hashing"):
             run = tmp / f"lr-{features}"
-            wall, rss = timed(
+            wall, rss, _ = timed(
                 [
                     sys.executable,
                     "-m",
@@ -59,7 +45,7 @@ def main() -> None:
         tweets = pd.read_csv(args.data)
         tweets = pd.concat([tweets] * (args.rows // len(tweets) + 1)).head(args.rows)
         tweets.to_csv(tmp / "in.csv", index=False)
-        wall, rss = timed(
+        wall, rss, _ = timed(
             [
                 sys.executable,
                 "-m",

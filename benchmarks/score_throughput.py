@@ -12,28 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.measure import ROOT, timed
+
 TARGET_SECONDS, TARGET_RSS_MIB = 30.0, 2048.0
-
-
-def run_child(cmd: list[str], env: dict) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak memory
-    wall = time.perf_counter() - start
-    if status:
-        sys.exit(f"failed ({status}): {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024, out
 
 
 def build_input(data: str, rows: int, path: Path) -> None:
@@ -52,12 +39,12 @@ def main() -> None:
         env = {**os.environ, "BADBUZZ_ARTIFACTS": str(tmp / "artifacts")}
         run = Path(args.run) if args.run else tmp / "logreg"
         if not args.run:
-            wall, rss, _ = run_child(
+            wall, rss, _ = timed(
                 [sys.executable, "-m", "trainers.logreg", "--data", args.data, "--output", str(run)], env
             )
             print(f"trained {run.name} in {wall:.1f} s (peak RSS {rss:.0f} MiB)")
         build_input(args.data, args.rows, tmp / "in.csv")
-        wall, rss, out = run_child(
+        wall, rss, out = timed(
             [
                 sys.executable,
                 "-m",

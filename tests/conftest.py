@@ -35,6 +35,8 @@ def isolated_artifacts(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BADBUZZ_NO_DOWNLOAD", "1")
     monkeypatch.setenv("BADBUZZ_SENTIMENT140_URL", "http://127.0.0.1:9/trainingandtestdata.zip")  # refused at once
     monkeypatch.delenv("BADBUZZ_DATA", raising=False)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME"):  # never log to a real server
+        monkeypatch.delenv(name, raising=False)
     return root
 
 

@@ -6,10 +6,12 @@
 Options: core.training.options.TransformerOptions; fit code: core.training.transformer (docs/transformer.md).
 """
 
-from core.training import runner
+from core.training import distributed, runner
 
 
 def main(argv: list[str] | None = None):
+    if distributed.is_worker():  # a rank > 0 of torchrun / accelerate launch: trains its share, writes no run
+        return distributed.worker_main("transformer", argv, __doc__)
     return runner.main("transformer", argv, __doc__)
 
 

@@ -5,42 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis import data_explorer as dx
-from core.data.loading import DataError, DataReport, load_dataset
+from core.data.loading import DataError, DataReport
 from views.components import figures
 from views.components import formatting as fmt
 from views.components.data_sources import add_data_panel, announce_added_data, source_picker
 
-TOP_USERS = 20
-LENGTH_BINS = {"characters": 5, "words": 1}  # histogram bin width per length unit
+TOP_USERS = dx.TOP_USERS
+LENGTH_BINS = dx.LENGTH_BINS
 DISTINCTIVE = "most distinctive"
 
 
-# cache_resource, not cache_data: the official set is 1.6 million rows, not worth copying on every rerun.
-@st.cache_resource(show_spinner="Reading the tweets…", max_entries=2)
-def explore(source: str, mtime: float, size: int) -> dict:
-    loaded = load_dataset(source)
-    frame = loaded.frame
-    lengths = dx.lengths(frame)
-    stats = {
-        "frame": frame,
-        "report": loaded.report,
-        "balance": dx.class_balance(frame),
-        "length_summary": dx.length_summary(lengths),
-    }
-    for column, width in LENGTH_BINS.items():
-        stats[f"hist_{column}"] = dx.length_histogram(lengths, column, width)
-    if dx.has_users(frame):
-        stats.update(
-            user_summary=dx.user_summary(frame),
-            per_user=dx.tweets_per_user(frame),
-            top_users=dx.top_users(frame, TOP_USERS),
-        )
-    return stats
-
-
-@st.cache_resource(show_spinner="Counting tokens…", max_entries=2)
-def token_counts(source: str, mtime: float, size: int):
-    return dx.token_counts(explore(source, mtime, size)["frame"])
+# The statistics, not the tweets: core.analysis.data_explorer computes them once per data fingerprint and keeps
+# them on disk, so a restarted server reads a few small files; this cache only spares the reruns that re-read.
+@st.cache_resource(show_spinner="Reading the tweets…", max_entries=4)
+def explore(source: str, mtime: float, size: int) -> dx.DataStats:
+    return dx.data_stats(source)
 
 
 def pick_source():
@@ -62,8 +41,8 @@ def headline(report: DataReport) -> None:
     cols[3].metric("Rows removed", f"{removed:,}", help="malformed, empty, neutral, duplicates and conflicting labels")
 
 
-def balance_tab(stats: dict) -> None:
-    balance = stats["balance"]
+def balance_tab(stats: dx.DataStats) -> None:
+    balance = stats.tables["balance"]
     left, right = st.columns([2, 1])
     left.plotly_chart(figures.class_balance_bars(balance))
     right.dataframe(balance, hide_index=True, column_config={"share (%)": fmt.percent()})
@@ -80,27 +59,27 @@ def quality_tab(report: DataReport) -> None:
             st.write("\n".join(f"- {line}" for line in report.malformed_examples))
 
 
-def users_tab(stats: dict) -> None:
-    if "user_summary" not in stats:
+def users_tab(stats: dx.DataStats) -> None:
+    if stats.user_summary is None:
         st.info(
             "This source has no user column, so tweets per user cannot be counted. The official 6-column "
             "Sentiment140 format has one: download it under **Add data**, then pick it above."
         )
         return
-    summary = stats["user_summary"]
+    summary = stats.user_summary
     for col, (name, value) in zip(st.columns(len(summary)), summary.items()):
         col.metric(name, f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
-    st.plotly_chart(figures.tweets_per_user_bars(stats["per_user"]))
-    st.plotly_chart(figures.top_users_bars(stats["top_users"], TOP_USERS))
+    st.plotly_chart(figures.tweets_per_user_bars(stats.tables["per_user"]))
+    st.plotly_chart(figures.top_users_bars(stats.tables["top_users"], TOP_USERS))
 
 
-def lengths_tab(stats: dict) -> None:
-    st.dataframe(stats["length_summary"], hide_index=True)
+def lengths_tab(stats: dx.DataStats) -> None:
+    st.dataframe(stats.tables["length_summary"], hide_index=True)
     for column, width in LENGTH_BINS.items():
-        st.plotly_chart(figures.length_histogram(stats[f"hist_{column}"], column, width))
+        st.plotly_chart(figures.length_histogram(stats.tables[f"hist_{column}"], column, width))
 
 
-def tokens_tab(source, n_tweets: int) -> None:
+def tokens_tab(stats: dx.DataStats) -> None:
     mode = st.radio(
         "Rank tokens by",
         ["most frequent", DISTINCTIVE],
@@ -108,13 +87,11 @@ def tokens_tab(source, n_tweets: int) -> None:
         help="Distinctive: z-score of the log-odds ratio between classes (frequent and lopsided).",
     )
     n = st.slider("Tokens per class", 10, 50, 20, step=5)
-    stat = source.path.stat()
-    counts = token_counts(source.key, stat.st_mtime, stat.st_size)
-    top = dx.top_tokens(counts, n, distinctive=mode == DISTINCTIVE)
+    top = dx.top_tokens(stats.tables["token_counts"], n, distinctive=mode == DISTINCTIVE)
     metric = "z" if mode == DISTINCTIVE else "count"
     for col, name in zip(st.columns(2), ("negative", "positive")):
         col.plotly_chart(figures.top_token_bars(top[top["class"] == name], name, metric, n))
-    note = f" (on a stratified sample of {dx.TOKEN_SAMPLE:,} tweets)" if n_tweets > dx.TOKEN_SAMPLE else ""
+    note = f" (on a stratified sample of {dx.TOKEN_SAMPLE:,} tweets)" if stats.tweets > dx.TOKEN_SAMPLE else ""
     st.caption("Lower-cased; links, @mentions and English stop words left out, negations kept" + note + ".")
 
 
@@ -130,18 +107,18 @@ def main() -> None:
     except DataError as exc:
         st.error(f"This source cannot be used: {exc}")
         return
-    headline(stats["report"])
+    headline(stats.report)
     tabs = st.tabs(["Class balance", "Duplicates & conflicts", "Users", "Lengths", "Top tokens"])
     with tabs[0]:
         balance_tab(stats)
     with tabs[1]:
-        quality_tab(stats["report"])
+        quality_tab(stats.report)
     with tabs[2]:
         users_tab(stats)
     with tabs[3]:
         lengths_tab(stats)
     with tabs[4]:
-        tokens_tab(source, len(stats["frame"]))
+        tokens_tab(stats)
 
 
 main()

@@ -42,7 +42,8 @@ def use_example(text: str) -> None:
 def show_answer(container, answer: live.Answer) -> None:
     with container.container(border=True):
         st.markdown(f"**{answer.name}**")
-        st.caption("local model" if answer.source == "local" else "cloud service")
+        where = "local model" if answer.source == "local" else "cloud service"
+        st.caption(f"{where} · served by {answer.backend}" if answer.backend else where)
         if not answer.ok:
             getattr(st, STATUS_HINTS.get(answer.status, "error"))(f"{answer.status.capitalize()}: {answer.reason}")
             return

@@ -7,9 +7,11 @@ import streamlit as st
 
 from core.analysis import resume
 from core.config import runs_dir
+from core.models import serving
 from core.pricing import load_pricing
 from views.components import figures
 from views.components import formatting as fmt
+from views.components.access import current_access, is_operator, operator_reason
 from views.components.runs import load_runs
 
 COST_COLUMNS = ["inference cost per 1,000 tweets (USD)", "training cost (USD)"]
@@ -23,7 +25,18 @@ COLUMN_FORMATS = {
     "training cost (USD)": fmt.dollars(),
     "inference cost per 1,000 tweets (USD)": fmt.dollars(),
     "source": st.column_config.TextColumn(help="measured here, or the original study's figure"),
+    "serving backend": st.column_config.TextColumn(
+        help="what computes the run's answers when it is scored (Live, batch, monitor); a transformer serves "
+        "ONNX int8, ONNX fp32 or PyTorch by the serving rule, unless an operator overrode it"
+    ),
 }
+SERVE_OPTIONS = {
+    "auto": "Auto (the rule decides)",
+    "int8": "ONNX int8",
+    "fp32": "ONNX fp32",
+    "pytorch": "PyTorch",
+}
+SERVING_MESSAGE_KEY = "resume_serving_message"
 
 
 def cost_settings(pricing: dict) -> resume.CostSettings:
@@ -87,6 +100,69 @@ def pricing_sources(pricing: dict, expanded: bool) -> None:
         st.caption("Prices are read from `core/pricing.json` (or `$BADBUZZ_PRICING`): edit it when they change.")
 
 
+def serving_section(runs: list) -> None:
+    """A transformer run's serving decision and its figures; operators may override it."""
+    transformers = {f"{r.approach} · {r.id}": r for r in runs if r.kind == "transformer" and r.status == "succeeded"}
+    if not transformers:
+        return
+    st.subheader("Serving backend of the transformer runs")
+    run = transformers[st.selectbox("Transformer run", list(transformers), key="serving_run")]
+    st.markdown(f"**{run.id}** serves **{resume.serving_backend(run) or 'PyTorch'}**.")
+    onnx = run.meta.get("onnx") if isinstance(run.meta.get("onnx"), dict) else {}
+    if onnx.get("rule"):
+        st.caption(
+            f"The rule, on {onnx.get('check_texts', '?')} tweets of the {onnx.get('check_source') or 'validation split'}: "
+            f"{onnx['rule']}. The rule chose {serving.backend_label(onnx.get('preferred'))}."
+        )
+    table = resume.serving_figures(run)
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch", column_config=SERVING_FORMATS)
+    override_form(run)
+
+
+SERVING_FORMATS = {
+    "accuracy (%)": fmt.percent(),
+    "label agreement with PyTorch (%)": fmt.percent(),
+    "batched throughput (tweets/s)": fmt.whole_number(),
+    "single-tweet latency p50 (ms)": fmt.milliseconds(),
+    "max |ΔP|": st.column_config.NumberColumn(format="%.4f"),
+    "mean |ΔP|": st.column_config.NumberColumn(format="%.4f"),
+}
+
+
+def override_form(run) -> None:
+    """Operators only: serve another backend (recorded in run.json as an operator override, with who and why)."""
+    allowed = is_operator()
+    c1, c2 = st.columns([1, 2])
+    choice = c1.selectbox("Serve", list(SERVE_OPTIONS), format_func=SERVE_OPTIONS.get, key="serving_choice")
+    why = c2.text_input("Why (kept in run.json)", key="serving_why", max_chars=200, disabled=not allowed)
+    clicked = st.button(
+        "Apply serving choice", disabled=not allowed, help=operator_reason() or None, icon=":material/swap_horiz:"
+    )
+    if not allowed:
+        st.caption(operator_reason())
+    if clicked:
+        apply_override(run, choice, why)
+    if message := st.session_state.pop(SERVING_MESSAGE_KEY, None):
+        st.success(message)
+
+
+def apply_override(run, choice: str, why: str) -> None:
+    if not is_operator():  # checked again at the click: a disabled button is only a hint
+        st.error(f"Changing what a run serves: {operator_reason()}")
+        return
+    rights = current_access()
+    try:
+        record = serving.set_serving(
+            run.path, choice, by=f"{rights.who or 'operator'} ({rights.how}, dashboard)", why=why
+        )
+    except serving.ServingError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[SERVING_MESSAGE_KEY] = f"{run.id} now serves {record['label']} ({record['decided_by']})."
+    st.rerun()
+
+
 def unfinished_runs(runs: list) -> None:
     failed = [r for r in runs if r.status in ("failed", "cancelled")]
     if not failed:
@@ -120,6 +196,7 @@ def main() -> None:
     summary_table(table)
     if not nothing_measured:
         accuracy_cost_chart(table)
+    serving_section(runs)
     pricing_sources(pricing, expanded=nothing_measured)
     unfinished_runs(runs)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.models import serving
 from core.pricing import load_pricing
 from core.tracking.runs import RunInfo
 
@@ -42,6 +43,7 @@ COLUMNS = [
     "training throughput (tweets/s)",
     "single-tweet latency p50 (ms)",
     "batched throughput (tweets/s)",
+    "serving backend",
     "training cost (USD)",
     "inference cost per 1,000 tweets (USD)",
     "cost basis",
@@ -154,6 +156,45 @@ def implementation_notes(run: RunInfo) -> str:
     return ", ".join(notes)
 
 
+def serving_backend(run: RunInfo) -> str:
+    """What serves the run's model: a transformer's backend (the rule's choice or an operator's override, as the
+    loader will pick it), else the library or service of its kind."""
+    if run.kind != "transformer":
+        return serving.KIND_BACKENDS.get(run.kind, "")
+    backend, how = serving.served_backend(run.path, run.meta)
+    return serving.backend_label(backend) + ("" if how == serving.RULE else f" ({how})")
+
+
+def serving_figures(run: RunInfo) -> pd.DataFrame:
+    """A transformer run's serving decision, one row per backend: the figures the rule judged on (validation
+    tweets), its verdict, and which one serves now."""
+    onnx = run.meta.get("onnx") if isinstance(run.meta.get("onnx"), dict) else {}
+    served, _ = serving.served_backend(run.path, run.meta)
+    rows = []
+    for name, figures in (onnx.get("variants") or {}).items():
+        rows.append(
+            {
+                "backend": serving.backend_label(name),
+                "serves now": name == served,
+                "accuracy (%)": _percent(figures.get("accuracy")),
+                "label agreement with PyTorch (%)": 100.0
+                if name == "torch"
+                else _percent(figures.get("label_agreement")),
+                "max |ΔP|": _num(figures.get("max_abs_delta")),
+                "mean |ΔP|": _num(figures.get("mean_abs_delta")),
+                "batched throughput (tweets/s)": _num(figures.get("tweets_per_s")),
+                "single-tweet latency p50 (ms)": _num(figures.get("single_p50_ms")),
+                "rule": "reference" if name == "torch" else figures.get("reason", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _percent(value) -> float | None:
+    value = _num(value)
+    return value * 100 if value is not None else None
+
+
 def training_cost(run: RunInfo, train_s: float | None, costs: CostSettings, pricing: dict) -> tuple[float | None, str]:
     """(USD, basis) of training: the Azure ML instance it ran on, else this machine's price; none for services."""
     if run.kind in CLOUD_KINDS or train_s is None:
@@ -211,6 +252,7 @@ def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
         "training throughput (tweets/s)": _num(training.get("tweets_per_s")),
         "single-tweet latency p50 (ms)": _num(latency.get("single_p50_ms")),
         "batched throughput (tweets/s)": throughput,
+        "serving backend": serving_backend(run),
         "training cost (USD)": train_cost,
         "inference cost per 1,000 tweets (USD)": inference,
         "cost basis": "; ".join(basis),
@@ -249,7 +291,7 @@ def summary_table(
             columns=COLUMNS,
         )
         table = pd.concat([table, study], ignore_index=True) if len(table) else study
-    text_columns = ["approach", "run", "source", "device", "cost basis", "notes"]
+    text_columns = ["approach", "run", "source", "device", "serving backend", "cost basis", "notes"]
     table[text_columns] = table[text_columns].fillna("")
     return table.reset_index(drop=True)
 

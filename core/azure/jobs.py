@@ -7,6 +7,12 @@ trainer's own CLI, the data is a job input (a local file is uploaded; azureml:/h
 they are), the run folder is the job output `run`, and the environment is an Azure ML base image plus
 requirements.txt. `--data`/`--output` may also come after `--` (that is how the dashboard calls it): --data
 becomes the input, --output is replaced by the job output. `--dry-run` prints the job spec and submits nothing.
+
+Beyond one machine: `--instance-count N --gpus-per-node G` runs the transformer trainer with Azure ML's PyTorch
+distribution: G processes on each of N nodes, each given RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
+MASTER_PORT (what torchrun sets), so the trainer's own command runs unchanged in every process. Inside the job
+MLFLOW_TRACKING_URI points at the workspace: the trainers log to MLflow too (core.tracking.mlflow_log), so the
+run shows in Azure ML studio; the environment adds azureml-mlflow for that.
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ from core.logs import configure_cli_logging
 from core.training.registry import trainer as trainer_spec
 from core.training.registry import trainer_names
 
+# the trainers that run distributed (one process per GPU, rank from the environment); the others train on one
+# process and would only repeat the same work on every node
+DISTRIBUTED_TRAINERS = ("transformer",)
+# the `azureml://` MLflow tracking store: only the job environment needs it (pinned: mlflow-skinny stays 3.1.4)
+JOB_ONLY_PINS = ("azureml-mlflow==1.62.0.post6",)
 REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)
 DOWNLOADED_DATA = "sentiment140"  # the trainers download the official set themselves
 
@@ -72,6 +83,16 @@ def data_input(data: str):
     return Input(type="uri_folder" if path.is_dir() else "uri_file", path=str(path))
 
 
+def job_data(data: str | None) -> tuple[dict, str]:
+    """(the job's inputs, what the trainer's --data says): a file or URI becomes the input `data`; the
+    'sentiment140' keyword stays a word (the trainer downloads the official set)."""
+    if not data:
+        raise ValueError("no data: pass --data (a CSV/zip, or an azureml:// URI)")
+    if data == DOWNLOADED_DATA:
+        return {}, data
+    return {"data": data_input(data)}, "${{inputs.data}}"
+
+
 def build_job(
     trainer: str,
     trainer_args: list[str],
@@ -82,8 +103,11 @@ def build_job(
     image: str | None = None,
     requirements: Path | None = None,
     display_name: str | None = None,
+    instance_count: int = 1,
+    gpus_per_node: int = 1,
 ):
-    """The azure-ai-ml command job for `python -m trainers.<trainer> ...` on `compute` (no network call)."""
+    """The azure-ai-ml command job for `python -m trainers.<trainer> ...` on `compute` (no network call);
+    distributed over `instance_count` nodes x `gpus_per_node` processes when either is above 1."""
     from azure.ai.ml import Output, command
 
     try:
@@ -92,36 +116,58 @@ def build_job(
         raise ValueError(exc.args[0]) from None
     if not compute:
         raise ValueError("--compute is required: the name of an Azure ML compute cluster")
+    distribution = pytorch_distribution(spec.key, instance_count, gpus_per_node, gpu)
     data_in_args, rest = split_trainer_args(list(trainer_args))
-    data = data or data_in_args
-    if not data:
-        raise ValueError("no data: pass --data (a CSV/zip, or an azureml:// URI)")
-    inputs, data_ref = {}, data
-    if data != DOWNLOADED_DATA:
-        inputs["data"] = data_input(data)
-        data_ref = "${{inputs.data}}"
+    inputs, data_ref = job_data(data or data_in_args)
     cmd = " ".join(
-        [
-            f"python -m {spec.module}",
-            "--data",
-            data_ref,
-            "--output",
-            "${{outputs.run}}",
-            *(shlex.quote(a) for a in rest),
-        ]
+        [f"python -m {spec.module} --data {data_ref} --output ${{{{outputs.run}}}}", *(shlex.quote(a) for a in rest)]
     )
     return command(
         code=str(PROJECT_ROOT),
         command=cmd,
         inputs=inputs,
         outputs={"run": Output(type="uri_folder")},
-        environment=environment(gpu=gpu, requirements=requirements, image=image),
+        environment=job_environment(gpu=gpu, requirements=requirements, image=image),
         compute=compute,
+        instance_count=instance_count,
+        distribution=distribution,
         experiment_name=experiment,
-        display_name=display_name or f"{trainer} on {compute}",
+        display_name=display_name or f"{trainer} on {compute}{scale_name(instance_count, gpus_per_node)}",
         environment_variables={"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
         tags={"project": "bad-buzz", "trainer": spec.module_name},
     )
+
+
+def pytorch_distribution(trainer_key: str, instance_count: int, gpus_per_node: int, gpu: bool = True):
+    """PyTorchDistribution(process_count_per_instance=gpus_per_node) for a distributed request, None for one
+    process on one node; ValueError for a request that makes no sense."""
+    from azure.ai.ml import PyTorchDistribution
+
+    if instance_count < 1 or gpus_per_node < 1:
+        raise ValueError("--instance-count and --gpus-per-node must be at least 1")
+    if instance_count == 1 and gpus_per_node == 1:
+        return None
+    if trainer_key not in DISTRIBUTED_TRAINERS:
+        raise ValueError(
+            f"the {trainer_key} trainer runs in one process: --instance-count and --gpus-per-node above 1 are for "
+            f"{', '.join(DISTRIBUTED_TRAINERS)}"
+        )
+    if not gpu and gpus_per_node > 1:
+        raise ValueError("--gpus-per-node above 1 needs GPU nodes and the CUDA image: drop --cpu")
+    return PyTorchDistribution(process_count_per_instance=gpus_per_node)
+
+
+def scale_name(instance_count: int, gpus_per_node: int) -> str:
+    return f" ({instance_count} x {gpus_per_node} GPUs)" if instance_count * gpus_per_node > 1 else ""
+
+
+def job_environment(gpu: bool, requirements: Path | None = None, image: str | None = None):
+    """The project's environment (core.azure.workspace) plus what only a job needs (JOB_ONLY_PINS)."""
+    env = environment(gpu=gpu, requirements=requirements, image=image)
+    pins = env.conda_file["dependencies"][-1]["pip"]
+    taken = {pin.split("==")[0].lower() for pin in pins}
+    pins += [pin for pin in JOB_ONLY_PINS if pin.split("==")[0].lower() not in taken]
+    return env
 
 
 def submit(job, client, stream: bool = False, download: Path | None = None):
@@ -149,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--requirements", type=Path, help="pip requirements for the environment (default: requirements.txt)"
     )
+    parser.add_argument(
+        "--instance-count", type=int, default=1, metavar="N", help="nodes (transformer: distributed with PyTorch)"
+    )
+    parser.add_argument(
+        "--gpus-per-node", type=int, default=1, metavar="G", help="processes per node, one per GPU (transformer)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, submit nothing")
     parser.add_argument("--stream", action="store_true", help="follow the job's logs until it ends")
     parser.add_argument("--download", type=Path, metavar="DIR", help="after the job, download its run folder")
@@ -173,9 +225,12 @@ def main(argv: list[str] | None = None):
             gpu=not args.cpu,
             image=args.image,
             requirements=args.requirements,
+            instance_count=args.instance_count,
+            gpus_per_node=args.gpus_per_node,
         )
     except (ValueError, FileNotFoundError) as exc:
-        parser.error(str(exc))
+        print(f"error: {exc}", file=sys.stderr)  # one line, no usage block
+        sys.exit(2)
     if args.dry_run:
         uploads = [f"code {job.code}"] + [
             f"input {name} {i.path}" for name, i in job.inputs.items() if not REMOTE_URI.match(str(i.path))

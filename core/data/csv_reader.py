@@ -82,17 +82,6 @@ def detect_encoding(source: str | Path | bytes | IO[bytes], name: str | None = N
         source.seek(start)
 
 
-def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding) of a whole file held in memory (decoded once: the official file is 230 MB)."""
-    encoding = _encoding_from_head(raw[:SNIFF_BYTES], name)
-    if encoding:
-        return raw.decode(encoding, errors="replace"), encoding
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
-
-
 def _encoding_of_stream(fh: IO[bytes], name: str) -> str:
     head = fh.read(SNIFF_BYTES)
     fh.seek(-len(head), io.SEEK_CUR)
@@ -100,7 +89,7 @@ def _encoding_of_stream(fh: IO[bytes], name: str) -> str:
 
 
 def _encoding_of_blocks(head: bytes, blocks: Iterable[bytes], name: str) -> str:
-    encoding = _encoding_from_head(head, name)
+    encoding = encoding_from_head(head, name)
     if encoding:
         return encoding
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -113,7 +102,7 @@ def _encoding_of_blocks(head: bytes, blocks: Iterable[bytes], name: str) -> str:
     return "utf-8"
 
 
-def _encoding_from_head(head: bytes, name: str) -> str | None:
+def encoding_from_head(head: bytes, name: str) -> str | None:
     """The encoding the first bytes settle (a BOM, UTF-16's NULs), None when only a full scan can tell."""
     _refuse_binary_formats(head, name)
     if head.startswith(codecs.BOM_UTF8):

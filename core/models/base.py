@@ -6,6 +6,7 @@ or PyTorch.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pickle
 from collections.abc import Sequence
@@ -75,12 +76,39 @@ class SentimentModel:
 class SklearnModel(SentimentModel):
     kind = "logreg"
 
-    def __init__(self, pipeline, name: str):
+    def __init__(self, pipeline, name: str, parallel_from: int | None = None):
+        from core.text.tokens import PARALLEL_MIN_TEXTS
+
         super().__init__(name)
         self.pipeline = pipeline
+        self.parallel_from = parallel_from or PARALLEL_MIN_TEXTS  # texts at once from which tokenising goes parallel
 
     def _predict(self, texts: list[str]) -> np.ndarray:
-        return self.pipeline.predict_proba(texts)[:, 1]
+        from sklearn.pipeline import Pipeline
+
+        from core.text.tokens import tweet_token_strings
+
+        if len(texts) < self.parallel_from or not tokenises_tweets(self.pipeline.steps[0][1]):
+            return self.pipeline.predict_proba(texts)[:, 1]
+        # Many texts: the tokeniser runs on every core, the rest of the pipeline on the pre-tokenised strings.
+        steps = [("tokens", pretokenised(self.pipeline.steps[0][1])), *self.pipeline.steps[1:]]
+        return Pipeline(steps).predict_proba(tweet_token_strings(texts, parallel_from=self.parallel_from))[:, 1]
+
+
+def tokenises_tweets(vectorizer) -> bool:
+    from core.text.preprocess import tweet_tokens
+
+    return getattr(vectorizer, "tokenizer", None) is tweet_tokens
+
+
+def pretokenised(vectorizer):
+    """The fitted vectorizer, reading `tweet_token_strings` output instead of raw texts (a shallow copy: the
+    vocabulary and weights are shared, the model in use is untouched)."""
+    from core.text.tokens import split_tokens
+
+    reader = copy.copy(vectorizer)
+    reader.tokenizer = split_tokens
+    return reader
 
 
 def load_sklearn(run_dir: Path, meta: dict) -> SklearnModel:

@@ -62,12 +62,32 @@ class TextEncoder:
         """Vocabulary of the most frequent training words (at most `max_words` rows, reserved ones included,
         each seen at least `min_count` times); `max_len` defaults to the 99th percentile of tweet lengths."""
         counts = Counter(word for tokens in token_lists for word in tokens)
+        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        return cls.from_counts(
+            preprocessor, list(counts), np.fromiter(counts.values(), dtype=np.int64, count=len(counts)), lengths,
+            max_words=max_words, min_count=min_count, max_len=max_len, padding=padding,
+        )  # fmt: skip
+
+    @classmethod
+    def from_counts(
+        cls,
+        preprocessor: Preprocessor,
+        words: Sequence[str],
+        counts: np.ndarray,
+        lengths: np.ndarray,
+        max_words: int | None = None,
+        min_count: int = 1,
+        max_len: int | None = None,
+        padding: str = "post",
+    ) -> TextEncoder:
+        """`fit` from word counts (`words` in order of first appearance) and tweet lengths in tokens: the
+        streaming trainer counts without keeping token lists. Ties rank by first appearance, as Counter does."""
         limit = None if max_words is None else max(max_words - RESERVED, 0)
-        words = [w for w, c in counts.most_common(limit) if c >= min_count and w not in (PAD, OOV)]
+        ranked = np.argsort(-np.asarray(counts), kind="stable")[:limit]
+        vocabulary = [words[i] for i in ranked if counts[i] >= min_count and words[i] not in (PAD, OOV)]
         if max_len is None:
-            lengths = [len(t) for t in token_lists] or [1]
-            max_len = int(np.clip(np.ceil(np.percentile(lengths, 99)), 8, 100))
-        return cls(preprocessor, [PAD, OOV, *words], max_len, padding)
+            max_len = int(np.clip(np.ceil(np.percentile(lengths if len(lengths) else [1], 99)), 8, 100))
+        return cls(preprocessor, [PAD, OOV, *vocabulary], max_len, padding)
 
     def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         rows = np.zeros((len(token_lists), self.max_len), dtype=np.int32)
@@ -130,7 +150,8 @@ def build_model(
     only with right padding) so it runs on the fast kernel when TensorFlow sees a GPU."""
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
-    inputs = keras.Input((max_len,), dtype="int32", name="word_ids")
+    # Any length: the trainer pads each batch to its longest tweet; scoring pads to max_len (TextEncoder).
+    inputs = keras.Input((None,), dtype="int32", name="word_ids")
     embedding = layers.Embedding(vocab_rows, dim, mask_zero=mask, trainable=trainable, name="embedding")
     x = embedding(inputs)
     if dropout:
@@ -169,11 +190,14 @@ def study_parameter_count(vocab_rows: int, dim: int) -> int:
 
 
 def device_info(mixed_precision: bool = False) -> dict:
-    """Where TensorFlow runs: the first GPU if it sees one, else the CPU."""
+    """Where Keras runs: the first GPU if its backend sees one, else the CPU."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow":  # e.g. KERAS_BACKEND=torch on a machine without TensorFlow
+        return _torch_device_info(mixed_precision)
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    info = {"backend": keras.backend.backend(), "tensorflow": tf.__version__}
+    info = {"backend": backend, "tensorflow": tf.__version__}
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         info.update(
@@ -186,6 +210,22 @@ def device_info(mixed_precision: bool = False) -> dict:
     else:
         info.update(type="cpu", name=f"{os.cpu_count()} CPU cores", mixed_precision=False)
     return info
+
+
+def _torch_device_info(mixed_precision: bool) -> dict:
+    import torch
+
+    info = {"backend": keras.backend.backend(), "torch": torch.__version__}
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        return {
+            **info,
+            "type": "gpu",
+            "name": name,
+            "count": torch.cuda.device_count(),
+            "mixed_precision": mixed_precision,
+        }
+    return {**info, "type": "cpu", "name": f"{os.cpu_count()} CPU cores", "mixed_precision": False}
 
 
 class EpochHistory(keras.callbacks.Callback):
@@ -291,7 +331,10 @@ class KerasSentimentModel(SentimentModel):
         return np.concatenate(out) if out else np.zeros(0)
 
     def _predict(self, texts: list[str]) -> np.ndarray:
-        return self.probabilities(self.encoder.encode(texts))
+        """Encoded a chunk at a time: a 1.6 M-row file never becomes one padded matrix."""
+        chunk = PREDICT_BATCH * 16
+        out = [self.probabilities(self.encoder.encode(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+        return np.concatenate(out) if out else np.zeros(0)
 
 
 def load(run_dir: str | Path, meta: dict | None = None) -> KerasSentimentModel:

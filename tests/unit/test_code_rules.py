@@ -13,10 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # ruff and lint-imports are installed next to this Python (.venv/bin)
 
-# The Azure ML inference server loads the scoring script by path, outside the project: it must put the code
-# folder on sys.path itself. Everything else runs from the project root: the trainers and CLIs as
-# `python -m ...`, the benchmarks as `python -m benchmarks.<name>`, the tests with pytest's `pythonpath`.
-SYS_PATH_ALLOWED = {"core/azure/score_script.py"}
+# The Azure ML inference server and parallel job runner load the scoring scripts by path, outside the project:
+# they must put the code folder on sys.path themselves. Everything else runs from the project root: the trainers
+# and CLIs as `python -m ...`, the benchmarks as `python -m benchmarks.<name>`, the tests with pytest's `pythonpath`.
+SYS_PATH_ALLOWED = {"core/azure/score_script.py", "core/azure/batch_score_script.py"}
 SCANNED = ["app.py", "core", "trainers", "views", "tests", "benchmarks"]
 # sys.path.insert/append/extend/remove/…, sys.path = / += / [..] =, site.addsitedir: also inside the code string
 # a test hands to a child Python (give the child cwd=ROOT or PYTHONPATH instead).
