@@ -65,7 +65,7 @@ def device_panel() -> None:
         st.caption(view.describe())
 
 
-def azure_panel(gpu_default: bool) -> dict | None:
+def azure_panel(gpu_default: bool, distributed: bool = False) -> dict | None:
     """The Azure ML settings, or None when a submission cannot be made."""
     configured, where = launcher.azure_ml_status()
     if configured:
@@ -84,12 +84,23 @@ def azure_panel(gpu_default: bool) -> dict | None:
     dry_run = cols[2].checkbox(
         "Dry run", value=not configured, help="Print the job spec into the run's log and submit nothing."
     )
+    nodes, gpus_per_node = distribution_inputs() if distributed and gpu else (1, 1)
     if not compute.strip():
         st.info("Name the compute cluster to submit to.")
         return None
     if not configured and not dry_run:
         return None
-    return {"compute": compute.strip(), "gpu": gpu, "dry_run": dry_run}
+    return {"compute": compute.strip(), "gpu": gpu, "dry_run": dry_run, "nodes": nodes, "gpus_per_node": gpus_per_node}
+
+
+def distribution_inputs() -> tuple[int, int]:
+    """Nodes and GPUs per node: above 1, Azure ML's PyTorch distribution runs one trainer process per GPU."""
+    cols = st.columns(2)
+    nodes = cols[0].number_input("Nodes", min_value=1, max_value=64, value=1, step=1)
+    gpus = cols[1].number_input(
+        "GPUs per node", min_value=1, max_value=16, value=1, step=1, help="One trainer process per GPU (PyTorch DDP)."
+    )
+    return int(nodes), int(gpus)
 
 
 def data_choice() -> str | None:
@@ -168,7 +179,7 @@ def launch_form() -> None:
         device_panel()
         ready = data_ok
     else:
-        azure = azure_panel(trainers[key].gpu)
+        azure = azure_panel(trainers[key].gpu, trainers[key].distributed)
         ready = data_ok and azure is not None
     show_command(key, values, data, azure)
     launch_button(key, values, data, azure, ready)
@@ -178,9 +189,7 @@ def show_command(key: str, values: dict, data: str | None, azure: dict | None) -
     if azure is None:
         preview = launcher.trainer_command(key, values, data or "DATA", "RUN_DIR")
     else:
-        preview = launcher.azure_job_command(
-            key, values, data or "DATA", azure["compute"], azure["gpu"], azure["dry_run"]
-        )
+        preview = launcher.azure_job_command(key, values, data or "DATA", **azure)
     st.code(launcher.display_command(preview), language="bash")
 
 

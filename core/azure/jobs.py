@@ -34,12 +34,12 @@ from core.azure.workspace import (
 )
 from core.config import PROJECT_ROOT
 from core.logs import configure_cli_logging
+from core.training.registry import TRAINERS, trainer_names
 from core.training.registry import trainer as trainer_spec
-from core.training.registry import trainer_names
 
 # the trainers that run distributed (one process per GPU, rank from the environment); the others train on one
 # process and would only repeat the same work on every node
-DISTRIBUTED_TRAINERS = ("transformer",)
+DISTRIBUTED_TRAINERS = tuple(spec.module_name for spec in TRAINERS.values() if spec.distributed)
 # the `azureml://` MLflow tracking store: only the job environment needs it (pinned: mlflow-skinny stays 3.1.4)
 JOB_ONLY_PINS = ("azureml-mlflow==1.62.0.post6",)
 REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)

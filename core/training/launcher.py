@@ -128,9 +128,18 @@ def trainer_command(trainer_key: str, values: dict[str, Any], data: str | Path, 
 
 
 def azure_job_command(
-    trainer_key: str, values: dict[str, Any], data: str | Path, compute: str, gpu: bool = True, dry_run: bool = False
+    trainer_key: str,
+    values: dict[str, Any],
+    data: str | Path,
+    compute: str,
+    gpu: bool = True,
+    dry_run: bool = False,
+    nodes: int = 1,
+    gpus_per_node: int = 1,
 ) -> list[str]:
-    """The same trainer command wrapped in `python -m core.azure.jobs` (which replaces --output by the job's)."""
+    """The same trainer command wrapped in `python -m core.azure.jobs` (which replaces --output by the job's);
+    more than one node or GPU per node runs it with Azure ML's PyTorch distribution."""
+    distribution = ["--instance-count", str(nodes), "--gpus-per-node", str(gpus_per_node)]
     return [
         sys.executable,
         "-m",
@@ -141,6 +150,7 @@ def azure_job_command(
         compute,
         *([] if gpu else ["--cpu"]),
         *(["--dry-run"] if dry_run else []),
+        *(distribution if nodes > 1 or gpus_per_node > 1 else []),
         "--",
         *trainer_command(trainer_key, values, data, "outputs/run")[3:],
     ]
@@ -165,6 +175,8 @@ def launch_azure_job(
     root: Path | None = None,
     gpu: bool = True,
     dry_run: bool = False,
+    nodes: int = 1,
+    gpus_per_node: int = 1,
 ) -> Launch:
     """Submit the trainer to an Azure ML compute cluster through core.azure.jobs.
 
@@ -172,9 +184,10 @@ def launch_azure_job(
     folder is its Azure ML output (`python -m core.azure.jobs --download` fetches it).
     """
     run_dir = new_run_dir(trainer_key, values, root, prefix="azureml")
-    command = azure_job_command(trainer_key, values, data, compute, gpu, dry_run)
+    command = azure_job_command(trainer_key, values, data, compute, gpu, dry_run, nodes, gpus_per_node)
+    where = f"{compute}, {nodes} x {gpus_per_node} GPUs" if nodes > 1 or gpus_per_node > 1 else compute
     return launch_command(
-        command, run_dir, f"{TRAINERS[trainer_key].label} on Azure ML ({compute})", target="azureml", dry_run=dry_run
+        command, run_dir, f"{TRAINERS[trainer_key].label} on Azure ML ({where})", target="azureml", dry_run=dry_run
     )
 
 

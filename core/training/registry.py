@@ -43,6 +43,7 @@ class TrainerSpec:
     options: type[DataOptions]  # the options dataclass: CLI, form and commands all come from it
     run_name_options: tuple[str, ...] = ()  # options whose values go into the launcher's run folder name
     gpu: bool = False  # Azure ML: the CUDA image by default
+    distributed: bool = False  # runs data-parallel under torchrun / Azure ML's PyTorch distribution
     live_label: str | None = None  # the Live page's column for this kind before any run (None: not a local model)
     examples: tuple[Example, ...] = ()  # the "train this" commands, first = the Live page's suggestion
 
@@ -93,6 +94,7 @@ TRAINERS: dict[str, TrainerSpec] = {
             TransformerOptions,
             run_name_options=("base_model",),
             gpu=True,
+            distributed=True,
             live_label="Transformer",
             examples=(Example("transformer", "minilm", {"base_model": "minilm"}),),
         ),

@@ -180,6 +180,22 @@ def test_azure_ml_dry_run_prints_the_job_it_would_submit(workspace, monkeypatch)
     assert "cpu-cluster" in log
 
 
+def test_the_transformer_goes_to_azure_ml_on_several_nodes_and_gpus(workspace, monkeypatch):
+    for env in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
+        monkeypatch.delenv(env, raising=False)
+    command = launcher.azure_job_command("transformer", {}, "d.csv", "gpu-cluster", nodes=2, gpus_per_node=4)
+    assert command[command.index("--instance-count") :][:4] == ["--instance-count", "2", "--gpus-per-node", "4"]
+    assert "--instance-count" not in launcher.azure_job_command("transformer", {}, "d.csv", "gpu-cluster")
+    data = make_tweets_csv(workspace / "tweets.csv", n=20)
+    started = launcher.launch_azure_job(
+        "transformer", {"base_model": "minilm"}, data, compute="gpu-cluster", dry_run=True, nodes=2, gpus_per_node=4
+    )
+    run = wait_until(started.path, lambda r: not r.active, timeout=120)
+    assert run.status == "submitted", run.log_tail
+    log = (started.path / "train.log").read_text()
+    assert "process_count_per_instance: 4" in log and "instance_count: 2" in log and "type: pytorch" in log
+
+
 def test_preset_dependent_flag_has_three_states():
     def flags(value):
         return launcher.trainer_command("keras", {"trainable_embeddings": value}, "d.csv", "out")[7:]

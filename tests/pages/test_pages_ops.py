@@ -99,6 +99,25 @@ def test_train_page_launches_follows_and_cancels(empty_env):
     assert cancelled.status == "cancelled"
 
 
+def test_train_page_offers_nodes_and_gpus_for_the_transformer_on_azure_ml(empty_env, monkeypatch):
+    for env in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
+        monkeypatch.delenv(env, raising=False)
+    at = page("train")
+    approach = at.selectbox[0]
+    approach.set_value(next(o for o in approach.options if "transformer" in o.lower())).run()
+    next(r for r in at.radio if r.label == "Where").set_value("Azure ML compute").run()
+    next(t for t in at.text_input if t.label == "Compute cluster").set_value("gpu-cluster").run()
+    next(n for n in at.number_input if n.label == "Nodes").set_value(2).run()
+    next(n for n in at.number_input if n.label == "GPUs per node").set_value(4).run()
+    assert not at.exception, at.exception
+    assert "--instance-count 2 --gpus-per-node 4" in texts(at)
+    at = page("train")
+    approach = at.selectbox[0]
+    approach.set_value(next(o for o in approach.options if "keras" in o.lower())).run()
+    next(r for r in at.radio if r.label == "Where").set_value("Azure ML compute").run()
+    assert not any(n.label == "Nodes" for n in at.number_input)  # one process: nothing to distribute
+
+
 # ---------------------------------------------------------------- Résumé
 
 
