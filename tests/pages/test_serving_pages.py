@@ -74,8 +74,13 @@ def test_resume_shows_the_backend_and_an_operator_overrides_it(served_runs):
     assert not at.exception, [e.value for e in at.exception]
     assert "now serves PyTorch (operator override)" in texts(at.success)
     assert backends(at)["transformer-tiny"] == "PyTorch (operator override)"
-    served = json.loads((served_runs / "run.json").read_text())["serving"]
+    meta = json.loads((served_runs / "run.json").read_text())
+    served = meta["serving"]
     assert served["backend"] == "torch" and served["why"] == "compare latency" and "dashboard" in served["by"]
+    table = at.dataframe[0].value  # throughput and cost now follow PyTorch, from the export's check
+    row = table[table["run"] == "transformer-tiny"].iloc[0]
+    assert row["batched throughput (tweets/s)"] == pytest.approx(meta["onnx"]["variants"]["torch"]["tweets_per_s"])
+    assert "PyTorch speed from the export check" in row["cost basis"]
 
 
 def test_a_viewer_sees_the_backend_but_cannot_override(served_runs):
