@@ -36,19 +36,20 @@ def first_models(source, commands: dict) -> None:
     ):
         if is_operator() and source is not None and not busy:
             quickstart.launch_baselines(source.key)
-    follow_baselines()
+    follow_first_results()
     with st.expander("Or from a terminal, and the neural approaches (longer; a GPU helps)"):
         st.code(f"{commands['logreg-tfidf']}\n{commands['logreg-hashing']}", language="bash")
         st.code(f"{commands['keras']}\n{commands['transformer']}", language="bash")
 
 
 @st.fragment(run_every=2)
-def follow_baselines() -> None:
-    runs = launcher.launched_runs()
-    for run in runs:
+def follow_first_results() -> None:
+    """Until a run has results: the launched runs' cards; then the whole page again, to show them. Called
+    wherever the page shows no result yet, so a rerun that lands while the runs train keeps following them."""
+    for run in launcher.launched_runs():
         run_card(run)
-    if any(r.status == "succeeded" for r in runs) and not any(r.active for r in runs):
-        st.rerun()  # the whole page now shows the finished runs (a succeeded run has its run.json)
+    if comparable(load_runs()):
+        st.rerun()
 
 
 def no_data_panel() -> None:
@@ -129,6 +130,7 @@ def main() -> None:
     else:
         st.info("No run has finished yet. Follow the running ones on the **Résumé** page, or start one:")
         st.code(commands["logreg-tfidf"], language="bash")
+        follow_first_results()
 
 
 main()
