@@ -1,4 +1,5 @@
-"""Compare: pick runs and see them side by side, down to the tweets they disagree on."""
+"""Compare: pick runs and see them side by side, down to the tweets they disagree on, on the shared test split or
+any evaluation set they were measured on (operators can evaluate them on another labelled set here)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,32 @@ import streamlit as st
 
 from core.analysis import compare as cmp
 from core.config import runs_dir
+from core.data.loading import DataError
+from core.data.sources import SourceRefused, resolve_page_source
+from core.evaluation import eval_sets
+from core.evaluation.eval_sets import TEST_SPLIT
 from core.models.base import THRESHOLD
 from core.tracking.runs import runs_signature
-from views.components import figures
+from views.components import figures, robustness
 from views.components import formatting as fmt
+from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
 
 MAX_MATRICES_PER_ROW = 3
 MAX_DISAGREEMENTS = 200
 PERCENT_COLUMNS = ("accuracy (%)", "macro precision (%)", "macro recall (%)", "macro F1 (%)")
+# The page evaluates inline, under a spinner: at most this many runs and tweets at a time (the command line,
+# `python -m core.evaluate`, has no limit). A TF-IDF run scores 10,000 tweets in about a second, a CPU transformer
+# in a minute or two.
+MAX_EVALUATED_RUNS = 6
+MAX_EVALUATED_TWEETS = 10_000
+EVALUATED_KEY = "compare_evaluated"
 
 
-@st.cache_resource(show_spinner="Joining the test tweets…", max_entries=8)
-def tweet_views(run_ids: tuple, signature: tuple, _runs: list):
-    texts, problem = cmp.test_texts(_runs)
-    return cmp.aligned_predictions(_runs), texts, problem
+@st.cache_resource(show_spinner="Joining the tweets…", max_entries=8)
+def tweet_views(run_ids: tuple, signature: tuple, set_name: str, set_signature: tuple, _runs: list):
+    texts, problem = cmp.set_texts(_runs, set_name)
+    return cmp.aligned_predictions(_runs, set_name), texts, problem
 
 
 def pick_runs(runs: list) -> list:
@@ -44,33 +56,72 @@ def nothing_to_compare() -> None:
 
 def metrics_section(picked: list) -> None:
     st.subheader("Metrics on the test split")
+    table = cmp.metrics_table(picked)
+    set_columns = [c for c in table.columns if c.startswith(cmp.SET_COLUMN_PREFIX)]
     st.dataframe(
-        cmp.metrics_table(picked), hide_index=True, column_config={column: fmt.percent() for column in PERCENT_COLUMNS}
+        table,
+        hide_index=True,
+        column_config={column: fmt.percent() for column in (*PERCENT_COLUMNS, *set_columns)},
+    )
+    if set_columns:
+        st.caption("The “accuracy on …” columns are the evaluation sets (pick one below to see its details).")
+
+
+def pick_set(picked: list) -> str:
+    """The evaluation set the matrices, curves and tweet views show (default: the shared test split)."""
+    return st.selectbox(
+        "Evaluation set",
+        cmp.evaluation_sets(picked),
+        key="compare_evaluation_set",
+        help=f"“{TEST_SPLIT}”: each run's own shared test split. The others: labelled files the runs were "
+        "evaluated on (`python -m core.evaluate`, or the action at the bottom of this page).",
     )
 
 
-def confusion_section(picked: list) -> None:
+def set_section(picked: list, set_name: str) -> list:
+    """The runs evaluated on the set (with its figures when it is not the test split); the others are named."""
+    having, missing = cmp.with_set(picked, set_name)
+    if set_name == TEST_SPLIT:
+        return having
+    st.subheader(f"Metrics on {set_name}")
+    if missing:
+        st.warning(
+            f"Not evaluated on {set_name}: {', '.join(cmp.run_label(r) for r in missing)} (evaluate them with "
+            "the action at the bottom of this page, or `python -m core.evaluate --run RUN --data CSV`)."
+        )
+    table = cmp.set_table(having, set_name)
+    if len(table):
+        percent = ("accuracy (%)", "macro F1 (%)", "neutral called positive (%)")
+        st.dataframe(table, hide_index=True, column_config={c: fmt.percent() for c in percent})
+        st.caption(
+            "Neutral tweets (label 2 or “neutral”) are not in the accuracy: the table says how many there are and "
+            "how often each run calls them positive."
+        )
+    return having
+
+
+def confusion_section(picked: list, set_name: str = TEST_SPLIT) -> None:
     st.subheader("Confusion matrices")
     normalised = st.toggle("Normalise per true class (%)", value=False)
     for start in range(0, len(picked), MAX_MATRICES_PER_ROW):
         row = picked[start : start + MAX_MATRICES_PER_ROW]
         for col, run in zip(st.columns(MAX_MATRICES_PER_ROW), row):
-            matrix = cmp.confusion(run, normalize=normalised)
+            matrix = cmp.confusion(run, normalize=normalised, set_name=set_name)
             if matrix is None:
                 col.caption(f"{cmp.run_label(run)}: no confusion matrix recorded.")
             else:
                 col.plotly_chart(figures.confusion_heatmap(matrix, cmp.run_label(run), normalised), key=f"cm-{run.id}")
 
 
-def curves_section(picked: list) -> None:
+def curves_section(picked: list, set_name: str = TEST_SPLIT) -> None:
     st.subheader("ROC and precision-recall curves")
     left, right = st.columns(2)
-    roc = cmp.curve_points(picked, "roc")
+    roc = cmp.curve_points(picked, "roc", set_name)
     if roc.empty:
         left.caption("No ROC curve recorded for these runs.")
     else:
         left.plotly_chart(figures.roc_curves(roc))
-    pr = cmp.curve_points(picked, "pr")
+    pr = cmp.curve_points(picked, "pr", set_name)
     if pr.empty:
         right.caption("No precision-recall curve recorded for these runs.")
     else:
@@ -91,12 +142,14 @@ def training_section(picked: list) -> None:
         st.dataframe(coverage, hide_index=True)
 
 
-def same_data_runs(picked: list) -> list:
-    """The picked runs whose row ids line up (one data source), warning about the others."""
-    tweet_runs, other_data = cmp.same_data(picked)
+def same_data_runs(picked: list, set_name: str = TEST_SPLIT) -> list:
+    """The picked runs whose row ids line up (one data source, or one version of the set's file), warning about
+    the others."""
+    tweet_runs, other_data = cmp.same_set_version(picked, set_name)
     if other_data:
+        which = "trained on the same data as" if set_name == TEST_SPLIT else f"evaluated on the same {set_name} file as"
         st.warning(
-            "Tweet-by-tweet views only use runs trained on the same data as "
+            f"Tweet-by-tweet views only use runs {which} "
             f"{cmp.run_label(tweet_runs[0])}; left out: {', '.join(cmp.run_label(r) for r in other_data)}."
         )
     return tweet_runs
@@ -105,7 +158,7 @@ def same_data_runs(picked: list) -> list:
 def disagreements_section(aligned: pd.DataFrame, texts, row_ids: dict) -> None:
     prob_columns = [c for c in aligned.columns if c not in ("row_id", "label")]
     if len(prob_columns) < 2:
-        st.caption("Pick at least two runs with test predictions to see where they disagree.")
+        st.caption("Pick at least two runs with predictions on this set to see where they disagree.")
         return
     true_filter = st.radio("True label", ["all", "negative", "positive"], horizontal=True)
     found, total = cmp.disagreements(
@@ -113,7 +166,7 @@ def disagreements_section(aligned: pd.DataFrame, texts, row_ids: dict) -> None:
     )
     share = 100 * total / max(len(aligned), 1)
     st.markdown(
-        f"**{total:,}** of {len(aligned):,} test tweets ({share:.1f} %) get different labels"
+        f"**{total:,}** of {len(aligned):,} tweets ({share:.1f} %) get different labels"
         + ("" if true_filter == "all" else f" among the truly {true_filter} ones")
         + f"; the most contested first (largest spread of P(positive)), {MAX_DISAGREEMENTS} at most."
     )
@@ -125,13 +178,13 @@ def disagreements_section(aligned: pd.DataFrame, texts, row_ids: dict) -> None:
     )
 
 
-def mistakes_section(tweet_runs: list, texts, row_ids: dict) -> None:
+def mistakes_section(tweet_runs: list, texts, row_ids: dict, set_name: str = TEST_SPLIT) -> None:
     st.subheader("Most confident mistakes")
     n_mistakes = st.slider("Mistakes per run", 5, 50, 10, step=5)
     for tab, run in zip(st.tabs([cmp.run_label(r) for r in tweet_runs]), tweet_runs):
-        mistakes = cmp.confident_mistakes(run, texts, n_mistakes)
+        mistakes = cmp.confident_mistakes(run, texts, n_mistakes, set_name)
         if mistakes is None:
-            tab.caption("This run has no test_predictions.csv.")
+            tab.caption(f"This run has no predictions on {set_name}.")
             continue
         tab.dataframe(
             mistakes,
@@ -146,16 +199,80 @@ def mistakes_section(tweet_runs: list, texts, row_ids: dict) -> None:
         )
 
 
-def tweet_sections(picked: list, signature: tuple) -> None:
+def tweet_sections(picked: list, signature: tuple, set_name: str = TEST_SPLIT) -> None:
     """The tweet-by-tweet views: where the runs disagree, and each run's most confident mistakes."""
     st.subheader("Where the approaches disagree")
-    tweet_runs = same_data_runs(picked)
-    aligned, texts, problem = tweet_views(tuple(r.id for r in tweet_runs), signature, tweet_runs)
+    if not picked:
+        st.caption(f"No picked run was evaluated on {set_name}.")
+        return
+    tweet_runs = same_data_runs(picked, set_name)
+    set_signature = eval_sets.evaluations_signature(r.path for r in tweet_runs)
+    aligned, texts, problem = tweet_views(
+        tuple(r.id for r in tweet_runs), signature, set_name, set_signature, tweet_runs
+    )
     if problem:
         st.caption(f"Some tweet texts are not shown: {problem}")
     row_ids = {} if texts is None else {"row_id": None}  # row ids are only worth showing when texts are missing
     disagreements_section(aligned, texts, row_ids)
-    mistakes_section(tweet_runs, texts, row_ids)
+    mistakes_section(tweet_runs, texts, row_ids, set_name)
+
+
+# ------------------------------------------------------------------ evaluating on a labelled set (operators)
+
+
+def evaluate_section(picked: list) -> None:
+    """Operators: evaluate the picked runs on a labelled file the dashboard may open (never a typed path)."""
+    st.subheader("Evaluate on a labelled set")
+    if outcomes := st.session_state.pop(EVALUATED_KEY, None):
+        for run_id, outcome, ok in outcomes:
+            (st.success if ok else st.error)(f"{run_id}: {outcome}")
+    choices = {label: (key, name) for label, key, name in eval_sets.page_set_choices()}
+    if not choices:
+        st.caption(
+            "No labelled file to offer: upload one (the **Data** page or the sidebar) or download the official set."
+        )
+        return
+    allowed = is_operator()
+    label = st.selectbox("Evaluate the selected runs on", list(choices), key="compare_evaluate_source")
+    key, name = choices[label]
+    st.caption(
+        f"Stored in each run folder as “{name}”, replacing an earlier evaluation of that name. The page evaluates "
+        f"{MAX_EVALUATED_RUNS} local runs and {MAX_EVALUATED_TWEETS:,} tweets at most; cloud services and bigger "
+        "files: `python -m core.evaluate` in a terminal."
+    )
+    clicked = st.button("Evaluate", disabled=not allowed, help=operator_reason() or None, icon=":material/rule:")
+    if not allowed:
+        st.caption(operator_reason())
+    elif clicked:
+        evaluate_picked(picked, key, name)
+
+
+def evaluate_picked(picked: list, key: str, name: str) -> None:
+    if not is_operator():  # checked again at the click: a disabled button is only a hint
+        st.error(f"Evaluating runs: {operator_reason()}")
+        return
+    local = [r for r in picked if r.kind not in eval_sets.CLOUD_KINDS][:MAX_EVALUATED_RUNS]
+    try:
+        source = resolve_page_source(key)  # nothing is opened unless the page may open it
+        with st.spinner(f"Reading {name}…"):
+            data = eval_sets.load_eval_set(source.key, name)
+    except (SourceRefused, DataError, eval_sets.EvalSetError, OSError) as exc:
+        st.error(f"This file cannot be evaluated on: {exc}")
+        return
+    if len(data.loaded.frame) + len(data.neutral) > MAX_EVALUATED_TWEETS:
+        st.error(
+            f"{name} has {len(data.loaded.frame) + len(data.neutral):,} tweets; the page evaluates "
+            f"{MAX_EVALUATED_TWEETS:,} at most: use `python -m core.evaluate --run RUN --data FILE` in a terminal."
+        )
+        return
+    with st.spinner(f"Evaluating {len(local)} run(s) on {name}…"):
+        outcomes = eval_sets.evaluate_runs([r.path for r in local], data)
+    skipped = [r for r in picked if r not in local]
+    outcomes += [
+        (r.id, "not evaluated here (a cloud service, or over the page's limit of runs)", False) for r in skipped
+    ]
+    st.session_state[EVALUATED_KEY] = outcomes
+    st.rerun()
 
 
 def main() -> None:
@@ -172,10 +289,15 @@ def main() -> None:
     if warning := fmt.split_warning(cmp.mixed_splits(picked)):
         st.warning(warning)
     metrics_section(picked)
-    confusion_section(picked)
-    curves_section(picked)
+    set_name = pick_set(picked)
+    set_runs = set_section(picked, set_name)
+    confusion_section(set_runs, set_name)
+    curves_section(set_runs, set_name)
     training_section(picked)
-    tweet_sections(picked, signature)
+    tweet_sections(set_runs, signature, set_name)
+    robustness.calibration_section(cmp.set_prediction_frames(set_runs, set_name), set_name)
+    robustness.behaviour_section(picked)
+    evaluate_section(picked)
 
 
 main()

@@ -8,8 +8,10 @@ import streamlit as st
 from core.analysis.compare import run_label
 from core.models.base import CLASS_NAMES
 from core.scoring import live
+from views.components import explanations
 from views.components import formatting as fmt
 from views.components.access import current_access
+from views.components.corrections import mark_live
 from views.components.examples import EXAMPLE_TWEETS, button_label
 from views.components.runs import load_runs
 
@@ -111,6 +113,7 @@ def score(text: str, picked: list, runs: list, use_cloud: bool, timeout_s: int) 
     with st.spinner("Asking every approach…"):
         answers = live.score_columns(columns, prepared.text, timeout_s=timeout_s)
     st.session_state["live_answers"] = answers
+    st.session_state["live_scored_text"] = prepared.text  # what "Explain" explains
     history = fmt.history_rows(prepared.text, [a for a in answers if a.ok])
     st.session_state["live_history"] = (history + st.session_state.get("live_history", []))[:HISTORY_ROWS]
 
@@ -161,6 +164,8 @@ def main() -> None:
     answers = st.session_state.get("live_answers")
     if answers:
         show_answers(answers)
+        mark_live(st.session_state.get("live_scored_text"), answers)
+        explanations.explain_section(answers, runs, model_cache(), st.session_state.get("live_scored_text"))
     elif not submitted and not local_runs:
         st.info(
             "No local model is trained yet, so only the cloud services (when configured) can answer. "

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from core.config import runs_dir
+from core.monitor import groups
+from core.monitor.rules import GroupRule, Rules, RulesError
 from core.scoring import monitor
 from core.scoring.live import LOCAL_KINDS
-from views.components import figures
+from views.components import corrections, figures, monitor_feed, robustness
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
 
 NO_TIME = "(none: chart by position in the file)"
+NO_SPLIT = "(none)"
 MOST_NEGATIVE = 20
+CHARTED_GROUPS = 8  # lines on the per-group chart: the groups with the most tweets
+MAX_GROUPS = 50  # beyond this many values, the smaller groups are counted together as "(other)"
+THRESHOLD_COLUMN, MIN_COLUMN = "threshold (%)", "min tweets"
 
 
 def scoring_runs() -> list[tuple[str, str, str]]:
@@ -138,13 +146,13 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
         st.error(f"Scoring failed: {type(exc).__name__}: {exc}")
         return
     bar.empty()
-    st.session_state["monitor"] = {"result": result, "source": name}
+    st.session_state["monitor"] = {"result": result, "source": name, "model": model}
     st.toast(f"Scored {result.report.rows:,} rows", icon=":material/check_circle:")
 
 
 def alert_settings() -> tuple[float, int]:
     """(alert threshold as a share of negative tweets, minimum tweets per bucket)."""
-    c1, c2, _ = st.columns([1, 1, 2])
+    c1, c2, note = st.columns([1, 1, 2])
     percent = c1.slider(
         "Alert threshold (negative share, %)",
         5,
@@ -160,6 +168,7 @@ def alert_settings() -> tuple[float, int]:
         step=1,
         help="Buckets with fewer tweets never alert (one angry tweet is not a buzz).",
     )
+    robustness.threshold_note(note, percent / 100, scored_by())  # the threshold in terms of calibration
     return percent / 100, int(min_tweets)
 
 
@@ -202,12 +211,101 @@ def timeline_section(timeline: monitor.Timeline, threshold: float) -> None:
         )
 
 
+def group_section(result: monitor.MonitorResult, timeline: monitor.Timeline, threshold: float, min_tweets: int):
+    """The negative share and volume per value of the chosen column, each group with its own alert settings."""
+    tweets = groups.scored_tweets(result.scored)
+    values = tweets["group"].nunique()
+    tweets = groups.keep_largest_groups(tweets, MAX_GROUPS)
+    st.subheader(f"Negative share per {result.group_column}")
+    if values > MAX_GROUPS:
+        st.caption(f"{values:,} values: the {MAX_GROUPS} with the most tweets are kept, the others are {groups.OTHER}.")
+    if not timeline.freq:
+        st.caption("No timestamps: pick a timestamp column to follow each group over time; totals per group below.")
+        group_table(groups.group_summary(tweets, pd.DataFrame()), timed=False)
+        return
+    shown = st.container()  # filled once the rules edited below are known
+    rules = group_rules(tweets["group"].value_counts().index.tolist(), timeline.freq, threshold, min_tweets)
+    if rules is None:
+        return
+    windows = groups.breaches(groups.window_counts(tweets, rules.window_delta), rules)
+    summary = groups.group_summary(tweets, windows)
+    with shown:
+        group_charts(windows, summary["group"].tolist(), timeline.bucket_label)
+        group_table(summary, timed=True)
+        spike = rules.default
+        st.caption(
+            f"A {timeline.bucket_label} is over a group's threshold when its negative share reaches it with at least "
+            f"the group's minimum tweets; a volume spike is at least {spike.spike_factor:g}× the group's median "
+            f"volume over the {rules.history} buckets before and at least {spike.spike_min} tweets."
+        )
+
+
+def group_charts(windows: pd.DataFrame, ordered: list[str], bucket_label: str) -> None:
+    """The share and the volume of the groups with the most tweets; the others named below."""
+    charted, rest = ordered[:CHARTED_GROUPS], ordered[CHARTED_GROUPS:]
+    st.plotly_chart(figures.group_share_figure(windows, charted, bucket_label), width="stretch")
+    st.plotly_chart(figures.group_volume_figure(windows, charted, bucket_label), width="stretch")
+    if rest:
+        st.caption(f"Not charted (fewer tweets, in the table below): {', '.join(rest)}.")
+
+
+def group_table(summary: pd.DataFrame, timed: bool) -> None:
+    shown = summary.rename(
+        columns={
+            "share": "negative share",
+            "over_threshold": "windows over threshold",
+            "first_crossing": "first crossing",
+            "spikes": "volume spikes",
+        }
+    )
+    if not timed:
+        shown = shown[["group", "tweets", "negative", "negative share"]]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={"negative share": st.column_config.NumberColumn(format="percent")},
+    )
+
+
+def group_rules(names: list[str], window: str, threshold: float, min_tweets: int) -> Rules | None:
+    """Each group's threshold and minimum tweets per bucket, edited in a table (defaults: the settings above);
+    None, after saying why, when a value cannot work."""
+    defaults = pd.DataFrame({"group": names, THRESHOLD_COLUMN: round(threshold * 100), MIN_COLUMN: min_tweets})
+    key = "monitor_group_rules_" + hashlib.sha1("\x1f".join(names).encode()).hexdigest()[:12]  # edits stay per file
+    with st.expander("Threshold and minimum tweets per group", icon=":material/tune:"):
+        edited = st.data_editor(
+            defaults,
+            key=key,
+            hide_index=True,
+            disabled=["group"],
+            num_rows="fixed",
+            width="stretch",
+            column_config={
+                THRESHOLD_COLUMN: st.column_config.NumberColumn(min_value=1, max_value=100, step=1, format="%d %%"),
+                MIN_COLUMN: st.column_config.NumberColumn(min_value=1, step=1),
+            },
+        )
+    default = GroupRule(threshold=threshold, min_volume=min_tweets)
+    edited = edited.fillna({THRESHOLD_COLUMN: threshold * 100, MIN_COLUMN: min_tweets})
+    per_group = {
+        row["group"]: replace(default, threshold=float(row[THRESHOLD_COLUMN]) / 100, min_volume=int(row[MIN_COLUMN]))
+        for _, row in edited.iterrows()
+    }
+    try:
+        return Rules(window=window, default=default, groups=per_group)
+    except RulesError as exc:
+        st.error(f"Per-group settings: {exc}.")
+        return None
+
+
 def most_negative_section(result: monitor.MonitorResult) -> None:
     st.subheader("Most negative tweets")
     worst: pd.DataFrame = monitor.most_negative(result.scored, MOST_NEGATIVE).rename(columns={"p_pos": "P(positive)"})
     if not result.has_time:
         worst = worst.drop(columns=["timestamp"])
     st.dataframe(worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
+    corrections.mark_tweets(worst.rename(columns={"P(positive)": "p_pos"}), result, scored_by(), key="worst")
     st.download_button(
         "Download the scored CSV",
         monitor.scored_csv(result.scored),
@@ -215,6 +313,11 @@ def most_negative_section(result: monitor.MonitorResult) -> None:
         mime="text/csv",
         icon=":material/download:",
     )
+
+
+def scored_by() -> tuple[str, str] | None:
+    """The model of the result on show: ('run', path) or ('cloud', key); None when unknown."""
+    return (st.session_state.get("monitor") or {}).get("model")
 
 
 def show_result(result: monitor.MonitorResult, source: str) -> None:
@@ -225,7 +328,10 @@ def show_result(result: monitor.MonitorResult, source: str) -> None:
     headline(result, source, len(timeline.crossings))
     input_report(result)
     timeline_section(timeline, threshold)
+    if result.group_column:
+        group_section(result, timeline, threshold, min_tweets)
     most_negative_section(result)
+    corrections.label_next_section(result, scored_by())
 
 
 def read_layout(data: bytes) -> monitor.CsvLayout | None:
@@ -237,13 +343,21 @@ def read_layout(data: bytes) -> monitor.CsvLayout | None:
         return None
     if layout.lines:  # one tweet per line: no column to pick
         return layout
-    cols = st.columns(2)
+    cols = st.columns(3)
     text_index = layout.columns.index(layout.text_column) if layout.text_column else 0
     layout.text_column = cols[0].selectbox("Text column", layout.columns, index=text_index)
     time_choices = [NO_TIME, *layout.columns]
     time_index = time_choices.index(layout.time_column) if layout.time_column else 0
     picked_time = cols[1].selectbox("Timestamp column", time_choices, index=time_index)
     layout.time_column = None if picked_time == NO_TIME else picked_time
+    others = [c for c in layout.columns if c not in layout.group_candidates and c != layout.text_column]
+    picked_group = cols[2].selectbox(
+        "Split by",
+        [NO_SPLIT, *layout.group_candidates, *others],
+        help="A column whose values split the negative share (airline, route, language): one line per value, "
+        "each with its own threshold.",
+    )
+    layout.group_column = None if picked_group == NO_SPLIT else picked_group
     return layout
 
 
@@ -253,6 +367,9 @@ def main() -> None:
         "Score a batch of tweets, watch the share of negative ones over time, and see when it crosses "
         "the alert threshold."
     )
+    if monitor_feed.choose_view() == monitor_feed.LIVE:  # what `python -m core.monitor.watch` stores
+        monitor_feed.live_feed()
+        return
     data, source = read_input()
     model = choose_model()
     if data is not None:
@@ -264,6 +381,7 @@ def main() -> None:
         st.info("Upload a CSV of tweets (a `text` column and an optional `timestamp`) or paste tweets, one per line.")
     if "monitor" in st.session_state:
         show_result(st.session_state["monitor"]["result"], st.session_state["monitor"]["source"])
+    corrections.corrections_panel()
 
 
 main()

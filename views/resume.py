@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import resume
+from core.analysis.compare import SET_COLUMN_PREFIX
 from core.config import runs_dir
+from core.evaluation.eval_sets import TEST_SPLIT
 from core.models import serving
 from core.pricing import load_pricing
 from views.components import figures
@@ -57,17 +59,39 @@ def cost_settings(pricing: dict) -> resume.CostSettings:
     return resume.CostSettings.from_pricing(pricing, custom)
 
 
-def summary(runs: list, pricing: dict) -> pd.DataFrame:
-    """The summary table, as the toggles and the sidebar's costing ask."""
+def summary(runs: list, pricing: dict) -> tuple[pd.DataFrame, str]:
+    """The summary table, as the toggles, the evaluation set and the sidebar's costing ask; and that set."""
     costs = cost_settings(pricing)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     best_only = c1.toggle("Best run per approach", value=False)
     include_study = c2.toggle("Show the study's figures", value=True)
-    return resume.summary_table(runs, costs, pricing, best_per_approach=best_only, include_study=include_study)
+    set_name = c3.selectbox(
+        "Evaluation set",
+        resume.evaluation_set_names(runs),
+        key="resume_evaluation_set",
+        help=f"Which accuracy ranks the runs (and “best per approach”) and goes into the chart: “{TEST_SPLIT}” is "
+        "each run's own shared test split, the others are labelled files the runs were evaluated on.",
+    )
+    table = resume.summary_table(
+        runs, costs, pricing, best_per_approach=best_only, include_study=include_study, set_name=set_name
+    )
+    return table, set_name
+
+
+def mixed_splits_warning(table: pd.DataFrame) -> None:
+    splits = resume.test_splits(table)
+    if len(splits) > 1:
+        others = ", ".join(f"{name} ({count} run{'s' if count > 1 else ''})" for name, count in splits.iloc[1:].items())
+        st.warning(
+            f"“accuracy (%)” compares runs only within one test split: most runs share {splits.index[0]}, "
+            f"others were measured on {others}. Compare them on a common evaluation set (the selector above)."
+        )
 
 
 def summary_table(table: pd.DataFrame) -> None:
-    st.dataframe(table, hide_index=True, width="stretch", column_config=COLUMN_FORMATS)
+    mixed_splits_warning(table)
+    set_columns = {c: fmt.percent() for c in table.columns if c.startswith(SET_COLUMN_PREFIX)}
+    st.dataframe(table, hide_index=True, width="stretch", column_config={**COLUMN_FORMATS, **set_columns})
     st.download_button(
         "Download as CSV",
         table.to_csv(index=False).encode("utf-8"),
@@ -77,10 +101,12 @@ def summary_table(table: pd.DataFrame) -> None:
     )
 
 
-def accuracy_cost_chart(table: pd.DataFrame) -> None:
-    st.subheader("Accuracy against cost")
+def accuracy_cost_chart(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
+    st.subheader("Accuracy against cost" + ("" if set_name == TEST_SPLIT else f" (accuracy on {set_name})"))
+    if missing := resume.missing_set(table, set_name):
+        st.warning(f"Not evaluated on {set_name}, so not in the chart: {', '.join(missing)}.")
     cost_column = st.radio("Cost", COST_COLUMNS, horizontal=True)
-    st.plotly_chart(figures.accuracy_cost_figure(table, cost_column), width="stretch")
+    st.plotly_chart(figures.accuracy_cost_figure(resume.on_set(table, set_name), cost_column), width="stretch")
     st.caption(
         "Dotted lines: the original study's accuracies (other data, other notebooks: not measured here). "
         "Serving costs assume the instance is fully used at the batched throughput measured on this "
@@ -180,12 +206,13 @@ def unfinished_runs(runs: list) -> None:
 def main() -> None:
     st.title("Résumé")
     st.caption(
-        "One row per run, measured on the shared test split of its data; the original study's figures "
-        "are listed below them for reference and marked as such."
+        "One row per run, measured on the shared test split of its data (and an “accuracy on …” column per "
+        "evaluation set: `python -m core.evaluate`); the original study's figures are listed below them for "
+        "reference and marked as such."
     )
     pricing = load_pricing()
     runs = load_runs()
-    table = summary(runs, pricing)
+    table, set_name = summary(runs, pricing)
     nothing_measured = table[table["source"] == resume.MEASURED].empty
     if nothing_measured:
         st.info(
@@ -195,7 +222,7 @@ def main() -> None:
         )
     summary_table(table)
     if not nothing_measured:
-        accuracy_cost_chart(table)
+        accuracy_cost_chart(table, set_name)
     serving_section(runs)
     pricing_sources(pricing, expanded=nothing_measured)
     unfinished_runs(runs)

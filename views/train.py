@@ -11,8 +11,13 @@ from core.data import sources as datasource
 from core.data.download import official_archive
 from core.training import launcher
 from core.training.options import default_of, flag, form_fields, option_kind
+from core.training.registry import local_kinds
+from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.run_cards import run_card
+from views.components.runs import load_runs
+
+ENSEMBLE = "ensemble"  # its members are chosen among the runs, its data and split are theirs
 
 
 @st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
@@ -26,6 +31,10 @@ def option_widget(options_cls: type, field: Field, key: str):
     """The widget for one option, from its dataclass field: its type, default, choices and help."""
     label, kind, default = field.name.replace("_", " "), option_kind(options_cls, field), default_of(field)
     help_text = f"{field.metadata.get('help', '')}  \n`{flag(field)}`"
+    if field.name == "members":
+        return members_widget(label, help_text, key)
+    if kind == "list":  # --extra-data: files among the dashboard's data sources
+        return sources_widget(label, help_text, key)
     if kind == "bool":
         return st.checkbox(label, value=default, help=help_text, key=key)
     if kind == "tristate":
@@ -56,6 +65,38 @@ def option_widget(options_cls: type, field: Field, key: str):
         )
     value = st.text_input(label, value="" if default is None else str(default), help=help_text, key=key)
     return value.strip() or None
+
+
+def members_widget(label: str, help_text: str, key: str) -> list[str]:
+    """An ensemble's members: picked among the succeeded local runs (never a typed path)."""
+    runs = [r for r in load_runs() if r.status == "succeeded" and r.kind in local_kinds()]
+    labels = {str(r.path): fmt.model_choice_label(r) for r in runs}
+    return st.multiselect(label, list(labels), format_func=labels.get, help=help_text, key=key)
+
+
+def sources_widget(label: str, help_text: str, key: str) -> list[str]:
+    """Labelled files picked among the dashboard's data sources (never a typed path)."""
+    labels = {s.key: s.label for s in datasource.page_sources()}
+    return st.multiselect(label, list(labels), format_func=labels.get, help=help_text, key=key)
+
+
+def local_inputs_refused(values: dict) -> bool:
+    """Extra data and a parent run are files of this machine: an Azure ML job could not read them."""
+    given = [name for name in ("extra_data", "init_from") if values.get(name)]
+    if given:
+        st.error(f"{', '.join(n.replace('_', ' ') for n in given)}: train on this machine (Azure ML cannot read them).")
+    return bool(given)
+
+
+def ensemble_ready(values: dict) -> bool:
+    """Whether the chosen members can be combined (the trainer checks them again); says why not."""
+    from core.training.ensemble import member_problem
+
+    members = values.get("members") or []
+    problem = member_problem(members)
+    if problem:
+        (st.info if len(members) < 2 else st.error)(problem)
+    return problem is None
 
 
 def device_panel() -> None:
@@ -168,26 +209,28 @@ def launch_form() -> None:
         return
     key = st.selectbox("Approach", list(trainers), format_func=lambda k: trainers[k].label)
     st.caption(trainers[key].description)
-    data = data_choice()
+    data = "" if key == ENSEMBLE else data_choice()  # "": the members' data
     options_cls = trainers[key].options
     values = option_form(options_cls, key)
     data_ok = data is not None and not refuse_server_paths(options_cls, values)
+    data_ok = data_ok and (key != ENSEMBLE or ensemble_ready(values))
 
-    target = st.radio("Where", ["This machine", "Azure ML compute"], horizontal=True)
+    where = ["This machine"] if key == ENSEMBLE else ["This machine", "Azure ML compute"]  # members are here
+    target = st.radio("Where", where, horizontal=True)
     azure = None
     if target == "This machine":
         device_panel()
         ready = data_ok
     else:
         azure = azure_panel(trainers[key].gpu, trainers[key].distributed)
-        ready = data_ok and azure is not None
+        ready = data_ok and azure is not None and not local_inputs_refused(values)
     show_command(key, values, data, azure)
     launch_button(key, values, data, azure, ready)
 
 
 def show_command(key: str, values: dict, data: str | None, azure: dict | None) -> None:
     if azure is None:
-        preview = launcher.trainer_command(key, values, data or "DATA", "RUN_DIR")
+        preview = launcher.trainer_command(key, values, "DATA" if data is None else data, "RUN_DIR")
     else:
         preview = launcher.azure_job_command(key, values, data or "DATA", **azure)
     st.code(launcher.display_command(preview), language="bash")

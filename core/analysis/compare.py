@@ -2,6 +2,8 @@
 
 Everything reads the run folders (run.json, metrics.json, history.json, test_predictions.csv) through
 core.tracking.runs.RunInfo; test texts are joined back through the run's persisted split (core.data.split.split_for_run).
+The per-tweet views take an evaluation set (core.evaluation.eval_sets): TEST_SPLIT, the default, is the run's own
+test split; any other name reads `<run>/evaluations/<slug>/` (metrics and predictions with their texts).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.analysis.lineage import describe as describe_lineage
+from core.evaluation import eval_sets
+from core.evaluation.eval_sets import TEST_SPLIT
 from core.models.base import CLASS_NAMES, THRESHOLD, is_positive, labels_for
 
 
@@ -104,8 +109,9 @@ def overview_table(runs: list) -> pd.DataFrame:
 def metrics_table(runs: list) -> pd.DataFrame:
     """Every headline metric of every run, one row per run (percentages, seconds, ms, tweets/s, USD).
 
-    Columns no picked run records (cost for local runs, training for cloud ones) are left out."""
-    rows = []
+    Columns no picked run records (cost for local runs, training for cloud ones) are left out; one column per
+    evaluation set that any of them was measured on (`set_column`)."""
+    rows, names = [], evaluation_sets(runs)[1:]
     for run in runs:
         test = run.metrics.get("test") or {}
         macro = test.get("macro") or {}
@@ -120,6 +126,7 @@ def metrics_table(runs: list) -> pd.DataFrame:
                 "macro precision (%)": _pct(macro.get("precision")),
                 "macro recall (%)": _pct(macro.get("recall")),
                 "macro F1 (%)": _pct(test.get("f1_macro", macro.get("f1"))),
+                **set_accuracies(run, names),
                 "ROC AUC": _round(test.get("roc_auc"), 4),
                 "average precision": _round(test.get("average_precision"), 4),
                 "test tweets": test.get("n"),
@@ -131,6 +138,7 @@ def metrics_table(runs: list) -> pd.DataFrame:
                 "cost (USD)": _round(cost.get("usd"), 4),
                 "cost per 1,000 tweets at the paid rate (USD)": _round(cost.get("usd_per_1000_tweets_at_paid_rate"), 4),
                 "split id": split_id(run),
+                "lineage": describe_lineage(run.meta) or None,  # fine-tuned from, extra data (core.analysis.lineage)
             }
         )
     return pd.DataFrame(rows).dropna(axis=1, how="all")  # e.g. no cost columns when no run is a cloud one
@@ -144,9 +152,9 @@ def _round(value, digits: int):
     return None if value is None else round(float(value), digits)
 
 
-def confusion(run, normalize: bool = False) -> pd.DataFrame | None:
-    """The test confusion matrix (rows: true class, columns: predicted), counts or row-normalised (%)."""
-    matrix = (run.metrics.get("test") or {}).get("confusion_matrix")
+def confusion(run, normalize: bool = False, set_name: str = TEST_SPLIT) -> pd.DataFrame | None:
+    """The confusion matrix on a set (rows: true class, columns: predicted), counts or row-normalised (%)."""
+    matrix = set_report(run, set_name).get("confusion_matrix")
     if matrix is None:
         return None
     values = np.asarray(matrix, dtype=float)
@@ -160,13 +168,13 @@ def confusion(run, normalize: bool = False) -> pd.DataFrame | None:
     )
 
 
-def curve_points(runs: list, curve: str) -> pd.DataFrame:
+def curve_points(runs: list, curve: str, set_name: str = TEST_SPLIT) -> pd.DataFrame:
     """Long table of ROC ('roc': fpr, tpr) or precision-recall ('pr': recall, precision) points per run."""
     keys = {"roc": ("fpr", "tpr", "roc_auc", "AUC"), "pr": ("recall", "precision", "average_precision", "AP")}
     x, y, score_key, score_name = keys[curve]
     parts = []
     for run in runs:
-        test = run.metrics.get("test") or {}
+        test = set_report(run, set_name)
         points = test.get(f"{curve}_curve")
         if not points:
             continue
@@ -219,12 +227,10 @@ def embedding_coverage(runs: list) -> pd.DataFrame:
 # -------------------------------------------------------- tweet-by-tweet views
 
 
-def load_predictions(run) -> pd.DataFrame | None:
-    """test_predictions.csv (row_id, label, p_pos) of a run, or None when it has none."""
-    path = Path(run.path) / "test_predictions.csv"
-    if not path.exists():
-        return None
-    return pd.read_csv(path, usecols=["row_id", "label", "p_pos"])
+def load_predictions(run, set_name: str = TEST_SPLIT) -> pd.DataFrame | None:
+    """row_id, label, p_pos of a run on a set (test_predictions.csv for the test split), or None when it has none."""
+    preds = eval_sets.set_predictions(Path(run.path), set_name)
+    return None if preds is None else preds[["row_id", "label", "p_pos"]]
 
 
 def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
@@ -246,11 +252,11 @@ def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
     return merged[~merged.index.duplicated()], ("; ".join(problems) or None)
 
 
-def aligned_predictions(runs: list) -> pd.DataFrame:
-    """Wide table: row_id, label, then P(positive) per run, on the test tweets every run scored."""
+def aligned_predictions(runs: list, set_name: str = TEST_SPLIT) -> pd.DataFrame:
+    """Wide table: row_id, label, then P(positive) per run, on the tweets of the set every run scored."""
     table = None
     for run in runs:
-        preds = load_predictions(run)
+        preds = load_predictions(run, set_name)
         if preds is None:
             continue
         preds = preds.rename(columns={"p_pos": run_label(run)})
@@ -286,9 +292,11 @@ def disagreements(
     return _with_text(found.head(limit), texts).reset_index(drop=True), int(len(found))
 
 
-def confident_mistakes(run, texts: pd.Series | None = None, n: int = 10) -> pd.DataFrame | None:
-    """The run's n wrong test predictions with the most confidence (P(positive) furthest from THRESHOLD)."""
-    preds = load_predictions(run)
+def confident_mistakes(
+    run, texts: pd.Series | None = None, n: int = 10, set_name: str = TEST_SPLIT
+) -> pd.DataFrame | None:
+    """The run's n wrong predictions on a set with the most confidence (P(positive) furthest from THRESHOLD)."""
+    preds = load_predictions(run, set_name)
     if preds is None:
         return None
     wrong = preds[is_positive(preds["p_pos"]) != (preds["label"] == 1)]
@@ -296,3 +304,99 @@ def confident_mistakes(run, texts: pd.Series | None = None, n: int = 10) -> pd.D
     top = wrong.sort_values("confidence", ascending=False).head(n)
     top = top.assign(predicted=labels_for(top["p_pos"]))
     return _with_text(top, texts).rename(columns={"p_pos": "P(positive)"}).reset_index(drop=True)
+
+
+# -------------------------------------------------------- evaluation sets
+
+
+SET_COLUMN_PREFIX = "accuracy on "
+
+
+def set_column(name: str) -> str:
+    """The metrics and summary tables' column for a set's accuracy."""
+    return f"{SET_COLUMN_PREFIX}{name} (%)"
+
+
+def evaluation_sets(runs: list) -> list[str]:
+    """TEST_SPLIT, then every set any of the runs was evaluated on (the official set first, then by name)."""
+    names = {name for run in runs for name in eval_sets.list_evaluations(run.path)}
+    return [TEST_SPLIT, *sorted(names, key=lambda name: (name != eval_sets.OFFICIAL_SET, name.lower()))]
+
+
+def set_accuracies(run, names: list[str]) -> dict:
+    """{set_column(name): accuracy (%) or None} of a run on each named set."""
+    stored = eval_sets.list_evaluations(run.path)
+    return {set_column(name): _pct(eval_sets.accuracy_on(stored.get(name))) for name in names}
+
+
+def set_report(run, set_name: str = TEST_SPLIT) -> dict:
+    """The classification report of a run on a set ({} when it was not evaluated on it)."""
+    if set_name == TEST_SPLIT:
+        return run.metrics.get("test") or {}
+    return (eval_sets.list_evaluations(run.path).get(set_name) or {}).get("metrics") or {}
+
+
+def with_set(runs: list, set_name: str) -> tuple[list, list]:
+    """(the runs evaluated on the set, the runs missing it)."""
+    if set_name == TEST_SPLIT:
+        return list(runs), []
+    having = [run for run in runs if set_name in eval_sets.list_evaluations(run.path)]
+    return having, [run for run in runs if run not in having]
+
+
+def same_set_version(runs: list, set_name: str) -> tuple[list, list]:
+    """(runs evaluated on the most common version of the set's file, the others): row ids line up within one file."""
+    if set_name == TEST_SPLIT:
+        return same_data(runs)
+    prints = [(eval_sets.list_evaluations(run.path).get(set_name) or {}).get("fingerprint") for run in runs]
+    if not runs:
+        return [], []
+    common = max(set(prints), key=prints.count)
+    return [r for r, f in zip(runs, prints) if f == common], [r for r, f in zip(runs, prints) if f != common]
+
+
+def set_texts(runs: list, set_name: str) -> tuple[pd.Series | None, str | None]:
+    """Texts by row_id of a set's tweets (the test split's come from the runs' splits), or None with why."""
+    if set_name == TEST_SPLIT:
+        return test_texts(runs)
+    for run in runs:
+        preds = eval_sets.set_predictions(run.path, set_name)
+        if preds is not None and "text" in preds.columns:
+            return preds.set_index("row_id")["text"], None
+    return None, f"no run stored the texts of {set_name}"
+
+
+def set_prediction_frames(runs: list, set_name: str = TEST_SPLIT) -> dict[str, pd.DataFrame]:
+    """{run label: DataFrame(label, p_pos)} of the runs that have predictions on the set (e.g. for calibration)."""
+    frames = {}
+    for run in runs:
+        preds = load_predictions(run, set_name)
+        if preds is not None and len(preds):
+            frames[run_label(run)] = preds[["label", "p_pos"]].reset_index(drop=True)
+    return frames
+
+
+def set_table(runs: list, set_name: str) -> pd.DataFrame:
+    """One row per run evaluated on a stored set: its figures there, the neutral tweets, the file and when."""
+    rows = []
+    for run in runs:
+        evaluation = eval_sets.list_evaluations(run.path).get(set_name)
+        if not evaluation:
+            continue
+        metrics, neutral = evaluation.get("metrics") or {}, evaluation.get("neutral") or {}
+        rows.append(
+            {
+                "run": run_label(run),
+                "accuracy (%)": _pct(metrics.get("accuracy")),
+                "macro F1 (%)": _pct(metrics.get("f1_macro")),
+                "ROC AUC": _round(metrics.get("roc_auc"), 4),
+                "tweets": metrics.get("n"),
+                "neutral tweets": neutral.get("n"),
+                "neutral called positive (%)": _pct(neutral.get("predicted_positive")),
+                "mean P(positive) on neutral": _round(neutral.get("mean_p_pos"), 4),
+                "file": evaluation.get("source"),
+                "sha256": str(evaluation.get("fingerprint") or "")[:12],
+                "evaluated": str(evaluation.get("evaluated_at") or "")[:16].replace("T", " "),
+            }
+        )
+    return pd.DataFrame(rows)

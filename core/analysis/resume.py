@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from core.analysis.compare import SET_COLUMN_PREFIX, evaluation_sets, set_column
+from core.analysis.lineage import describe as describe_lineage
+from core.evaluation import eval_sets
+from core.evaluation.eval_sets import TEST_SPLIT
 from core.models import serving
 from core.pricing import load_pricing
 from core.tracking.runs import RunInfo
@@ -38,6 +43,7 @@ COLUMNS = [
     "source",
     "accuracy (%)",
     "macro F1 (%)",
+    "test split",
     "training time (s)",
     "device",
     "training throughput (tweets/s)",
@@ -48,6 +54,7 @@ COLUMNS = [
     "inference cost per 1,000 tweets (USD)",
     "cost basis",
     "notes",
+    "lineage",
 ]
 CLOUD_KINDS = ("azure-language", "azure-endpoint")
 
@@ -116,6 +123,8 @@ def implementation_notes(run: RunInfo) -> str:
     meta, params = run.meta, run.meta.get("params") or {}
     notes = []
     model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+    if run.kind == "ensemble":
+        return ensemble_notes(meta)
     if run.kind == "logreg":
         if model.get("n_features"):
             notes.append(f"{model['n_features']:,} features")
@@ -156,9 +165,29 @@ def implementation_notes(run: RunInfo) -> str:
     return ", ".join(notes)
 
 
+def ensemble_notes(meta: dict) -> str:
+    """An ensemble's members and how they are combined: their training is theirs, its inference runs them all."""
+    recipe = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
+    members = [str(m.get("id") or m.get("run")) for m in recipe.get("members") or []]
+    tweets = (recipe.get("validation") or {}).get("tweets")
+    how = f"weights fitted on {tweets:,} validation tweets" if tweets else "mean"
+    return f"{how} of {len(members)} runs ({', '.join(members)}); each tweet is scored by every member"
+
+
+def ensemble_backend(run: RunInfo) -> str:
+    """What serves each member of an ensemble, in order ("scikit-learn + ONNX int8")."""
+    from core.models.ensemble import recorded_member_path
+    from core.tracking.runs import read_run
+
+    members = [read_run(recorded_member_path(m, run.path)) for m in (run.meta.get("ensemble") or {}).get("members", [])]
+    return " + ".join(dict.fromkeys(serving_backend(m) if m else "member missing" for m in members))
+
+
 def serving_backend(run: RunInfo) -> str:
     """What serves the run's model: a transformer's backend (the rule's choice or an operator's override, as the
-    loader will pick it), else the library or service of its kind."""
+    loader will pick it), an ensemble's members', else the library or service of its kind."""
+    if run.kind == "ensemble":
+        return ensemble_backend(run)
     if run.kind != "transformer":
         return serving.KIND_BACKENDS.get(run.kind, "")
     backend, how = serving.served_backend(run.path, run.meta)
@@ -266,6 +295,8 @@ def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
         "source": MEASURED,
         "accuracy (%)": accuracy * 100 if accuracy is not None else None,
         "macro F1 (%)": f1 * 100 if f1 is not None else None,
+        "test split": test_split_label(run),
+        **set_accuracies(run),
         "training time (s)": train_s,
         "device": describe_device(meta.get("device")),
         "training throughput (tweets/s)": _num(training.get("tweets_per_s")),
@@ -276,7 +307,40 @@ def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
         "inference cost per 1,000 tweets (USD)": inference,
         "cost basis": "; ".join(basis),
         "notes": implementation_notes(run),
+        "lineage": describe_lineage(run.meta),
     }
+
+
+def test_split_label(run: RunInfo) -> str:
+    """Which test split "accuracy (%)" was measured on: the data file's name and the split id (no server path)."""
+    data = run.meta.get("data") or {}
+    if not data.get("split_id"):
+        return ""
+    name = Path(str(data.get("source") or "")).name.split(".zip:")[-1]
+    return f"{name} · {data['split_id']}" if name else data["split_id"]
+
+
+def test_splits(table: pd.DataFrame) -> pd.Series:
+    """Measured runs per test split, largest first (more than one: "accuracy (%)" compares within a split only)."""
+    measured = table[(table["source"] == MEASURED) & (table["test split"] != "")]
+    return measured["test split"].value_counts()
+
+
+def set_accuracies(run: RunInfo) -> dict:
+    """{"accuracy on <set> (%)": value} for each evaluation set the run was measured on."""
+    return {
+        set_column(name): _percent(eval_sets.accuracy_on(evaluation))
+        for name, evaluation in eval_sets.list_evaluations(run.path).items()
+    }
+
+
+def table_columns(rows: list[dict]) -> list[str]:
+    """COLUMNS, with one accuracy column per evaluation set in the rows after the test split's figures."""
+    extra = sorted({key for row in rows for key in row if key.startswith(SET_COLUMN_PREFIX) and key not in COLUMNS})
+    official = set_column(eval_sets.OFFICIAL_SET)
+    extra.sort(key=lambda column: column != official)
+    at = COLUMNS.index("test split") + 1
+    return [*COLUMNS[:at], *extra, *COLUMNS[at:]]
 
 
 def summary_table(
@@ -285,14 +349,17 @@ def summary_table(
     pricing: dict | None = None,
     best_per_approach: bool = False,
     include_study: bool = True,
+    set_name: str = TEST_SPLIT,
 ) -> pd.DataFrame:
-    """Succeeded runs (best accuracy first), then the study's reference rows."""
+    """Succeeded runs (best accuracy on `set_name` first), then the study's reference rows."""
     pricing = pricing or load_pricing()
     costs = costs or CostSettings.from_pricing(pricing)
     rows = [run_row(r, costs, pricing) for r in runs if r.status == "succeeded" and r.metrics.get("test")]
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    columns = table_columns(rows)
+    table = pd.DataFrame(rows, columns=columns)
+    order = "accuracy (%)" if set_name == TEST_SPLIT else set_column(set_name)
     if len(table):
-        table = table.sort_values("accuracy (%)", ascending=False, na_position="last")
+        table = table.sort_values(order if order in columns else "accuracy (%)", ascending=False, na_position="last")
         if best_per_approach:
             table = table.drop_duplicates("approach", keep="first")
     if include_study:
@@ -307,12 +374,39 @@ def summary_table(
                 }
                 for r in STUDY_REFERENCES
             ],
-            columns=COLUMNS,
+            columns=columns,
         )
         table = pd.concat([table, study], ignore_index=True) if len(table) else study
-    text_columns = ["approach", "run", "source", "device", "serving backend", "cost basis", "notes"]
+    text_columns = ["approach", "run", "source", "test split", "device", "serving backend", "cost basis", "notes"]
     table[text_columns] = table[text_columns].fillna("")
     return table.reset_index(drop=True)
+
+
+def evaluation_set_names(runs: list[RunInfo]) -> list[str]:
+    """TEST_SPLIT, then the sets the succeeded runs were evaluated on."""
+    return evaluation_sets([r for r in runs if r.status == "succeeded"])
+
+
+def on_set(table: pd.DataFrame, set_name: str) -> pd.DataFrame:
+    """The measured rows with `accuracy (%)` read on another set (for the accuracy-cost chart); rows without
+    that set are left out (the study's figures too: they are not on it)."""
+    if set_name == TEST_SPLIT:
+        return table
+    column = set_column(set_name)
+    measured = table[table["source"] == MEASURED]
+    if column not in table.columns:
+        return measured.iloc[0:0]
+    return measured[measured[column].notna()].assign(**{"accuracy (%)": measured[column]})
+
+
+def missing_set(table: pd.DataFrame, set_name: str) -> list[str]:
+    """The measured runs of the table not evaluated on the set."""
+    if set_name == TEST_SPLIT:
+        return []
+    measured = table[table["source"] == MEASURED]
+    column = set_column(set_name)
+    missing = measured if column not in table.columns else measured[measured[column].isna()]
+    return missing["run"].tolist()
 
 
 def pricing_sources(pricing: dict | None = None) -> list[dict]:

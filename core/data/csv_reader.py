@@ -42,6 +42,7 @@ import pandas as pd
 
 TEXT_COLUMNS = ("text", "tweet", "full_text", "content", "message", "body", "sentence")
 LABEL_COLUMNS = ("target", "label", "sentiment", "polarity", "class")
+LABEL_SUFFIXES = ("_sentiment", "_label")  # exports name the label after their subject: airline_sentiment, true_label
 TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "created_at", "created", "posted_at")
 SENTIMENT140_COLUMNS = ["target", "id", "date", "flag", "user", "text"]
 SENTIMENT140_TARGETS = {"0", "2", "4"}
@@ -291,7 +292,7 @@ class Layout:
 def detect_layout(first: Sequence[str]) -> Layout:
     """The layout from the fields of line 1."""
     lowered = [f.strip().lower() for f in first]
-    label_index = _find(lowered, LABEL_COLUMNS)
+    label_index = _find_label(lowered)
     if len(first) == 6 and lowered[0] in SENTIMENT140_TARGETS and label_index is None:
         return Layout(
             "sentiment140", list(SENTIMENT140_COLUMNS), header=False, text_index=5, label_index=0, time_index=2
@@ -308,6 +309,14 @@ def detect_layout(first: Sequence[str]) -> Layout:
 
 def _find(lowered: list[str], wanted: Sequence[str]) -> int | None:
     return next((lowered.index(name) for name in wanted if name in lowered), None)
+
+
+def _find_label(lowered: list[str]) -> int | None:
+    """A label column by name, else the first whose name ends like one (the airline export's `airline_sentiment`)."""
+    found = _find(lowered, LABEL_COLUMNS)
+    if found is None:
+        found = next((i for i, name in enumerate(lowered) if name.endswith(LABEL_SUFFIXES)), None)
+    return found
 
 
 def unique_names(names: list[str]) -> list[str]:

@@ -195,6 +195,25 @@ def load_dataset(source: str | Path, fast: bool = True) -> LoadedData:
     return LoadedData(frame=frame, report=report, fingerprint=scan.sha256, reader=reader)
 
 
+def neutral_texts(source: str | Path) -> list[str]:
+    """The texts of the neutral rows that load_dataset drops and counts (`neutral_dropped`), in file order, cut to
+    MAX_TEXT_CHARS (an evaluation set reports them apart). Read by the pure-Python reader: call it only when the
+    report counted some."""
+    src = resolve_source(source)
+    try:
+        with src.open() as fh, open_csv(fh, src.name, plain_lines=False) as table:
+            layout = _training_layout(table, src.name)
+            return [
+                fields[layout.text_index][:MAX_TEXT_CHARS]
+                for _, fields, problem in table.records()
+                if not problem and fields[layout.label_index].strip().lower() in NEUTRAL_LABELS
+            ]
+    except CsvFormatError as exc:
+        raise DataError(str(exc)) from None
+    except zipfile.BadZipFile:
+        raise DataError(f"{src.path} is not a readable zip archive (truncated or corrupt)") from None
+
+
 def _read_fast(src: Source, scan: ByteScan) -> tuple[pd.DataFrame | None, DataReport | None]:
     """pyarrow's reading, or (None, None) when it cannot promise the pure-Python reader's result."""
     with src.open() as fh:
@@ -263,7 +282,7 @@ def _training_layout(table: CsvTable, name: str):
         f"cannot tell the CSV layout of {name}: {describe_layout(layout, table.encoding, table.header_line)}, with "
         f"{which}. Expected the official Sentiment140 format (6 columns, no header, the first one 0, 2 or 4) "
         f"or a header naming a text column ({accepted_names(TEXT_COLUMNS)}) and a label column "
-        f"({accepted_names(LABEL_COLUMNS)}), in any case"
+        f"({accepted_names(LABEL_COLUMNS)}, or a name ending in _sentiment or _label), in any case"
     )
 
 

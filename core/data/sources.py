@@ -3,7 +3,9 @@
 Pages never open a path typed into them. Data reaches the dashboard only through:
 - the configured default (`$BADBUZZ_DATA`, else the shared sample beside the project),
 - the official archive downloaded into the data folder, and any CSV or zip an operator put in that folder,
-- files uploaded from the browser, stored under `<data folder>/uploads/<sha256>.csv|zip` (size-limited).
+- files uploaded from the browser, stored under `<data folder>/uploads/<sha256>.csv|zip` (size-limited),
+- the analysts' corrections (`core.data.corrections`), exported as `<data folder>/corrections/corrections.csv`
+  once one of them is negative or positive: an evaluation set or extra training data like any labelled CSV.
 A value coming from a page is accepted only if it names one of these, after symlinks and `..` are resolved;
 anything else is refused before it is opened. The command line keeps accepting any path.
 
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core import config
+from core.data import corrections
 
 DATA_SUFFIXES = (".csv", ".zip")
 DEFAULT_MAX_UPLOAD_MB = 300  # Streamlit's server.maxUploadSize in .streamlit/config.toml says the same
@@ -37,7 +40,7 @@ class SourceRefused(Exception):
 class DataSource:
     key: str  # what trainers get as --data: a path, or `archive.zip:member.csv`
     label: str  # what a page shows
-    origin: str  # "configured", "official", "data folder", "upload"
+    origin: str  # "configured", "official", "data folder", "upload", "corrections"
 
     @property
     def path(self) -> Path:
@@ -58,7 +61,7 @@ def max_upload_bytes() -> int:
 def allowed_sources() -> list[DataSource]:
     """Every source a page may offer, most relevant first; one entry per file (and zip member)."""
     seen, sources = set(), []
-    for source in (*_configured(), *_official(), *_uploads(), *_data_folder()):
+    for source in (*_configured(), *_official(), *_uploads(), *_data_folder(), *_corrections()):
         identity = (_real(source.path), source.key.partition(".zip:")[2])
         if identity[0] is not None and identity not in seen:
             seen.add(identity)
@@ -119,6 +122,13 @@ def _data_folder() -> list[DataSource]:
     ]
 
 
+def _corrections() -> list[DataSource]:
+    path = corrections.export_path()  # kept up to date by every correction; absent while none is usable
+    if not path.is_file():
+        return []
+    return [DataSource(str(path), "Analyst corrections (labelled in the monitor and Live scoring)", "corrections")]
+
+
 def _real(path: Path) -> Path | None:
     """The resolved regular file behind a path, or None (missing, a folder, a device, /proc...)."""
     try:
@@ -144,7 +154,7 @@ def _trusted_location(source: DataSource) -> bool:
     real = _real(source.path)
     if real is None:
         return False
-    if source.origin in ("upload", "data folder", "official"):
+    if source.origin in ("upload", "data folder", "official", "corrections"):
         return _inside(real, config.data_dir())
     return True  # the operator configured it
 

@@ -23,6 +23,7 @@ LOADERS = {
     "transformer": "core.models.transformer:load",
     "azure-language": "core.models.cloud:load_run",
     "azure-endpoint": "core.models.cloud:load_run",
+    "ensemble": "core.models.ensemble:load_run",
 }
 CLASS_NAMES = ("negative", "positive")  # label 0, label 1
 # The decision rule of the model contract: P(positive) at or above it reads "positive". Metrics, batch and live

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import IO, Protocol
 
 import numpy as np
 import pandas as pd
 
+from core.data.columns import SAMPLE_ROWS, detect_columns, frame_from_rows
+from core.data.columns import TZ_ABBREVIATIONS as TZ_ABBREVIATIONS
+from core.data.columns import parse_timestamps as parse_timestamps
 from core.data.csv_reader import (
     EMPTY_TEXT,
     TEXT_COLUMNS,
@@ -36,23 +39,6 @@ CHUNK_ROWS = 5_000
 TEXT_NAMES = TEXT_COLUMNS
 TIME_NAMES = TIME_COLUMNS
 MAX_BAD_SAMPLES = 20
-# Sentiment140's dates read "Mon Apr 06 22:19:45 PDT 2009": dateutil ignores such abbreviations, so map them.
-TZ_ABBREVIATIONS = {
-    "PDT": "-07:00",
-    "PST": "-08:00",
-    "MDT": "-06:00",
-    "MST": "-07:00",
-    "CDT": "-05:00",
-    "CST": "-06:00",
-    "EDT": "-04:00",
-    "EST": "-05:00",
-    "UTC": "+00:00",
-    "GMT": "+00:00",
-    "BST": "+01:00",
-    "CET": "+01:00",
-    "CEST": "+02:00",
-}
-_TZ_RE = re.compile(r"\s\b(" + "|".join(TZ_ABBREVIATIONS) + r")\b")
 BUCKETS = [
     ("1min", "minute"),
     ("5min", "5 minutes"),
@@ -66,6 +52,7 @@ BUCKETS = [
     ("30D", "30 days"),
 ]
 NOT_SCORED = "not scored"
+NO_GROUP_VALUE = "(no value)"  # the group of a row whose group column is empty (the watcher says the same)
 ALERT_SHARE = 0.6  # default alert level: a bucket whose share of negative tweets reaches it alerts
 
 
@@ -86,6 +73,8 @@ class CsvLayout:
     header: bool = True
     lines: bool = False  # headerless one-column file: every line is a tweet
     encoding: str = "utf-8"
+    group_candidates: list[str] = field(default_factory=list)  # columns with a few repeated values (airline…)
+    group_column: str | None = None  # the column that splits the negative share (chosen on the page)
 
 
 def inspect_csv(stream: IO[bytes]) -> CsvLayout:
@@ -99,14 +88,29 @@ def inspect_csv(stream: IO[bytes]) -> CsvLayout:
         with open_csv(stream) as table:
             layout = table.layout
             encoding = table.encoding
+            sample = [fields for _, fields in islice(table.rows(), SAMPLE_ROWS)]
     except CsvFormatError as exc:
         raise MonitorError(str(exc)) from None
     finally:
         stream.seek(start)
     time = layout.columns[layout.time_index] if layout.time_index is not None else None
-    return CsvLayout(
+    found = CsvLayout(
         layout.columns, layout.text_column, time, header=layout.header, lines=layout.kind == "lines", encoding=encoding
     )
+    if layout.kind in ("headered", "unknown"):
+        _detect_by_content(found, sample)
+    return found
+
+
+def _detect_by_content(layout: CsvLayout, sample: list[list[str]]) -> None:
+    """The text and time columns told by their values (core.data.columns); the names found on line 1 are the
+    first guess, kept when the values say nothing."""
+    if not sample:
+        return
+    guess = detect_columns(frame_from_rows(sample, layout.columns))
+    layout.text_column = guess.text or layout.text_column
+    layout.time_column = guess.time or layout.time_column
+    layout.group_candidates = guess.group_candidates
 
 
 # ---------------------------------------------------------------- reading
@@ -134,23 +138,17 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def parse_timestamps(values: pd.Series) -> pd.Series:
-    """Strings -> UTC datetimes (NaT where unparseable); ISO, US-style, Sentiment140 and epoch seconds."""
-    values = values.fillna("").astype(str).str.strip()
-    if len(values) and values.str.fullmatch(r"\d{9,10}(\.\d+)?|").all() and values.ne("").any():
-        return pd.to_datetime(pd.to_numeric(values, errors="coerce"), unit="s", utc=True)
-    values = values.str.replace(_TZ_RE, lambda m: " " + TZ_ABBREVIATIONS[m.group(1)], regex=True)
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    return parsed.astype("datetime64[ns, UTC]")
-
-
 def read_chunks(
     stream: IO[bytes], layout: CsvLayout, report: InputReport, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
     """Yield frames with `row` (1-based data row), `line` (where the record starts in the file), `text`,
-    `model_text` (what a model is given), `timestamp` (UTC or NaT) and `reason` ('' when fine)."""
+    `model_text` (what a model is given), `timestamp` (UTC or NaT), `group` when the layout names a group column
+    (an empty value is NO_GROUP_VALUE) and `reason` ('' when fine)."""
     if not layout.text_column:
-        raise MonitorError(f"Pick the column that holds the tweets: none is named {accepted_names(TEXT_NAMES)}.")
+        raise MonitorError(
+            "Pick the column that holds the tweets: no column reads as free text and none is named "
+            f"{accepted_names(TEXT_NAMES)}."
+        )
     try:
         with open_csv(stream, plain_lines=layout.lines) as table:
             _check_columns(table, layout)
@@ -164,7 +162,7 @@ def read_chunks(
 
 
 def _check_columns(table: CsvTable, layout: CsvLayout) -> None:
-    missing = {layout.text_column, layout.time_column} - {None} - set(table.layout.columns)
+    missing = {layout.text_column, layout.time_column, layout.group_column} - {None} - set(table.layout.columns)
     if missing:  # the file's column names are its content: give their count, not the list
         raise MonitorError(
             f"Column(s) {', '.join(sorted(missing))} not in the file "
@@ -197,6 +195,9 @@ def _normalise(chunk: pd.DataFrame, layout: CsvLayout, report: InputReport, firs
     else:
         out["timestamp"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
         bad_time = np.zeros(len(out), dtype=bool)
+    if layout.group_column:
+        group = chunk[layout.group_column].fillna("").astype(str).str.strip()
+        out["group"] = group.mask(group.eq(""), NO_GROUP_VALUE).to_numpy()
     for i in np.flatnonzero(bad_time):
         reasons[i] = f"{reasons[i]}; unparseable timestamp" if reasons[i] else "unparseable timestamp"
     out["reason"] = reasons
@@ -268,6 +269,7 @@ class MonitorResult:
     model: str
     cost_usd: float = 0.0
     failed_scores: int = 0
+    group_column: str | None = None  # the file's column behind `scored["group"]`, when one was chosen
 
     @property
     def has_time(self) -> bool:
@@ -329,7 +331,7 @@ def score_stream(
     scored["label"] = labels_for(scored["p_pos"])
     if on_progress:
         on_progress(1.0, report.rows)
-    return MonitorResult(scored, report, scorer.name, cost, failed)
+    return MonitorResult(scored, report, scorer.name, cost, failed, layout.group_column)
 
 
 def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
@@ -360,6 +362,7 @@ class Timeline:
     by: str  # "time" or "position"
     bucket_label: str  # "hour", "500 tweets", ...
     crossings: pd.DataFrame  # the buckets where the share rose above the threshold
+    freq: str | None = None  # the time buckets' length ("1h"), None when charted by position
 
 
 def choose_bucket(span: pd.Timedelta, target: int = 40) -> tuple[str, str]:
@@ -392,6 +395,7 @@ def negative_timeline(
         buckets["end"] = buckets["start"] + pd.Timedelta(freq)
         by = "time"
     else:
+        freq = None
         size = max(1, math.ceil(len(rated) / target_buckets))
         position = np.arange(len(rated)) // size
         grouped = rated.groupby(position)
@@ -409,7 +413,7 @@ def negative_timeline(
     buckets["share"] = np.where(buckets["tweets"] > 0, buckets["negative"] / buckets["tweets"].clip(lower=1), np.nan)
     buckets["alert"] = (buckets["share"] >= threshold) & (buckets["tweets"] >= min_tweets)
     rising = buckets["alert"] & ~buckets["alert"].shift(1, fill_value=False)
-    return Timeline(buckets, by, label, buckets[rising].reset_index(drop=True))
+    return Timeline(buckets, by, label, buckets[rising].reset_index(drop=True), freq)
 
 
 def most_negative(scored: pd.DataFrame, n: int = 20) -> pd.DataFrame:
@@ -420,5 +424,5 @@ def most_negative(scored: pd.DataFrame, n: int = 20) -> pd.DataFrame:
 def scored_csv(scored: pd.DataFrame) -> bytes:
     out = scored.rename(columns={"p_pos": "score"})
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
-    columns = ["row", "timestamp", "text", "score", "label", "reason"]
+    columns = ["row", "timestamp", *(["group"] if "group" in out else []), "text", "score", "label", "reason"]
     return out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")  # see core.scoring.batch.LINE_END

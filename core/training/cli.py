@@ -20,7 +20,7 @@ from core.tracking.runs import one_line
 from core.training.options import DataOptions, is_tristate, negative_flag
 
 EXIT_EXPECTED_ERROR = 2  # argparse's status for a bad command line
-ARGPARSE_METADATA = ("help", "choices", "aliases", "metavar")  # the rest (group, presets) is ours
+ARGPARSE_METADATA = ("help", "choices", "aliases", "metavar", "action")  # the rest (group, presets) is ours
 
 
 def fail(message: object) -> NoReturn:

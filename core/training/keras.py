@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.text.embeddings import EmbeddingError
 from core.training.options import KERAS_ARCHS, KerasOptions, with_presets
+from core.training.parent_run import ParentRun, inherited, load_parent
 
 if TYPE_CHECKING:  # TensorFlow loads when training starts, after validate() has checked the options
     from core.training.keras_data import RaggedIds
@@ -26,6 +27,12 @@ log = logging.getLogger(__name__)
 EXPECTED_ERRORS = (EmbeddingError,)
 VALIDATION_BATCH = 1024  # validation only predicts: bigger batches, same numbers
 PRESET_LAYOUT = {"default": {"padding": "post", "mask": True}, "study": {"padding": "pre", "mask": False}}
+# What a fine-tune (--init-from) takes from its parent: the options that made its vocabulary and network.
+MODEL_OPTIONS = (
+    "arch", "embedding", "preset", "trainable_embeddings", "dim", "vector_epochs", "vocab_size", "min_count",
+    "max_len", "units", "dropout",
+)  # fmt: skip
+ARCH_KEYS = ("arch", "vocab_rows", "dim", "max_len", "trainable", "units", "hidden", "dropout", "mask")
 
 
 def wants_mixed_precision(requested: bool | None, backend: str) -> bool:
@@ -39,7 +46,29 @@ def resolved_options(options: KerasOptions) -> dict:
     return {**with_presets(options, options.preset), **PRESET_LAYOUT[options.preset]}
 
 
+def parent_of(options: KerasOptions) -> ParentRun | None:
+    """The --init-from run, checked (None without it)."""
+    return load_parent(options.init_from, "keras", options.output) if options.init_from else None
+
+
+def effective_options(options: KerasOptions, parent: ParentRun | None) -> KerasOptions:
+    """The options, with a parent's model options in place of those left to their defaults."""
+    return inherited(options, parent, MODEL_OPTIONS) if parent else options
+
+
+def inherit_from_parent(options: KerasOptions) -> KerasOptions:
+    """The options the run records and trains with: with --init-from, the parent's model options (the runner)."""
+    return effective_options(options, parent_of(options))
+
+
 def approach(options: KerasOptions) -> str:
+    parent = parent_of(options)
+    if parent is not None:
+        return f"{model_name(effective_options(options, parent))}, continued from {parent.name}"
+    return model_name(options)
+
+
+def model_name(options: KerasOptions) -> str:
     source = options.embedding if options.embedding in ("word2vec", "fasttext") else Path(options.embedding).name
     suffix = ", study preset" if options.preset == "study" else ""
     return f"Keras {KERAS_ARCHS[options.arch]} ({source}{suffix})"
@@ -48,6 +77,10 @@ def approach(options: KerasOptions) -> str:
 def validate(options: KerasOptions) -> None:
     from core.text.embeddings import check_spec
 
+    parent = parent_of(options)
+    if parent is not None:  # its vocabulary and weights are the start: no vectors to find
+        effective_options(options, parent)  # a conflicting model option is refused here
+        return
     check_spec(options.embedding)  # a missing vectors file fails here, before a run folder is made
 
 
@@ -72,28 +105,20 @@ def train(options: KerasOptions, split, run, steps: int | None = None, callbacks
 
     from core.models import keras as km
 
+    parent = parent_of(options)
+    options = effective_options(options, parent)
     opts = resolved_options(options)
     start = time.perf_counter()
     keras.utils.set_random_seed(options.seed)
-    data = prepare(options, opts, split, run, start)
-    mixed = wants_mixed_precision(options.mixed_precision, keras.backend.backend())
+    data = prepare(options, opts, split, run, start) if parent is None else reuse_parent(parent, split, run, start)
+    # A fine-tune keeps its parent's float32 network (a small data set gains nothing from float16).
+    mixed = wants_mixed_precision(options.mixed_precision, keras.backend.backend()) and parent is None
     device = km.device_info(mixed)
     mixed = mixed and device["type"] == "gpu"
     if mixed:  # the output layer stays float32 (build_model); the loss is scaled by compile()
         keras.mixed_precision.set_global_policy("mixed_float16")
-    model, arch_kwargs = compiled_model(options, opts, data)
-    run.update(
-        device=device,
-        embedding=data.coverage,
-        vectors=data.vectors.info,
-        model={
-            **arch_kwargs,
-            "parameters": km.parameter_counts(model),
-            "preset": options.preset,
-            "options": opts,
-            "preprocessing": data.preprocessor.to_config(),
-        },
-    )
+    model, arch_kwargs = compiled_model(options, opts, data) if parent is None else parent_model(parent, opts)
+    run.update(device=device, **model_record(options, opts, data, model, arch_kwargs, parent))
     history, monitor = fit(model, options, opts, data, split, run, steps, callbacks)
     seconds = time.perf_counter() - start
     if mixed:  # save a float32 copy so the run loads and scores on any machine
@@ -103,6 +128,66 @@ def train(options: KerasOptions, split, run, steps: int | None = None, callbacks
     served = km.KerasSentimentModel(model, data.encoder, approach(options))
     # Training throughput counts every tweet seen, over all epochs (metrics.training.tweets_per_s).
     return served, seconds, history.n_train * len(history.epochs), summary(history, monitor, data)
+
+
+def model_record(options: KerasOptions, opts: dict, data: Prepared, model, arch_kwargs: dict, parent) -> dict:
+    """run.json's embedding, vectors and model: a fine-tune's are its parent's, with its own training options."""
+    from core.models import keras as km
+
+    if parent is not None:
+        return {
+            "embedding": parent.meta.get("embedding"),
+            "vectors": parent.meta.get("vectors"),
+            "model": {
+                **(parent.meta.get("model") or {}),
+                "parameters": km.parameter_counts(model),
+                "options": opts,
+                "init_from": parent.name,
+            },
+        }
+    described = {"preset": options.preset, "options": opts, "preprocessing": data.preprocessor.to_config()}
+    return {
+        "embedding": data.coverage,
+        "vectors": data.vectors.info,
+        "model": {**arch_kwargs, "parameters": km.parameter_counts(model), **described},
+    }
+
+
+def reuse_parent(parent: ParentRun, split, run, start: float) -> Prepared:
+    """A fine-tune's word ids: the parent's encoder (preprocessing, vocabulary, length), so ids mean what they
+    meant to its weights; no vectors are made."""
+    from core.models import keras as km
+    from core.training import keras_data
+    from core.training.keras_tokens import release_workers
+
+    encoder = km.TextEncoder.load(parent.path)
+    run.progress(
+        phase="preprocess",
+        message=f"encoding {len(split.train):,} + {len(split.val):,} tweets with the vocabulary of {parent.name}",
+    )
+    train_ids = keras_data.encode(encoder, split.train["text"])
+    val_ids = keras_data.encode(encoder, split.val["text"])
+    release_workers()
+    phases = {"preprocess": time.perf_counter() - start}
+    coverage = parent.meta.get("embedding") or {}
+    return Prepared(encoder.preprocessor, train_ids, val_ids, encoder, None, None, coverage, phases)
+
+
+def parent_model(parent: ParentRun, opts: dict):
+    """The parent's network with its weights, compiled for this training; with its build arguments."""
+    import keras
+
+    from core.models import keras as km
+
+    model = keras.saving.load_model(parent.path / km.MODEL_FILE, compile=False)
+    model.compile(
+        optimizer=keras.optimizers.Adam(opts["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    log.info(f"starting from the weights of {parent.name} ({model.count_params():,} parameters)")
+    arch_kwargs = {k: v for k, v in (parent.meta.get("model") or {}).items() if k in ARCH_KEYS}
+    return model, arch_kwargs
 
 
 def summary(history, monitor: str, data: Prepared) -> dict:

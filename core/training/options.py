@@ -14,9 +14,11 @@ Light on purpose (the dashboard imports it): no scikit-learn, PyTorch, TensorFlo
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from dataclasses import MISSING, dataclass
+from pathlib import Path
 from typing import Any
 
 from core import config
@@ -45,9 +47,13 @@ def option(
     presets: dict[str, Any] | None = None,
     aliases: list[str] | None = None,
     default_factory: Any = MISSING,
+    repeatable: bool = False,
 ) -> Any:
-    """A dataclass field carrying what the command line and the form need to offer the option."""
+    """A dataclass field carrying what the command line and the form need to offer the option. A `repeatable`
+    list option takes several values after its flag and may be given more than once (argparse's `extend`)."""
     metadata: dict[str, Any] = {"help": help, "group": group}
+    if repeatable:
+        metadata["action"] = "extend"
     if choices is not None:
         metadata["choices"] = list(choices)
     if presets is not None:
@@ -89,6 +95,17 @@ class DataOptions:
     seed: int = option(42, "seed for the split and the model", group=GROUP_DATA)
     test_size: float = option(0.2, "test fraction (the study used 0.2)", group=GROUP_DATA)
     val_size: float = option(0.1, "validation fraction, carved out of train", group=GROUP_DATA)
+    extra_data: list[str] = option(
+        help="labelled CSV(s) mixed into the training split only, read like --data (neutral tweets dropped and "
+        "counted; tweets also in the test or validation split dropped and counted); several files, or the flag "
+        "again, add more. The run's split, and so its test tweets, stay those of --data",
+        group=GROUP_DATA,
+        default_factory=list,
+        repeatable=True,
+    )
+    extra_repeat: int = option(
+        1, "times each --extra-data tweet appears in the training split (oversampling, at least 1)", group=GROUP_DATA
+    )
 
 
 @dataclass(kw_only=True)
@@ -113,6 +130,12 @@ class KerasOptions(DataOptions):
     )
     preset: str = option(
         "default", "default: tuned for accuracy; study: the study's pipeline (see docs/keras.md)", choices=KERAS_PRESETS
+    )
+    init_from: str | None = option(
+        None,
+        "start from the weights of this succeeded keras run (its folder, or its name under the runs folder) "
+        "and fine-tune them on --data (+ --extra-data); its vocabulary, preprocessing and model options are "
+        "the parent's: one given that differs from it is refused",
     )
     trainable_embeddings: bool | None = option(
         None, "fine-tune the embeddings", presets={"default": True, "study": False}
@@ -160,6 +183,12 @@ class TransformerOptions(DataOptions):
         f"folder, or '{MINILM_ALIAS}' (bundled MiniLM-L6, offline)",
     )
     max_length: str = option("auto", "tokens per tweet; 'auto' = 95th percentile on the training split")
+    init_from: str | None = option(
+        None,
+        "start from the weights of this succeeded transformer run (its folder, or its name under the runs "
+        "folder) and fine-tune them on --data (+ --extra-data); its tokenizer, base model and max length (with "
+        "'auto') are the parent's: one given that differs from it is refused",
+    )
     epochs: int = option(2, "passes over the training tweets", group=GROUP_TRAINING)
     lr: float = option(5e-5, "peak learning rate (AdamW, eps 1e-8)", group=GROUP_TRAINING)
     batch_size: int = option(32, "tweets per step (per process under torchrun)", group=GROUP_TRAINING)
@@ -219,7 +248,7 @@ def form_fields(options_cls: type) -> list[dataclasses.Field]:
 
 
 def value_type(options_cls: type, name: str) -> type:
-    """The field's type without `| None`: bool, int, float or str."""
+    """The field's type without `| None`: bool, int, float, str or list[str]."""
     hint = typing.get_type_hints(options_cls)[name]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
@@ -232,8 +261,10 @@ def is_tristate(options_cls: type, field: dataclasses.Field) -> bool:
 
 
 def option_kind(options_cls: type, field: dataclasses.Field) -> str:
-    """How the form offers it: bool, tristate, choice, int, float or text."""
+    """How the form offers it: bool, tristate, choice, int, float, list (several values) or text."""
     kind = value_type(options_cls, field.name)
+    if typing.get_origin(kind) is list:
+        return "list"
     if kind is bool:
         return "tristate" if field.default is None else "bool"
     if field.metadata.get("choices"):
@@ -262,14 +293,16 @@ def option_flags(options_cls: type, values: dict[str, Any], skip_defaults: bool 
     the field's default is left to the trainer too."""
     args: list[str] = []
     for field in dataclasses.fields(options_cls):
-        if field.name not in values or values[field.name] in (None, ""):
+        value = values.get(field.name)
+        if value is None or (isinstance(value, (str, list, tuple)) and not value):
             continue
-        value = values[field.name]
         if skip_defaults and value == default_of(field) and not is_tristate(options_cls, field):
             continue
         if value_type(options_cls, field.name) is bool:
             if value or field.default is not False:  # a False-by-default flag has no --no- form
                 args.append(flag(field) if value else negative_flag(field))
+        elif isinstance(value, (list, tuple)):  # a list option: its values after one flag
+            args += [flag(field), *map(str, value)]
         else:
             args += [flag(field), str(value)]
     return args
@@ -288,3 +321,62 @@ def with_presets(options: DataOptions, preset: str) -> dict[str, Any]:
         for f in dataclasses.fields(options)
         if "presets" in f.metadata
     }
+
+
+# ---------------------------------------------------------------- ensembles (core.training.ensemble)
+
+ENSEMBLE_METHODS = {
+    "mean": "the average of the members' P(positive)",
+    "fitted": "a logistic regression on the members' logits, fitted on the validation split (stacking)",
+}
+SPLIT_OPTIONS = {"sample": None, "seed": 42, "test_size": 0.2, "val_size": 0.1}  # DataOptions' defaults
+MEMBERS_SPLIT = "leave out: the members' (given, it must be theirs)"
+
+
+def member_folder(name: str) -> Path:
+    """A member named on the command line: a run folder, or a run's name under the runs folder."""
+    path = Path(name)
+    if not (path / "run.json").is_file() and (config.runs_dir() / name / "run.json").is_file():
+        return config.runs_dir() / name
+    return path
+
+
+def member_params(members: list[str]) -> dict[str, Any]:
+    """The options the first readable member was trained with ({} when none can be read)."""
+    for name in members:
+        try:
+            params = json.loads((member_folder(name) / "run.json").read_text()).get("params")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(params, dict):
+            return params
+    return {}
+
+
+@dataclass(kw_only=True)
+class EnsembleOptions(DataOptions):
+    """Combine finished runs. The data and split options are the members': left out, they are read from the
+    members' run.json (here, since the runner checks the split options before the trainer's validate); given,
+    core.training.ensemble refuses them unless they give the members' split."""
+
+    data: str = option("", "leave out: the members' data (given, it must hold the same tweets)", group=GROUP_DATA)
+    sample: int | None = option(None, MEMBERS_SPLIT, group=GROUP_DATA)
+    seed: int | None = option(None, MEMBERS_SPLIT, group=GROUP_DATA)
+    test_size: float | None = option(None, MEMBERS_SPLIT, group=GROUP_DATA)
+    val_size: float | None = option(None, MEMBERS_SPLIT, group=GROUP_DATA)
+    members: list[str] = option(
+        help="the runs to combine: their folders, or their names under the runs folder; at least 2 succeeded "
+        "local runs (not cloud services) trained on one split",
+        default_factory=list,
+        repeatable=True,
+    )
+    method: str = option("mean", "; ".join(f"{k}: {v}" for k, v in ENSEMBLE_METHODS.items()), choices=ENSEMBLE_METHODS)
+
+    def __post_init__(self) -> None:
+        if hasattr(super(), "__post_init__"):
+            super().__post_init__()
+        params = member_params(self.members)
+        self.data = self.data or str(params.get("data") or "")
+        for name, default in SPLIT_OPTIONS.items():
+            if getattr(self, name) is None:
+                setattr(self, name, params.get(name, default))

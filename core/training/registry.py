@@ -16,6 +16,7 @@ from core import config
 from core.training.options import (
     AzureLanguageOptions,
     DataOptions,
+    EnsembleOptions,
     KerasOptions,
     LogregOptions,
     TransformerOptions,
@@ -106,6 +107,18 @@ TRAINERS: dict[str, TrainerSpec] = {
             "Azure AI Language (evaluation)",
             "Scores a sample of the test split with the cloud service (billed per 1,000 text records).",
             AzureLanguageOptions,
+        ),
+        TrainerSpec(
+            "ensemble",
+            "trainers.ensemble",
+            "core.training.ensemble",
+            "ensemble",
+            "Ensemble of finished runs (mean / fitted weights)",
+            "Combines the P(positive) of succeeded local runs trained on one split: nothing to train, it scores with each.",
+            EnsembleOptions,
+            run_name_options=("method",),
+            live_label="Ensemble",
+            examples=(Example("ensemble", "ensemble-mean", {"members": ["logreg-tfidf", "logreg-hashing"]}),),
         ),
     )
 }

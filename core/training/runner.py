@@ -5,6 +5,8 @@ options dataclass and calls `run_trainer`, which imports the trainer's fit modul
 
 - `approach(options) -> str`, the run's display name;
 - `validate(options)` (optional): bad values or combinations, refused before any run folder is touched;
+- `inherit_from_parent(options) -> options` (optional): with `--init-from`, the parent run's model options in
+  place of those left to their defaults (core.training.parent_run), so run.json's params say what was trained;
 - `train(options, split, run) -> (model, train_seconds, n_train_tweets, extra)`: fit, save the model files into
   `run.path`; the runner evaluates on the shared test split and writes metrics.json. A module with nothing to
   fit defines `run_in(options, run)` instead (core.training.azure_language scores a sample with a service);
@@ -29,12 +31,15 @@ from types import ModuleType
 
 from core.data.loading import DataError, load_dataset
 from core.data.split import Split, load_split
+from core.evaluation.eval_sets import evaluate_official_set
 from core.evaluation.metrics import evaluate
 from core.logs import configure_cli_logging
 from core.tracking import mlflow_log
 from core.tracking.runs import RunCancelled, RunFolderInUse, start_run
 from core.training.cli import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
+from core.training.extra_data import check_extra_options, lineage_record, mix_extra_data
 from core.training.options import DataOptions
+from core.training.parent_run import ParentRunError, parent_record
 from core.training.registry import TrainerSpec, trainer
 
 log = logging.getLogger(__name__)
@@ -44,7 +49,7 @@ class OptionError(Exception):
     """A bad option value or combination, found before any run folder is touched."""
 
 
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (DataError, OptionError, RunFolderInUse)
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (DataError, OptionError, RunFolderInUse, ParentRunError)
 
 
 @contextmanager
@@ -72,8 +77,12 @@ def run_trainer(spec: TrainerSpec, options: DataOptions) -> Path:
     expected = getattr(fit, "EXPECTED_ERRORS", ())
     with expected_failures(*expected):
         check_split_options(options)
+        if hasattr(fit, "run_in") and options.extra_data:
+            raise OptionError(f"--extra-data: {spec.label} trains nothing, so it has no training split to add to")
         if hasattr(fit, "validate"):
             fit.validate(options)
+        if hasattr(fit, "inherit_from_parent"):  # --init-from: the parent's model options, recorded in params
+            options = fit.inherit_from_parent(options)
         with start_run(
             options.output,
             kind=spec.kind,
@@ -94,6 +103,7 @@ def fit_and_evaluate(fit: ModuleType, options: DataOptions, run) -> None:
     model, train_seconds, n_train, extra = fit.train(options, split, run)
     run.progress(phase="evaluate", message="scoring the shared test split")
     metrics = evaluate(model, split, run, train_seconds=train_seconds, n_train=n_train, extra=extra)
+    evaluate_official_set(model, run)  # when the official zip is there; a failure is a warning, not the run's
     run.finish(metrics)
     test = metrics["test"]
     log.info(
@@ -110,21 +120,33 @@ def check_split_options(options: DataOptions) -> None:
         raise OptionError("--test-size must be between 0 and 1 (exclusive) and --val-size in [0, 1)")
     if options.sample is not None and options.sample < 1:
         raise OptionError("--sample must be a positive number of tweets")
+    check_extra_options(options)
 
 
 def load_run_split(options: DataOptions, run) -> Split:
-    """The split for `options`, recorded in the run and summarised on stdout."""
+    """The split for `options` (with --extra-data in its training split), recorded in the run (`data`; `lineage`
+    with extra data or a parent run) and summarised on stdout."""
     run.progress(phase="data", message=f"loading {options.data}")
-    split = load_checked_split(options)
+    base = load_base_split(options)
+    split, extras = mix_extra_data(base, options)
     run.set_data(split)
+    lineage = lineage_record(base, extras, parent_record(options))
+    if lineage:
+        run.update(lineage=lineage)
     log.info(
         f"data: {split.report.summary()}; split {split.split_id}: "
-        f"{len(split.train):,} train / {len(split.val):,} val / {len(split.test):,} test"
+        f"{len(split.train):,} train{f' ({len(split.train) - len(base.train):,} extra)' if extras else ''} / "
+        f"{len(split.val):,} val / {len(split.test):,} test"
     )
     return split
 
 
 def load_checked_split(options: DataOptions) -> Split:
+    """The split `load_run_split` gives, with nothing recorded (the other ranks of a distributed training)."""
+    return mix_extra_data(load_base_split(options), options)[0]
+
+
+def load_base_split(options: DataOptions) -> Split:
     """`core.data.split.load_split` with the data that cannot train a model refused as DataError: a folder, a file
     that cannot be read, one class only, too few rows to split."""
     check_data_argument(options.data)

@@ -34,7 +34,9 @@ from core.models.transformer import (
     resolve_base_model,
 )
 from core.training import distributed
+from core.training.extra_data import train_cache_id
 from core.training.options import MINILM_ALIAS, TransformerOptions
+from core.training.parent_run import ParentRun, inherited, load_parent
 
 # Waiting OpenMP threads that spin stall each other when the CPU is shared (training steps 3-10x slower and
 # erratic); passive waiting costs little on an idle machine. Read once, when PyTorch loads.
@@ -50,7 +52,29 @@ class CheckpointsFound(Exception):
 EXPECTED_ERRORS = (BaseModelError, CheckpointsFound)
 
 
+def parent_of(options: TransformerOptions) -> ParentRun | None:
+    """The --init-from run, checked (None without it)."""
+    return load_parent(options.init_from, "transformer", options.output) if options.init_from else None
+
+
+def effective_options(options: TransformerOptions, parent: ParentRun | None) -> TransformerOptions:
+    """The options, with a parent's base model in place of the default (another one given is refused)."""
+    return inherited(options, parent, ("base_model",)) if parent else options
+
+
+def inherit_from_parent(options: TransformerOptions) -> TransformerOptions:
+    """The options the run records and trains with: with --init-from, the parent's model options (the runner)."""
+    return effective_options(options, parent_of(options))
+
+
 def approach(options: TransformerOptions) -> str:
+    parent = parent_of(options)
+    if parent is not None:
+        return f"{model_name(effective_options(options, parent))}, continued from {parent.name}"
+    return model_name(options)
+
+
+def model_name(options: TransformerOptions) -> str:
     base = options.base_model
     base = Path(base).name if Path(base).expanduser().is_dir() else base
     return f"Fine-tuned {'MiniLM-L6' if base == MINILM_ALIAS else base}"
@@ -72,7 +96,11 @@ def validate(options: TransformerOptions) -> None:
         raise BaseModelError("--lr must be positive")
     if not 0 <= options.warmup_ratio < 1:
         raise BaseModelError("--warmup-ratio must be in [0, 1)")
-    check_base_model(options.base_model)
+    parent = parent_of(options)
+    if parent is None:
+        check_base_model(options.base_model)
+    else:  # the weights and tokenizer are the parent's model/ folder
+        effective_options(options, parent)
     last = last_checkpoint(Path(options.output))
     if last and options.resume is None:
         raise CheckpointsFound(
@@ -166,22 +194,27 @@ class TokenizedSplit:
     from_cache: bool
 
 
-def tokenize_split(options: TransformerOptions, split, train_df, val_df, model, tokenizer) -> TokenizedSplit:
+def tokenize_split(
+    options: TransformerOptions, split, train_df, val_df, model, tokenizer, parent_max_length: int | None = None
+) -> TokenizedSplit:
     """Train and validation tweets tokenised (from the on-disk cache when a run on this split and tokenizer made
-    it); `--max-length auto` is the 95th percentile of the whole training tweets' lengths."""
+    it); `--max-length auto` is the 95th percentile of the whole training tweets' lengths, or the parent run's
+    max length for a fine-tune (`parent_max_length`)."""
     from core.training.transformer_data import tokenized
 
     limit = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512))
-    cached = []
-    if options.max_length == "auto":
-        whole, hit = tokenized(train_df, tokenizer, None, split.split_id, "train")
+    cached, train_id = [], train_cache_id(split.split_id, train_df)  # extra data's rows are hashed into the key
+    if options.max_length == "auto" and parent_max_length:
+        max_length, full_lengths = int(parent_max_length), None
+    elif options.max_length == "auto":
+        whole, hit = tokenized(train_df, tokenizer, None, train_id, "train")
         max_length, full_lengths = auto_max_length(whole.lengths, limit), whole.lengths
         cached.append(hit)
     else:
         max_length, full_lengths = int(options.max_length), None
     if not 2 < max_length <= limit:
         raise BaseModelError(f"--max-length {max_length} is outside 3..{limit} for this model")
-    train_data, hit = tokenized(train_df, tokenizer, max_length, split.split_id, "train")
+    train_data, hit = tokenized(train_df, tokenizer, max_length, train_id, "train")
     cached.append(hit)
     val_data = None
     if len(val_df):
@@ -200,16 +233,18 @@ def train(options: TransformerOptions, split, run):
     """Fit (on every rank), then, on rank 0 only: save the best weights, export, and hand the served model back."""
     from core.training.transformer_loop import fit_loop, training_arguments
 
-    model, tokenizer, device, precision = setup(options, run)
+    parent = parent_of(options)
+    options = effective_options(options, parent)
+    model, tokenizer, device, precision = setup(options, run, parent)
     train_df = subsample(split.train, options.max_train_samples, options.seed)
     val_df = subsample(split.val, options.max_val_samples, options.seed)
     checkpoints = run.path / CHECKPOINTS
     args = training_arguments(options, checkpoints, device.type, precision, validates=len(val_df) > 0)
     run.progress(phase="setup", message=f"tokenising {len(train_df):,} train and {len(val_df):,} val tweets")
     with args.main_process_first(local=True, desc="tokenising"):  # the first writes the cache, the others read it
-        data = tokenize_split(options, split, train_df, val_df, model, tokenizer)
+        data = tokenize_split(options, split, train_df, val_df, model, tokenizer, parent_max_length(parent))
         resume_from = checkpoint_to_resume(options, run.path)
-    settings = describe_training(options, model, data, precision)
+    settings = describe_training(options, model, data, precision, parent)
     run.update(transformer=settings)
     world = distributed.world_size()
     fit = fit_loop(model, tokenizer, data.train, data.val, args, owner(run), resume_from, world)
@@ -252,7 +287,14 @@ def checkpoint_to_resume(options: TransformerOptions, run_dir: Path) -> str | No
     return None
 
 
-def describe_training(options: TransformerOptions, model, data: TokenizedSplit, precision: str) -> dict:
+def parent_max_length(parent: ParentRun | None) -> int | None:
+    """The tokens per tweet a parent run was trained and serves with."""
+    return (parent.meta.get("transformer") or {}).get("max_length") if parent else None
+
+
+def describe_training(
+    options: TransformerOptions, model, data: TokenizedSplit, precision: str, parent: ParentRun | None = None
+) -> dict:
     world = distributed.world_size()
     steps_per_epoch = math.ceil(len(data.train) / (options.batch_size * world))
     log.info(
@@ -262,7 +304,8 @@ def describe_training(options: TransformerOptions, model, data: TokenizedSplit, 
     )
     return {
         "base_model": options.base_model,
-        "resolved_base_model": resolve_base_model(options.base_model),
+        "resolved_base_model": resolve_base_model(options.base_model) if parent is None else str(parent.path / "model"),
+        **({"init_from": parent.name} if parent else {}),
         "architecture": type(model).__name__,
         "parameters": sum(p.numel() for p in model.parameters()),
         "max_length": data.max_length,
@@ -283,8 +326,9 @@ def describe_training(options: TransformerOptions, model, data: TokenizedSplit, 
     }
 
 
-def setup(options: TransformerOptions, run):
-    """Threads, seed, device and precision (recorded in the run), and the base model (the Trainer places it)."""
+def setup(options: TransformerOptions, run, parent: ParentRun | None = None):
+    """Threads, seed, device and precision (recorded in the run), and the base model (the Trainer places it): a
+    parent run's saved model and tokenizer for a fine-tune (--init-from)."""
     import torch
 
     from core.training.transformer_loop import configure_attention
@@ -295,8 +339,9 @@ def setup(options: TransformerOptions, run):
     device, precision = pick_device(options.device, options.precision)
     configure_attention(device.type, precision)
     run.update(device=describe_device(device, precision, threads))
-    run.progress(phase="setup", message=f"loading {options.base_model}")
-    model, tokenizer = load_pretrained(options.base_model)
+    start = options.base_model if parent is None else str(parent.path / "model")
+    run.progress(phase="setup", message=f"loading {options.base_model if parent is None else parent.name}")
+    model, tokenizer = load_pretrained(start)
     return model, tokenizer, device, precision
 
 

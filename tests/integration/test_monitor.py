@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.monitor import groups
+from core.monitor.rules import GroupRule, Rules
 from core.scoring import monitor
+from tests.support import airline
 from tests.support.data import FILLER, NEGATIVE, POSITIVE, make_tweets_csv
-from views.components.figures import timeline_figure
+from views.components.figures import group_share_figure, group_volume_figure, timeline_figure
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +205,47 @@ def test_choose_bucket():
     assert monitor.choose_bucket(pd.Timedelta("30min")) == ("1min", "minute")
     assert monitor.choose_bucket(pd.Timedelta("3D")) == ("3h", "3 hours")
     assert monitor.choose_bucket(pd.Timedelta("400D")) == ("30D", "30 days")
+
+
+def airline_summary(scored: pd.DataFrame, freq: str, **per_group: GroupRule) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The page's per-group figures: windows (breaches) and the summary, 60% from 5 tweets unless told."""
+    tweets = groups.scored_tweets(scored)
+    rules = Rules(window=freq, default=GroupRule(0.6, 5), groups=per_group)
+    windows = groups.breaches(groups.window_counts(tweets, rules.window_delta), rules)
+    return windows, groups.group_summary(tweets, windows).set_index("group")
+
+
+def test_an_airline_export_split_by_airline_shows_the_burst_in_its_airline_only(scorer):
+    data = airline.airline_csv_bytes()
+    layout = monitor.inspect_csv(io.BytesIO(data))
+    assert (layout.text_column, layout.time_column, layout.group_candidates) == ("text", "tweet_created", ["airline"])
+    layout.group_column = "airline"
+    result = monitor.score_stream(io.BytesIO(data), layout, scorer)
+    scored = result.scored
+    assert result.group_column == "airline" and result.report.bad_rows == 0
+    assert len(scored) == result.report.records == len(airline.AIRLINES) * airline.HOURS * airline.PER_HOUR + 3
+    counts = scored["group"].value_counts().to_dict()
+    assert counts == {
+        **dict.fromkeys(airline.AIRLINES, airline.HOURS * airline.PER_HOUR),
+        monitor.NO_GROUP_VALUE: airline.UNNAMED,
+    }
+
+    timeline = monitor.negative_timeline(scored, threshold=0.6, min_tweets=5)
+    assert (timeline.by, timeline.freq) == ("time", "1h")
+    windows, summary = airline_summary(scored, timeline.freq)
+    burst = summary.loc[airline.BURSTING]
+    assert (burst["over_threshold"], burst["crossings"]) == (2, 1)
+    assert burst["first_crossing"] == pd.Timestamp("2015-02-24 17:00", tz="UTC")  # 09:00 at -0800
+    others = summary.drop(index=airline.BURSTING)
+    assert others["over_threshold"].eq(0).all() and others["first_crossing"].isna().all()
+    assert summary.index[-1] == monitor.NO_GROUP_VALUE and summary["tweets"].sum() == len(scored)
+
+    top_share = windows.loc[windows["group"] == airline.BURSTING, "share"].max()
+    _, strict = airline_summary(scored, timeline.freq, **{airline.BURSTING: GroupRule(min(top_share + 0.05, 1.0), 5)})
+    assert strict["over_threshold"].eq(0).all() and strict["first_crossing"].isna().all()
+
+    back = pd.read_csv(io.BytesIO(monitor.scored_csv(scored)), keep_default_na=False)
+    assert list(back.columns) == ["row", "timestamp", "group", "text", "score", "label", "reason"]
+    charted = summary.index[:3].tolist()
+    assert [t.name for t in group_share_figure(windows, charted, "hour").data][::3] == charted
+    assert [t.name for t in group_volume_figure(windows, charted, "hour").data] == charted

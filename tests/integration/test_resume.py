@@ -7,7 +7,7 @@ import pytest
 
 from core.analysis import resume
 from core.pricing import load_pricing
-from core.tracking.runs import RunInfo, list_runs, read_json
+from core.tracking.runs import RunInfo, list_runs, read_json, read_run
 from tests.support.data import make_tweets_csv
 from tests.support.runs import train_logreg
 from views.components.figures import accuracy_cost_figure
@@ -133,3 +133,17 @@ def test_pricing_sources_and_chart(runs_root):
     points = sum(len(trace.x) for trace in figure.data)
     assert points == 2
     assert len(figure.layout.shapes) == 3  # the study's three reference lines
+
+
+def test_runs_on_another_test_split_are_named_and_counted(runs_root, tmp_path):
+    """A run measured on another split (a fine-tune on a small labelled file) is not silently ranked with the rest."""
+    table = resume.summary_table(list_runs(runs_root), include_study=False)
+    assert table["test split"].str.startswith("tweets.csv · ").all()
+    assert len(resume.test_splits(table)) == 1
+
+    other = train_logreg(tmp_path, "other-data", make_tweets_csv(tmp_path / "labelled.csv", n=300, seed=3))
+    table = resume.summary_table([*list_runs(runs_root), read_run(other)], include_study=False)
+    splits = resume.test_splits(table)
+    assert splits.tolist() == [2, 1]
+    assert table.set_index("run").loc["other-data", "test split"].startswith("labelled.csv · ")
+    assert "/" not in "".join(table["test split"])  # a file name, never a server path

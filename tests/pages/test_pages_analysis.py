@@ -192,7 +192,7 @@ def test_compare_shows_metrics_matrices_curves_and_disagreements(with_runs):
     at = render("views/compare.py")
     metrics = at.dataframe[0].value
     assert len(metrics) == 2 and "ROC AUC" in metrics.columns
-    assert len(at.get("plotly_chart")) == 4  # 2 confusion matrices, ROC, precision-recall
+    assert len(at.get("plotly_chart")) == 5  # 2 confusion matrices, ROC, precision-recall, reliability diagram
     assert not at.warning
     disagreement = next(d.value for d in at.dataframe if "spread" in d.value.columns)
     assert len(disagreement) > 0 and disagreement["text"].notna().all()

@@ -191,6 +191,13 @@ def test_layouts_and_column_names():
     assert detect_layout(["text", "text", ""]).columns == ["text", "text.1", "column_3"]
 
 
+def test_a_label_column_named_after_its_subject_is_found():
+    airline_export = ["tweet_id", "airline_sentiment", "airline_sentiment_confidence", "airline", "text"]
+    assert detect_layout(airline_export).label_index == 1
+    assert detect_layout(["Label", "true_label", "text"]).label_index == 0  # an exact name comes first
+    assert detect_layout(["sentiment_confidence", "text"]).label_index is None
+
+
 def test_an_unrecognised_file_is_described_without_its_content():
     with open_csv(b"secret,words\nsecret,words\n", name="x.csv") as table, pytest.raises(CsvFormatError) as err:
         table.column()

@@ -57,6 +57,7 @@ DOCUMENTED_FLAGS = {
         ["--onnx-check-texts", "60"],
     ],
     "azure-language": [["--n", "500"]],
+    "ensemble": [["--members", "runs/a", "runs/b"], ["--method", "fitted"], ["--method", "mean"]],
 }
 COMMON_FLAGS = [["--sample", "1000"], ["--seed", "7"], ["--test-size", "0.25"], ["--val-size", "0.2"]]
 
@@ -64,6 +65,8 @@ COMMON_FLAGS = [["--sample", "1000"], ["--seed", "7"], ["--test-size", "0.25"], 
 def other_value(options_cls: type, field: dataclasses.Field):
     """A valid value of the field that is not its default."""
     kind, default = options.option_kind(options_cls, field), options.default_of(field)
+    if kind == "list":
+        return [*(default or []), f"{field.name}-other"]
     if kind in ("bool", "tristate"):
         return not default
     if kind == "choice":
@@ -151,7 +154,7 @@ def test_the_registry_names_modules_that_exist_and_fit_code_that_keeps_the_contr
         for name in spec.run_name_options:
             assert name in {f.name for f in dataclasses.fields(spec.options)}
     assert trainer("keras_nn") is trainer("keras") is trainer("trainers.keras_nn")
-    assert set(local_kinds()) == {"logreg", "keras", "transformer"}
+    assert set(local_kinds()) == {"logreg", "keras", "transformer", "ensemble"}
 
 
 def test_constants_mirrored_in_the_light_options_module_agree():
@@ -164,7 +167,7 @@ def test_constants_mirrored_in_the_light_options_module_agree():
 
 def test_train_this_commands_come_from_the_examples_and_parse():
     commands = train_commands("tweets.csv")
-    assert set(commands) == set(examples()) == {"logreg-tfidf", "logreg-hashing", "keras", "transformer"}
+    assert set(commands) == set(examples()) == {"logreg-tfidf", "logreg-hashing", "keras", "transformer", "ensemble"}
     assert commands["keras"].startswith("python -m trainers.keras_nn --data tweets.csv --output ")
     assert commands["keras"].endswith("keras-lstm-word2vec --arch lstm --embedding word2vec")
     for family, (spec, example) in examples().items():
@@ -200,6 +203,7 @@ WIDGETS = {
     "int": "number_input",
     "float": "number_input",
     "text": "text_input",
+    "list": "multiselect",  # --extra-data: among the data sources
 }
 
 

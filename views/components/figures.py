@@ -260,3 +260,147 @@ def timeline_figure(timeline: Timeline, threshold: float):
         legend={"orientation": "h", "y": 1.1},
     )
     return fig
+
+
+# ------------------------------------------------------------------ Compare: behavioural tests and calibration
+
+
+def behaviour_heatmap(table: pd.DataFrame, runs: list[str]):
+    """Failure rate (%) per behavioural test (rows) and run (columns): core.evaluation.behaviour.failure_rates."""
+    rates = table.set_index(table["type"] + " · " + table["test"])[runs]
+    fig = px.imshow(
+        rates.astype(float),
+        text_auto=".0f",
+        color_continuous_scale=[[0, "#F4F8FB"], [0.5, "#F7C08A"], [1, "#D9534F"]],
+        zmin=0,
+        zmax=100,
+        aspect="auto",
+        labels={"color": "failure rate (%)", "x": "run", "y": "test"},
+    )
+    fig.update_layout(
+        title="Behavioural tests: failure rate (%) per test and run",
+        height=160 + 26 * len(rates),
+        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+        xaxis={"side": "top", "title": None},
+        yaxis_title=None,
+    )
+    return fig
+
+
+def reliability_diagram(points: pd.DataFrame, set_name: str):
+    """Observed positive rate against mean P(positive) per bin and run (core.evaluation.calibration.
+    reliability_points), marker size by tweets in the bin, with the diagonal of a calibrated model."""
+    fig = px.scatter(
+        points,
+        x="mean predicted",
+        y="observed positive rate",
+        color="run",
+        size="count",
+        size_max=16,
+        hover_data={"count": ":,", "lower": ":.1f", "upper": ":.1f"},
+        title=f"Reliability diagram ({set_name})",
+    )
+    for trace in fig.data:  # join each run's bins with a line, markers kept
+        trace.update(mode="lines+markers")
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": REFERENCE_GREY}, name="calibrated")
+    )
+    fig.update_layout(
+        xaxis={"title": "mean predicted P(positive)", "range": [0, 1]},
+        yaxis={"title": "observed share of positive tweets", "range": [0, 1]},
+        legend=HORIZONTAL_LEGEND,
+        legend_title=None,
+        height=460,
+    )
+    return fig
+
+
+# ------------------------------------------------------------------ Monitor: split by group
+
+
+GROUP_COLORS = px.colors.qualitative.Plotly  # one per group line (the page shows at most 8)
+
+
+def _group_color(i: int) -> str:
+    return GROUP_COLORS[i % len(GROUP_COLORS)]
+
+
+def spike_outline(rows: pd.DataFrame) -> list[int]:
+    """An orange outline on the bars of the windows where the volume spikes."""
+    return (rows["spike_alert"].astype(int) * 3).tolist()
+
+
+def group_share_figure(windows: pd.DataFrame, groups: list[str], bucket_label: str):
+    """Negative share per window, one line per group (core.monitor.groups.breaches rows), each group's threshold
+    dotted in its colour and the windows over it marked, in the style of timeline_figure."""
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        for trace in _group_share_traces(windows[windows["group"] == group], str(group), _group_color(i)):
+            fig.add_trace(trace)
+    fig.update_layout(
+        yaxis={"title": f"negative tweets per {bucket_label} (%)", "range": [0, 100]},
+        xaxis={"title": "time (UTC)"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=380,
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return fig
+
+
+def _group_share_traces(rows: pd.DataFrame, name: str, color: str) -> list[go.Scatter]:
+    """A group's share line, its threshold (dotted) and its windows over the threshold (diamonds)."""
+    hot = rows[rows["share_alert"]]
+    return [
+        go.Scatter(
+            x=rows["start"],
+            y=rows["share"] * 100,
+            mode="lines+markers",
+            name=name,
+            line={"color": color, "width": 2},
+            customdata=np.stack([rows["volume"], rows["negative"]], axis=-1),
+            hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets",
+        ),
+        go.Scatter(
+            x=rows["start"],
+            y=rows["threshold"] * 100,
+            mode="lines",
+            name=name,
+            showlegend=False,
+            line={"color": color, "dash": "dot", "width": 1},
+            hovertemplate="threshold %{y:.0f} %",
+        ),
+        go.Scatter(
+            x=hot["start"],
+            y=hot["share"] * 100,
+            mode="markers",
+            name=name,
+            showlegend=False,
+            marker={"color": ALERT_ORANGE, "size": 11, "symbol": "diamond", "line": {"color": color, "width": 2}},
+            hovertemplate="%{y:.1f} % negative: alert",
+        ),
+    ]
+
+
+def group_volume_figure(windows: pd.DataFrame, groups: list[str], bucket_label: str):
+    """Scored tweets per window and group (bars in the same colours as group_share_figure), spikes marked."""
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        rows = windows[windows["group"] == group]
+        fig.add_trace(
+            go.Bar(
+                x=rows["start"],
+                y=rows["volume"],
+                name=str(group),
+                marker={"color": _group_color(i), "line": {"color": ALERT_ORANGE, "width": spike_outline(rows)}},
+                hovertemplate="%{y} tweets",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        yaxis={"title": f"tweets per {bucket_label}"},
+        xaxis={"title": "time (UTC)"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=280,
+        legend={"orientation": "h", "y": 1.15},
+    )
+    return fig

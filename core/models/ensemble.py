@@ -1,0 +1,135 @@
+"""Ensembles: one model that combines the P(positive) of other runs' models (run kind `ensemble`).
+
+run.json's `ensemble` holds the recipe (written by core.training.ensemble):
+`{"method": "mean" | "fitted", "weights": [...], "intercept": b, "members": [{"run", "id", "kind", "approach",
+"started_unix", "split_id"}, ...], "validation": ...}`. `run` is the member's folder relative to the runs folder
+when it was inside it (so a copied runs folder still loads), else absolute; a relative one is looked for next to
+the ensemble first, then in the configured runs folder.
+
+- `mean`: the average of the members' P(positive) (weights 1/k, recorded too).
+- `fitted`: stacking, a logistic regression on the members' logits fitted on the validation split:
+  P = sigmoid(intercept + sum_i weight_i * logit(p_i)).
+
+A member that is missing, no longer loads, or was trained again since the ensemble was made (its run.json's start
+time differs) is a one-line ModelLoadError. Cloud runs (azure-language, azure-endpoint) are never members: every
+call would be billed once per tweet and member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core import config
+from core.models.base import ModelLoadError, SentimentModel, load
+from core.models.serving import KIND_BACKENDS
+from core.tracking.runs import read_json
+
+METHODS = ("mean", "fitted")
+CLOUD_KINDS = ("azure-language", "azure-endpoint")  # billed per call: never members
+EPS = 1e-6  # P(positive) is clipped to [EPS, 1 - EPS] before its logit
+
+
+def logits(p_pos: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p_pos, dtype=float), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def combine(member_p: np.ndarray, method: str, weights: Sequence[float], intercept: float = 0.0) -> np.ndarray:
+    """The ensemble's P(positive) from the members' (one column per member)."""
+    member_p = np.asarray(member_p, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if method == "mean":
+        return member_p @ weights
+    if method == "fitted":
+        return 1.0 / (1.0 + np.exp(-(intercept + logits(member_p) @ weights)))
+    raise ValueError(f"unknown ensemble method {method!r}; known: {', '.join(METHODS)}")
+
+
+def member_backend(model: SentimentModel) -> str:
+    """What serves a member: a transformer names its backend, the other kinds their library."""
+    return getattr(model, "backend_label", None) or KIND_BACKENDS.get(model.kind, model.kind)
+
+
+class EnsembleModel(SentimentModel):
+    kind = "ensemble"
+
+    def __init__(
+        self,
+        members: list[SentimentModel],
+        method: str,
+        weights: Sequence[float],
+        intercept: float = 0.0,
+        name: str = "ensemble",
+    ):
+        super().__init__(name)
+        if method not in METHODS:
+            raise ModelLoadError(f"unknown ensemble method {method!r}; known: {', '.join(METHODS)}")
+        if len(weights) != len(members):
+            raise ModelLoadError(f"{len(weights)} weights for {len(members)} ensemble members")
+        self.members, self.method = members, method
+        self.weights, self.intercept = [float(w) for w in weights], float(intercept)
+
+    def member_probabilities(self, texts: list[str]) -> np.ndarray:
+        """(n texts, k members) P(positive), each member scoring every text."""
+        return np.column_stack([member.predict_proba(texts) for member in self.members])
+
+    def _predict(self, texts: list[str]) -> np.ndarray:
+        return combine(self.member_probabilities(texts), self.method, self.weights, self.intercept)
+
+    @property
+    def backend_label(self) -> str:
+        """Live scoring's 'backend' column: the members', in order ("scikit-learn + ONNX int8")."""
+        return " + ".join(dict.fromkeys(member_backend(m) for m in self.members))
+
+
+# ---------------------------------------------------------------- run folders
+
+
+def recorded_member_path(entry: dict, ensemble_dir: Path) -> Path:
+    """Where a recorded member is: an absolute path as is; a relative one next to the ensemble (a copied runs
+    folder) or else in the configured runs folder."""
+    path = Path(str(entry.get("run") or ""))
+    if path.is_absolute():
+        return path
+    candidates = [Path(ensemble_dir).resolve().parent / path, config.runs_dir() / path]
+    return next((c for c in candidates if (c / "run.json").is_file()), candidates[-1])
+
+
+def load_member(entry: dict, ensemble_dir: Path) -> SentimentModel:
+    """One member's model, or a one-line ModelLoadError that names the member and says what to do."""
+    name = entry.get("id") or entry.get("run")
+    where = f"ensemble {ensemble_dir.name}: member {name}"
+    if entry.get("kind") in CLOUD_KINDS:
+        raise ModelLoadError(f"{where} is a cloud service run ({entry['kind']}): it cannot be an ensemble member")
+    path = recorded_member_path(entry, ensemble_dir)
+    meta = read_json(path / "run.json")
+    if not isinstance(meta, dict):
+        raise ModelLoadError(
+            f"{where} is missing (no run folder at {path}): copy it into the runs folder next to the ensemble, "
+            "or make the ensemble again"
+        )
+    started = (meta.get("timings") or {}).get("started_unix")
+    if entry.get("started_unix") and started != entry["started_unix"]:
+        raise ModelLoadError(f"{where} was trained again since the ensemble was made: make the ensemble again")
+    try:
+        return load(path)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{where}: {exc}") from None
+
+
+def load_run(run_dir: Path, meta: dict) -> EnsembleModel:
+    """The loader of `ensemble` runs (core.models.base.LOADERS)."""
+    recipe = meta.get("ensemble")
+    if not isinstance(recipe, dict) or not recipe.get("members"):
+        raise ModelLoadError(f"run {run_dir.name} records no ensemble members in run.json; make the ensemble again")
+    members = [load_member(entry, run_dir) for entry in recipe["members"]]
+    return EnsembleModel(
+        members,
+        recipe.get("method", "mean"),
+        recipe.get("weights") or [1 / len(members)] * len(members),
+        recipe.get("intercept", 0.0),
+        meta.get("approach", "ensemble"),
+    )

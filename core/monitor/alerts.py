@@ -1,0 +1,204 @@
+"""Alerts from the stored tweets: the rules evaluated after each scored batch, an alert recorded once per group,
+rule and episode, and its deliveries sent (and retried) on the configured channels.
+
+Windows are placed by a tweet's `created_at`, else its arrival (`event_at` in the store). An alert opens an
+episode; the episode ends when a later, complete window of that group no longer breaks the rule (a window is
+complete once a tweet of a later window has been stored), or once the cool-down has passed since the alert's window
+(then a buzz that goes on alerts again). A window that is still filling may alert: that is what makes alerts early.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.models.base import is_positive
+from core.monitor.channels import AlertMessage, DeliveryError, format_alert
+from core.monitor.groups import ALERT_COLUMN, breaches, window_counts
+from core.monitor.rules import NO_GROUP, RULES, Rules
+from core.monitor.store import Store, group_path, group_sql
+from core.scoring.monitor import NO_GROUP_VALUE
+
+log = logging.getLogger(__name__)
+
+NO_VALUE = NO_GROUP_VALUE  # the batch view names an empty group the same way
+MAX_ATTEMPTS = 8
+BACKOFF_S = (5, 15, 60, 120, 300, 600, 900)
+ALERT_FIELDS = "id, grp, rule, group_column, window_start, window_end, share, volume, negative, threshold, "
+ALERT_FIELDS += "min_volume, trailing_median, created_at, closed_at"
+
+
+@dataclass
+class Evaluation:
+    windows: pd.DataFrame  # every window evaluated, with its rule figures
+    new_alerts: list[int]
+
+
+def stored_windows(store: Store, rules: Rules, group_column: str | None, start: float, end: float) -> pd.DataFrame:
+    """The rule figures of the windows from `start` to `end` (epoch s), with the history the spike rule needs."""
+    w = rules.window_delta.total_seconds()
+    first, last = start // w * w, end // w * w
+    tweets = store.scored_tweets(group_column, first - rules.history * w, last + w)
+    frame = pd.DataFrame(
+        {
+            "group": NO_GROUP if not group_column else tweets["grp"].replace("", NO_VALUE),
+            "time": pd.to_datetime(tweets["event_at"], unit="s", utc=True),
+            "negative": ~is_positive(tweets["score"].astype(float)),
+        }
+    )
+    windows = breaches(window_counts(frame, rules.window_delta), rules)
+    windows["complete"] = windows["end"] <= frame["time"].max() if len(frame) else False
+    return windows[windows["start"] >= pd.Timestamp(first, unit="s", tz="UTC")].reset_index(drop=True)
+
+
+def evaluate(
+    store: Store, rules: Rules, group_column: str | None, span: tuple[float, float], channels: list[str]
+) -> Evaluation:
+    """Evaluate the windows the last batch touched (and those of the open episodes); record new alerts."""
+    expire(store, rules, span[0])  # by the batch's first tweet: its later windows are judged one by one below
+    open_alerts = {(a["grp"], a["rule"]): a for a in alerts(store, open_only=True)}
+    start = min([span[0], *(a["window_start"] for a in open_alerts.values())])
+    windows = stored_windows(store, rules, group_column, start, span[1])
+    new = []
+    for (group, rule), rows in _by_group_and_rule(windows):
+        episode = open_alerts.get((group, rule)) or last_alert(store, group, rule)
+        for row in rows.itertuples(index=False):
+            episode, alert_id = _step(store, rules, group_column, rule, episode, row, channels)
+            new += [alert_id] if alert_id else []
+    return Evaluation(windows, new)
+
+
+def expire(store: Store, rules: Rules, latest: float) -> None:
+    """Close the episodes whose cool-down has passed by the latest event time (a group gone quiet included)."""
+    cooldown = rules.cooldown_delta.total_seconds()
+    store.query(
+        "UPDATE alerts SET closed_at = window_end + ? WHERE closed_at IS NULL AND window_end + ? <= ?",
+        (cooldown, cooldown, latest),
+    )
+
+
+def _by_group_and_rule(windows: pd.DataFrame):
+    for group, rows in windows.groupby("group", sort=True):
+        for rule in RULES:
+            yield (group, rule), rows.sort_values("start")
+
+
+def _step(store, rules, group_column, rule, episode, row, channels) -> tuple[dict | None, int | None]:
+    """One window of one group under one rule: close the open episode, or open a new one."""
+    start = row.start.timestamp()
+    fires = bool(getattr(row, ALERT_COLUMN[rule]))
+    if episode and episode["closed_at"] is None and start > episode["window_start"]:
+        over = start >= episode["window_end"] + rules.cooldown_delta.total_seconds()
+        if over or (row.complete and not fires):
+            store.query("UPDATE alerts SET closed_at=? WHERE id=?", (start, episode["id"]))
+            episode = {**episode, "closed_at": start}
+    if not fires or (episode and (episode["closed_at"] is None or start <= episode["window_start"])):
+        return episode, None
+    alert_id = record_alert(store, row, rule, group_column, channels)
+    return (alert(store, alert_id) if alert_id else episode), alert_id
+
+
+def record_alert(store: Store, row, rule: str, group_column: str | None, channels: list[str]) -> int | None:
+    """The alert and one pending delivery per channel, in one transaction (None if that window alerted already)."""
+    now = time.time()
+    share = None if pd.isna(row.share) else float(row.share)
+    median = None if pd.isna(row.trailing_median) else float(row.trailing_median)
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO alerts(grp, rule, group_column, window_start, window_end, share, volume, negative, "
+            "threshold, min_volume, trailing_median, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.group,
+                rule,
+                group_column or "",
+                row.start.timestamp(),
+                row.end.timestamp(),
+                share,
+                int(row.volume),
+                int(row.negative),
+                float(row.threshold),
+                int(row.min_volume),
+                median,
+                now,
+            ),
+        )
+        if not cursor.rowcount:
+            return None
+        alert_id = cursor.lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries(alert_id, channel, next_try_at) VALUES (?, ?, ?)",
+            [(alert_id, channel, now) for channel in channels],
+        )
+    log.warning("alert %d: %s %s", alert_id, row.group, rule)
+    return alert_id
+
+
+def alerts(store: Store, open_only: bool = False) -> list[dict]:
+    where = " WHERE closed_at IS NULL" if open_only else ""
+    return [dict(zip(ALERT_FIELDS.split(", "), r)) for r in store.query(f"SELECT {ALERT_FIELDS} FROM alerts{where}")]
+
+
+def alert(store: Store, alert_id: int) -> dict:
+    return dict(
+        zip(ALERT_FIELDS.split(", "), store.query(f"SELECT {ALERT_FIELDS} FROM alerts WHERE id=?", (alert_id,))[0])
+    )
+
+
+def last_alert(store: Store, group: str, rule: str) -> dict | None:
+    rows = store.query(
+        f"SELECT {ALERT_FIELDS} FROM alerts WHERE grp=? AND rule=? ORDER BY window_start DESC LIMIT 1", (group, rule)
+    )
+    return dict(zip(ALERT_FIELDS.split(", "), rows[0])) if rows else None
+
+
+def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame:
+    """The scored tweets behind an alert (its group and window), most negative first."""
+    column = alert_row.get("group_column") or ""
+    where, params = "", [alert_row["window_start"], alert_row["window_end"]]
+    if column:
+        group = "" if alert_row["grp"] == NO_VALUE else alert_row["grp"]
+        where, params = f" AND {group_sql()} = ?", [*params, group_path(column), group]
+    return store.frame(
+        "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets "
+        f"WHERE score IS NOT NULL AND event_at >= ? AND event_at < ?{where} ORDER BY score ASC, id LIMIT ?",
+        [*params, limit],
+    )
+
+
+def deliver_pending(store: Store, channels: dict, link_template: str | None = None) -> int:
+    """Send the deliveries that are due on the configured channels; a failure is recorded and retried later."""
+    now, sent = time.time(), 0
+    due = store.query(
+        "SELECT id, alert_id, channel, attempts FROM deliveries WHERE status='pending' AND next_try_at <= ? "
+        "ORDER BY id",
+        (now,),
+    )
+    for delivery_id, alert_id, channel, attempts in due:
+        if channel not in channels:  # not configured in this run: kept for a run that has it
+            continue
+        row = alert(store, alert_id)
+        message: AlertMessage = format_alert(row, alert_tweets(store, row), link_template)
+        try:
+            channels[channel].send(message)
+        except DeliveryError as exc:
+            _failed(store, delivery_id, attempts + 1, str(exc))
+            continue
+        store.query(
+            "UPDATE deliveries SET status='sent', attempts=?, sent_at=? WHERE id=?",
+            (attempts + 1, time.time(), delivery_id),
+        )
+        sent += 1
+    return sent
+
+
+def _failed(store: Store, delivery_id: int, attempts: int, why: str) -> None:
+    status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+    wait = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
+    log.warning("delivery %d failed (attempt %d): %s", delivery_id, attempts, why)
+    store.query(
+        "UPDATE deliveries SET status=?, attempts=?, last_error=?, next_try_at=? WHERE id=?",
+        (status, attempts, why, time.time() + wait, delivery_id),
+    )

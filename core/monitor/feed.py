@@ -1,0 +1,63 @@
+"""What the dashboard's live feed shows, read from the store (read-only): the watcher's settings, the counts, the
+negative share and volume per group and window with each group's threshold, the alerts and their deliveries, and
+the tweets behind an alert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from core.monitor import alerts as alert_rules
+from core.monitor.rules import Rules, rules_from_json
+from core.monitor.store import Store, default_path
+
+SHOWN_WINDOWS = 96  # per group, the latest ones
+
+
+def open_feed(path: Path | None = None) -> Store:
+    """The store, read-only; StoreError when there is none yet."""
+    return Store(path or default_path(), readonly=True)
+
+
+def watcher_settings(store: Store) -> dict:
+    """{"run", "group_column", "rules" (Rules), "source", "started_at", "channels"} ({} before any watcher ran)."""
+    settings = dict(store.setting("watcher", {}) or {})
+    settings["rules"] = rules_from_json(settings.get("rules") or {}) if settings.get("rules") else Rules()
+    return settings
+
+
+def windows(store: Store, rules: Rules, group_column: str | None, shown: int = SHOWN_WINDOWS) -> pd.DataFrame:
+    """The latest `shown` windows of every group: volume, negative share, threshold, whether a rule fires."""
+    latest = store.query("SELECT MAX(event_at) FROM tweets WHERE score IS NOT NULL")[0][0]
+    if latest is None:
+        return pd.DataFrame()
+    start = latest - shown * rules.window_delta.total_seconds()
+    return alert_rules.stored_windows(store, rules, group_column, start, latest)
+
+
+def alert_table(store: Store, limit: int = 100) -> pd.DataFrame:
+    """The latest alerts, newest first, with their deliveries ("webhook: sent, email: pending (…)")."""
+    frame = store.frame(
+        f"SELECT {alert_rules.ALERT_FIELDS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+    )
+    deliveries = store.frame("SELECT alert_id, channel, status, attempts, last_error FROM deliveries")
+    frame["deliveries"] = frame["id"].map(lambda i: _deliveries(deliveries[deliveries["alert_id"] == i]))
+    for name in ("window_start", "window_end", "created_at", "closed_at"):
+        frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
+    return frame
+
+
+def _deliveries(rows: pd.DataFrame) -> str:
+    parts = []
+    for row in rows.itertuples(index=False):
+        why = f" ({row.last_error})" if row.status != "sent" and row.last_error else ""
+        parts.append(f"{row.channel}: {row.status}{why}")
+    return ", ".join(parts) or "no channel"
+
+
+def tweets_behind(store: Store, alert_id: int, limit: int = 20) -> pd.DataFrame:
+    """The tweets behind an alert, most negative first."""
+    tweets = alert_rules.alert_tweets(store, alert_rules.alert(store, alert_id), limit)
+    tweets["created_at"] = pd.to_datetime(tweets["created_at"], unit="s", utc=True)
+    return tweets.drop(columns=["received_at"])

@@ -1,0 +1,114 @@
+"""`--init-from RUN`: the succeeded run whose weights a Keras or transformer training starts from.
+
+The parent is a run folder, or a run's name under the runs folder (`--init-from minilm`). It must have succeeded,
+be of the trainer's kind and hold its model files. Options that shape the model (`inherited` names them per
+trainer) are the parent's: a value given on the command line that is not the option's default and differs from the
+parent's is refused in one line, before any run folder is touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core import config
+from core.tracking.runs import read_run
+from core.training.options import default_of, flag
+
+MODEL_FILES = {"keras": ("model.keras", "preprocessing.json"), "transformer": ("model/config.json",)}
+
+
+class ParentRunError(Exception):
+    """An --init-from run that cannot be continued (an expected failure: one line, exit status 2)."""
+
+
+@dataclass
+class ParentRun:
+    path: Path
+    meta: dict
+    metrics: dict
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def params(self) -> dict:
+        return self.meta.get("params") or {}
+
+    def setting(self, name: str) -> Any:
+        """An option as the parent ran with it: its params, else (a run made without the trainer) its settings."""
+        if name in self.params:
+            return self.params[name]
+        settings = self.meta.get(self.meta.get("kind", ""))
+        return settings.get(name) if isinstance(settings, dict) else None
+
+    def record(self) -> dict:
+        """What the child's run.json lineage says about its parent."""
+        test = self.metrics.get("test") or {}
+        return {
+            "run": self.name,
+            "id": self.meta.get("id", self.name),
+            "kind": self.meta.get("kind"),
+            "approach": self.meta.get("approach"),
+            "test_accuracy": test.get("accuracy"),
+            "split_id": (self.meta.get("data") or {}).get("split_id"),
+        }
+
+
+def locate(value: str) -> Path:
+    """A run folder as given, else a run's name under the runs folder."""
+    given = Path(value).expanduser()
+    if given.is_dir():
+        return given
+    named = config.runs_dir() / value
+    if "/" not in value and "\\" not in value and value not in ("", ".", "..") and named.is_dir():
+        return named
+    raise ParentRunError(f"--init-from {value}: no such run folder (give a run folder or a run's name)")
+
+
+def load_parent(value: str, kind: str, output: str | None = None) -> ParentRun:
+    """The parent run, checked: succeeded, of `kind`, with its model files, not the run being written."""
+    path = locate(value)
+    if output and Path(output).resolve() == path.resolve():
+        raise ParentRunError(f"--init-from {value} is the run folder this training writes (--output)")
+    info = read_run(path)
+    if info is None:
+        raise ParentRunError(f"--init-from {value}: the folder holds no run (no run.json)")
+    if info.kind != kind:
+        raise ParentRunError(f"--init-from {value} is a {info.kind} run; this trainer continues {kind} runs only")
+    if info.status != "succeeded":
+        raise ParentRunError(f"--init-from {value} has not succeeded (status {info.status}): pick a finished run")
+    missing = [name for name in MODEL_FILES[kind] if not (path / name).is_file()]
+    if missing:
+        raise ParentRunError(f"--init-from {value}: {', '.join(missing)} missing, the run folder is incomplete")
+    return ParentRun(path, info.meta, info.metrics or {})
+
+
+def inherited(options, parent: ParentRun, names: tuple[str, ...]):
+    """`options` with each of `names` set to the parent's value; one given (not its default) that differs from the
+    parent's is refused."""
+    fields = {f.name: f for f in dataclasses.fields(options)}
+    values = {}
+    for name in names:
+        given, theirs = getattr(options, name), parent.setting(name)
+        if theirs is None and name not in parent.params:
+            continue  # the parent does not say: the option stays as given
+        if given != default_of(fields[name]) and given != theirs:
+            raise ParentRunError(
+                f"{flag(fields[name])} {given} conflicts with the parent run {parent.name} ({theirs}): a fine-tune "
+                f"keeps the parent's model; leave {flag(fields[name])} out"
+            )
+        values[name] = theirs
+    return dataclasses.replace(options, **values)
+
+
+def parent_record(options) -> dict | None:
+    """The lineage's `parent` for options with --init-from, else None (read without checks: validate did them)."""
+    value = getattr(options, "init_from", None)
+    if not value:
+        return None
+    info = read_run(locate(value))
+    return ParentRun(info.path, info.meta, info.metrics or {}).record() if info else None

@@ -1,0 +1,70 @@
+"""The monitor page's live feed (views/components/monitor_feed.py): it follows the watcher's store, shows each
+group's negative share with its threshold, the alerts and the tweets behind them; the batch upload stays beside it."""
+
+from __future__ import annotations
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from core.config import PROJECT_ROOT
+from core.models.base import load
+from core.monitor import watch
+from core.monitor.http_api import http_rows
+from core.monitor.records import Fields, finish
+from core.monitor.rules import GroupRule, Rules
+from core.monitor.store import Store, default_path
+from core.scoring.monitor import ModelScorer
+
+START = pd.Timestamp("2015-02-24 08:00", tz="UTC")
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "monitor.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def fill_store(run) -> None:
+    """Four 15-minute windows of two airlines; 'Sky' turns negative in window 2 (one alert)."""
+    store = Store(default_path())
+    tweets = []
+    for w in range(4):
+        for airline in ("Sky", "Sea"):
+            for i in range(10):
+                negative = (airline == "Sky" and w == 2) or i < 2
+                text = f"{'awful delayed lost bag hate' if negative else 'love the crew great flight'} {w}{i}"
+                when = START + pd.Timedelta(minutes=15 * w + i)
+                tweets.append(
+                    {"id": f"{airline}{w}{i}", "text": text, "created_at": when.isoformat(), "airline": airline}
+                )
+    rows, _ = http_rows({"tweets": tweets}, Fields(group_columns=["airline"]))
+    store.add_tweets(finish(rows))
+    rules = Rules(window="15min", default=GroupRule(0.6, 5, spike_factor=0))
+    w = watch.Watcher(store, ModelScorer(load(run), "logreg-tiny"), "logreg-tiny", rules, "airline")
+    w.save_settings("http://127.0.0.1:8765/tweets")
+    assert w.run_once()["alerts"] == 1
+    store.close()
+
+
+def test_the_live_feed_shows_groups_alerts_and_the_tweets_behind_them(trained_logreg_run):
+    fill_store(trained_logreg_run)
+    at = page()
+    assert at.radio(key="monitor_view").value == "Live feed"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tweets stored"] == "80" and metrics["Open alerts"] == "1"
+    assert at.get("plotly_chart")
+    alerts = at.dataframe[0].value
+    assert alerts[["group", "rule"]].values.tolist() == [["Sky", "negative share"]]
+    behind = at.dataframe[1].value
+    assert len(behind) == 10 and behind["tweet_id"].str.startswith("Sky2").all()
+    assert behind["P(positive)"].is_monotonic_increasing
+    at.radio(key="monitor_view").set_value("Upload a batch").run()
+    assert not at.exception and at.text_area  # the batch upload still works beside it
+
+
+def test_without_a_store_the_page_opens_on_the_batch_and_says_how_to_start_the_watcher():
+    at = page()
+    assert at.radio(key="monitor_view").value == "Upload a batch" and at.text_area
+    at.radio(key="monitor_view").set_value("Live feed").run()
+    assert not at.exception
+    assert "python -m core.monitor.watch" in at.code[0].value and not default_path().exists()

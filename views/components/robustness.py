@@ -1,0 +1,225 @@
+"""How robust and how well calibrated: Compare's "Behavioural tests" and "Calibration" sections, and the note
+that explains the monitor's alert threshold in terms of calibration.
+
+The tests and tables are core's (core/evaluation/behaviour.py, core/evaluation/calibration.py); this module only
+draws them. Running the behavioural tests from the page is an operator action, on local runs only, with at most
+PAGE_MAX_CASES cases per test (about 3,300 distinct texts per run: seconds for logistic regression).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.analysis import compare as cmp
+from core.evaluation import behaviour as bh
+from core.evaluation import calibration as cal
+from core.models.base import THRESHOLD, ModelLoadError, load
+from core.scoring.live import LOCAL_KINDS
+from views.components import figures
+from views.components import formatting as fmt
+from views.components.access import is_operator, operator_reason
+
+PAGE_MAX_CASES = 100
+RUN_BUTTON = "Run behavioural tests on the selected runs"
+EXAMPLE_COLUMNS = {"p_pos": "P(positive)", "p_pos_perturbed": "P(positive) after"}
+
+
+def current_suite() -> bh.Suite | None:
+    """The suite as it is now (two small JSON files: read on each use), None when its files are broken."""
+    try:
+        return bh.load_suite()
+    except bh.SuiteError as exc:
+        st.error(str(exc))
+        return None
+
+
+# ------------------------------------------------------------------ behavioural tests
+
+
+def behaviour_section(picked: list) -> None:
+    """Failure rate per test per run side by side, failing examples on expand, and the operator's run button."""
+    st.subheader("Behavioural tests")
+    st.caption(
+        "Checks in the spirit of CheckList (Ribeiro et al., 2020), from templates of airline tweets kept in "
+        "`core/evaluation/behaviour_suite/`: **MFT** cases must get the expected label (praise, complaints, "
+        "negation, 'not bad', intensifiers, emoticons and emoji, sarcasm); **INV** cases must keep their label "
+        "when an @mention, city, flight number or name changes, a URL is added, the case changes or a typo "
+        "slips in; **DIR** cases must not gain P(positive) from an added complaint, nor lose it from praise. "
+        "Lower is better."
+    )
+    results = {cmp.run_label(run): bh.read_results(run.path) for run in picked}
+    have = {label: result for label, result in results.items() if result}
+    if have:
+        failure_table(have)
+        examples_section(have)
+    missing = [run for run in picked if not results[cmp.run_label(run)]]
+    if missing:
+        st.caption(
+            f"No behavioural test results yet for {', '.join(cmp.run_label(r) for r in missing)}. In a terminal:"
+        )
+        st.code("\n".join(f"python -m core.behaviour --run {run.path}" for run in missing), language="bash")
+    run_action(picked)
+
+
+def failure_table(have: dict[str, dict]) -> None:
+    table = bh.failure_rates(have)
+    runs = list(have)
+    suite = current_suite()
+    stale = [label for label, result in have.items() if suite and not bh.is_current(result, suite)]
+    if stale:
+        st.warning(f"Computed with an older version of the suite (run them again to compare): {', '.join(stale)}.")
+    st.plotly_chart(figures.behaviour_heatmap(table, runs), key="behaviour-heatmap")
+    st.dataframe(table, hide_index=True, column_config={label: fmt.percent(1) for label in runs})
+    cases = {label: f"{result['max_cases']} cases per test at most" for label, result in have.items()}
+    st.caption("Failure rate (%) per test; " + "; ".join(f"{label}: {text}" for label, text in cases.items()) + ".")
+
+
+def examples_section(have: dict[str, dict]) -> None:
+    """The worst failing cases each run recorded for one test, the test picked in a list."""
+    tests: dict[str, dict] = {}
+    for result in have.values():
+        for test in result["tests"]:
+            tests.setdefault(test["name"], test)
+    with st.expander("Failing examples (the worst first)", icon=":material/search:"):
+        name = st.selectbox(
+            "Test",
+            list(tests),
+            format_func=lambda n: f"{tests[n]['type']} · {n} — {tests[n]['expectation']}",
+            key="behaviour-test",
+        )
+        st.caption(tests[name]["description"])
+        shown = 0
+        for label, result in have.items():
+            frame = bh.failing_examples(result, name)
+            if len(frame):
+                st.markdown(f"*{label}*")
+                st.dataframe(frame.rename(columns=EXAMPLE_COLUMNS), hide_index=True, width="stretch")
+                shown += 1
+        if not shown:
+            st.caption("No run fails this test.")
+
+
+def run_action(picked: list) -> None:
+    """The operator's button: run the suite on the selected local runs (bounded), results into their folders."""
+    local = [run for run in picked if run.kind in LOCAL_KINDS]
+    allowed = is_operator()
+    why_not = operator_reason() if not allowed else ("" if local else "None of the selected runs is a local model.")
+    clicked = st.button(
+        RUN_BUTTON,
+        disabled=bool(why_not),
+        help=why_not
+        or f"Local runs only, at most {PAGE_MAX_CASES} cases per test; cloud runs: `python -m core.behaviour`.",
+        icon=":material/rule:",
+    )
+    if why_not:
+        st.caption(why_not)
+    if clicked and is_operator():  # checked again at the click
+        if run_suites(local):
+            st.rerun()
+
+
+def run_suites(runs: list) -> bool:
+    """Run the suite on each run with a progress bar; True when at least one wrote its results."""
+    suite = current_suite()
+    if suite is None:
+        return False
+    bar = st.progress(0.0, text="Behavioural tests…")
+    written = sum(run_suite_on(run, suite, bar, (number, len(runs))) for number, run in enumerate(runs))
+    bar.empty()
+    return written > 0
+
+
+def run_suite_on(run, suite: bh.Suite, bar, position: tuple[int, int]) -> bool:
+    """Run the suite on one run (the bar shows `position` = (this one, of how many)); True when written."""
+    label = cmp.run_label(run)
+    number, count = position
+
+    def progress(done: int, total: int) -> None:
+        bar.progress((number + done / total) / count, text=f"{label}: {done:,} of {total:,} texts")
+
+    try:
+        results = bh.run_suite(load(run.path), suite, PAGE_MAX_CASES, on_progress=progress)
+    except (ModelLoadError, OSError) as exc:
+        st.error(f"{label}: {exc}")
+        return False
+    results["run"] = {"id": run.id, "approach": run.approach, "kind": run.kind}
+    bh.write_results(run.path, results)
+    return True
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def calibration_section(predictions: dict[str, pd.DataFrame], set_name: str) -> None:
+    """Reliability diagram (every run on one plot) and ECE table, for the runs' predictions on one set
+    ({run label: DataFrame with label, p_pos}, e.g. core.analysis.compare.set_prediction_frames)."""
+    st.subheader("Calibration")
+    st.caption(
+        "Does P(positive) = 0.8 mean that 80 % of such tweets are positive? Each point is one of 10 equal-width "
+        "bins of P(positive): its mean predicted P(positive) against the share of its tweets that are truly "
+        "positive; a calibrated model sits on the diagonal. The expected calibration error (ECE) is the "
+        "tweet-weighted mean distance to it, in percentage points."
+    )
+    usable = {label: frame for label, frame in predictions.items() if frame is not None and len(frame)}
+    if not usable:
+        st.caption(f"None of these runs has predictions on the {set_name}: nothing to plot.")
+        return
+    points = cal.reliability_points(usable)
+    left, right = st.columns(2)
+    left.plotly_chart(figures.reliability_diagram(points, set_name), key="reliability-diagram")
+    right.markdown(
+        "**Reading it.** A point below the diagonal: fewer tweets are positive than the model's P(positive) "
+        "says (too sure of positives there); above it: more are (too sure of negatives). The marker size is the "
+        "number of tweets in the bin. *Called negative* against *truly negative* is how far the monitor's "
+        f"negative share (P(positive) < {THRESHOLD:g}) would be off on this set."
+    )
+    summary = cal.calibration_summary(usable)
+    st.dataframe(
+        summary[["run", "ECE (points)", "Brier score", "called negative (%)", "truly negative (%)", "tweets"]],
+        hide_index=True,
+        column_config={
+            "ECE (points)": st.column_config.NumberColumn(format="%.2f"),
+            "Brier score": st.column_config.NumberColumn(format="%.4f"),
+            "called negative (%)": fmt.percent(1),
+            "truly negative (%)": fmt.percent(1),
+        },
+    )
+    with st.expander("Reliability table (per bin)"):
+        st.dataframe(points, hide_index=True)
+
+
+# ------------------------------------------------------------------ the monitor's threshold
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def test_split_calibration(path: str, mtime: float) -> dict | None:
+    """Calibration figures of a run on its test split (None without test_predictions.csv)."""
+    preds = Path(path) / "test_predictions.csv"
+    if not preds.is_file():
+        return None
+    frame = pd.read_csv(preds, usecols=["label", "p_pos"])
+    return cal.summary(frame["label"], frame["p_pos"])
+
+
+def threshold_note(where, threshold: float, model: tuple[str, str] | None) -> None:
+    """One or two sentences that read the alert threshold in terms of the scoring model's calibration."""
+    counted = (
+        f"A negative share of {threshold:.0%} counts the tweets scored P(positive) < {THRESHOLD:g}, "
+        "however sure the model is."
+    )
+    calibration = None
+    if model and model[0] == "run":
+        json_path = Path(model[1]) / "run.json"
+        calibration = test_split_calibration(model[1], json_path.stat().st_mtime if json_path.exists() else 0.0)
+    if not calibration or not calibration["tweets"]:
+        where.caption(f"{counted} No test predictions here to say how well this model's scores are calibrated.")
+        return
+    called, truly = calibration["called negative (%)"], calibration["truly negative (%)"]
+    where.caption(
+        f"{counted} On its test split this model's P(positive) is off by {calibration['ECE (points)']:.1f} points "
+        f"on average (ECE), and it calls {called:.1f} % of the tweets negative where {truly:.1f} % are "
+        f"({called - truly:+.1f} points), so a bucket's share can be off by about that much before any sampling noise."
+    )
