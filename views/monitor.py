@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.analysis import compare as cmp
 from core.config import runs_dir
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules, RulesError
@@ -26,12 +27,14 @@ MOST_NEGATIVE = 20
 CHARTED_GROUPS = 8  # lines on the per-group chart: the groups with the most tweets
 MAX_GROUPS = 50  # beyond this many values, the smaller groups are counted together as "(other)"
 THRESHOLD_COLUMN, MIN_COLUMN = "threshold (%)", "min tweets"
+SHARE_FORMAT = fmt.percent(1)  # a share shown as 0-100, one decimal everywhere
+MINUTE = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")  # windows start on the minute
+SECOND = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 
 
 def scoring_runs() -> list[tuple[str, str, str]]:
     """(path, label, kind) of every run that can score, the most accurate first."""
-    done = [run for run in load_runs() if run.status == "succeeded"]
-    done.sort(key=lambda r: -((r.metrics.get("test") or {}).get("accuracy") or 0))
+    done = cmp.ranked_by_accuracy([run for run in load_runs() if run.status == "succeeded"])
     return [(str(run.path), fmt.model_choice_label(run), run.kind) for run in done]
 
 
@@ -203,11 +206,12 @@ def timeline_section(timeline: monitor.Timeline, threshold: float) -> None:
     st.plotly_chart(figures.timeline_figure(timeline, threshold), width="stretch")
     if len(timeline.crossings):
         st.markdown("**Threshold crossed at**")
-        shown = timeline.crossings.rename(columns={"start": "from", "end": "to", "share": "negative share"})
+        shown = timeline.crossings.rename(columns={"start": "from", "end": "to"})
+        shown = shown.assign(**{"negative share": shown["share"] * 100})
         st.dataframe(
             shown[["from", "to", "tweets", "negative", "negative share"]],
             hide_index=True,
-            column_config={"negative share": st.column_config.NumberColumn(format="percent")},
+            column_config={"negative share": SHARE_FORMAT, "from": MINUTE, "to": MINUTE},
         )
 
 
@@ -234,9 +238,9 @@ def group_section(result: monitor.MonitorResult, timeline: monitor.Timeline, thr
         group_table(summary, timed=True)
         spike = rules.default
         st.caption(
-            f"A {timeline.bucket_label} is over a group's threshold when its negative share reaches it with at least "
-            f"the group's minimum tweets; a volume spike is at least {spike.spike_factor:g}× the group's median "
-            f"volume over the {rules.history} buckets before and at least {spike.spike_min} tweets."
+            f"A window ({timeline.bucket_label}) is over a group's threshold when its negative share reaches it with "
+            f"at least the group's minimum tweets; a volume spike is at least {spike.spike_factor:g}× the group's "
+            f"median volume over the {rules.history} windows before and at least {spike.spike_min} tweets."
         )
 
 
@@ -258,13 +262,14 @@ def group_table(summary: pd.DataFrame, timed: bool) -> None:
             "spikes": "volume spikes",
         }
     )
+    shown["negative share"] = shown["negative share"] * 100
     if not timed:
         shown = shown[["group", "tweets", "negative", "negative share"]]
     st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
-        column_config={"negative share": st.column_config.NumberColumn(format="percent")},
+        column_config={"negative share": SHARE_FORMAT, "first crossing": MINUTE},
     )
 
 
@@ -304,7 +309,9 @@ def most_negative_section(result: monitor.MonitorResult) -> None:
     worst: pd.DataFrame = monitor.most_negative(result.scored, MOST_NEGATIVE).rename(columns={"p_pos": "P(positive)"})
     if not result.has_time:
         worst = worst.drop(columns=["timestamp"])
-    st.dataframe(worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
+    st.dataframe(
+        worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability(), "timestamp": SECOND}
+    )
     corrections.mark_tweets(worst.rename(columns={"P(positive)": "p_pos"}), result, scored_by(), key="worst")
     st.download_button(
         "Download the scored CSV",

@@ -78,18 +78,23 @@ def summary(runs: list, pricing: dict) -> tuple[pd.DataFrame, str]:
     return table, set_name
 
 
-def mixed_splits_warning(table: pd.DataFrame) -> None:
+def mixed_splits_warning(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
     splits = resume.test_splits(table)
     if len(splits) > 1:
         others = ", ".join(f"{name} ({count} run{'s' if count > 1 else ''})" for name, count in splits.iloc[1:].items())
+        advice = (
+            "Compare them on a common evaluation set (the selector above)."
+            if set_name == TEST_SPLIT
+            else f"The ranking and the chart use the accuracy on {set_name}, the same tweets for every run on it."
+        )
         st.warning(
             f"“accuracy (%)” compares runs only within one test split: most runs share {splits.index[0]}, "
-            f"others were measured on {others}. Compare them on a common evaluation set (the selector above)."
+            f"others were measured on {others}. {advice}"
         )
 
 
-def summary_table(table: pd.DataFrame) -> None:
-    mixed_splits_warning(table)
+def summary_table(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
+    mixed_splits_warning(table, set_name)
     set_columns = {c: fmt.percent() for c in table.columns if c.startswith(SET_COLUMN_PREFIX)}
     st.dataframe(table, hide_index=True, width="stretch", column_config={**COLUMN_FORMATS, **set_columns})
     st.download_button(
@@ -106,7 +111,10 @@ def accuracy_cost_chart(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None
     if missing := resume.missing_set(table, set_name):
         st.warning(f"Not evaluated on {set_name}, so not in the chart: {', '.join(missing)}.")
     cost_column = st.radio("Cost", COST_COLUMNS, horizontal=True)
-    st.plotly_chart(figures.accuracy_cost_figure(resume.on_set(table, set_name), cost_column), width="stretch")
+    accuracy_title = "test accuracy (%)" if set_name == TEST_SPLIT else f"accuracy on {set_name} (%)"
+    st.plotly_chart(
+        figures.accuracy_cost_figure(resume.on_set(table, set_name), cost_column, accuracy_title), width="stretch"
+    )
     st.caption(
         "Dotted lines: the original study's accuracies (other data, other notebooks: not measured here). "
         "Serving costs assume the instance is fully used at the batched throughput measured on this "
@@ -220,7 +228,7 @@ def main() -> None:
             "Train the baselines on the **Train** page (seconds each), or from a terminal: "
             "`python -m trainers.logreg --output artifacts/runs/logreg-tfidf`."
         )
-    summary_table(table)
+    summary_table(table, set_name)
     if not nothing_measured:
         accuracy_cost_chart(table, set_name)
     serving_section(runs)

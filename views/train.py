@@ -18,6 +18,9 @@ from views.components.run_cards import run_card
 from views.components.runs import load_runs
 
 ENSEMBLE = "ensemble"  # its members are chosen among the runs, its data and split are theirs
+TRAINS_NOTHING = (ENSEMBLE, "azure-language")  # no training split: --extra-data would be refused or unused
+EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")
+NO_PARENT = "(none: a new model)"
 
 
 @st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
@@ -33,6 +36,8 @@ def option_widget(options_cls: type, field: Field, key: str):
     help_text = f"{field.metadata.get('help', '')}  \n`{flag(field)}`"
     if field.name == "members":
         return members_widget(label, help_text, key)
+    if field.name == "init_from":
+        return parent_widget(label, help_text, key, run_kind(options_cls))
     if kind == "list":  # --extra-data: files among the dashboard's data sources
         return sources_widget(label, help_text, key)
     if kind == "bool":
@@ -74,6 +79,21 @@ def members_widget(label: str, help_text: str, key: str) -> list[str]:
     return st.multiselect(label, list(labels), format_func=labels.get, help=help_text, key=key)
 
 
+def run_kind(options_cls: type) -> str | None:
+    """The run kind a trainer's options belong to (its --init-from parent must be one)."""
+    return next((t.kind for t in launcher.available_trainers().values() if t.options is options_cls), None)
+
+
+def parent_widget(label: str, help_text: str, key: str, kind: str | None) -> str | None:
+    """The run to continue from: picked among the succeeded runs of the trainer's kind, by its name under the
+    runs folder (never a typed path); None: a new model."""
+    runs = [r for r in load_runs() if r.status == "succeeded" and r.kind == kind]
+    labels = {r.id: fmt.model_choice_label(r) for r in runs}
+    return st.selectbox(
+        label, [None, *labels], format_func=lambda v: NO_PARENT if v is None else labels[v], help=help_text, key=key
+    )
+
+
 def sources_widget(label: str, help_text: str, key: str) -> list[str]:
     """Labelled files picked among the dashboard's data sources (never a typed path)."""
     labels = {s.key: s.label for s in datasource.page_sources()}
@@ -95,7 +115,7 @@ def ensemble_ready(values: dict) -> bool:
     members = values.get("members") or []
     problem = member_problem(members)
     if problem:
-        (st.info if len(members) < 2 else st.error)(problem)
+        (st.info if len(members) < 2 else st.error)(problem[:1].upper() + problem[1:])
     return problem is None
 
 
@@ -188,17 +208,24 @@ def refuse_server_paths(options_cls: type, values: dict) -> list[str]:
 
 
 def option_form(options_cls: type, key: str) -> dict:
-    """One expander per option group, one widget per option; returns field name -> value."""
+    """One expander per option group, one widget per option (three a row; lists of runs or files on a row of their
+    own, so their picks stay readable); returns field name -> value."""
     groups: dict[str, list[Field]] = {}
     for field in form_fields(options_cls):
+        if key in TRAINS_NOTHING and field.name in EXTRA_DATA_FIELDS:
+            continue
         groups.setdefault(field.metadata.get("group", "options"), []).append(field)
     values = {}
     for group, fields in groups.items():
+        wide = [f for f in fields if option_kind(options_cls, f) == "list"]
+        narrow = [f for f in fields if f not in wide]
         with st.expander(group.capitalize(), expanded=True):
             cols = st.columns(3)
-            for i, field in enumerate(fields):
+            for i, field in enumerate(narrow):
                 with cols[i % 3]:
                     values[field.name] = option_widget(options_cls, field, f"opt-{key}-{field.name}")
+            for field in wide:
+                values[field.name] = option_widget(options_cls, field, f"opt-{key}-{field.name}")
     return values
 
 

@@ -8,6 +8,7 @@ test split; any other name reads `<run>/evaluations/<slug>/` (metrics and predic
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,14 @@ def default_selection(runs: list) -> list:
 
 def split_id(run) -> str | None:
     return (run.meta.get("data") or {}).get("split_id")
+
+
+def ranked_by_accuracy(runs: list) -> list:
+    """The runs on the most shared test split first, most accurate first, then the others: an accuracy measured on
+    another file's small split (a fine-tune on 500 tweets) must not put its run ahead of the rest."""
+    counts = Counter(split_id(r) for r in runs)
+    accuracy = lambda r: (r.metrics.get("test") or {}).get("accuracy") or 0  # noqa: E731
+    return sorted(runs, key=lambda r: (-counts[split_id(r)], split_id(r) or "", -accuracy(r)))
 
 
 def mixed_splits(runs: list) -> dict[str, str | None]:
@@ -399,4 +408,7 @@ def set_table(runs: list, set_name: str) -> pd.DataFrame:
                 "evaluated": str(evaluation.get("evaluated_at") or "")[:16].replace("T", " "),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    counts = {c: "Int64" for c in ("tweets", "neutral tweets") if c in table}
+    figures = {c: float for c in table.columns if c not in ("run", "file", "sha256", "evaluated", *counts)}
+    return table.astype({**figures, **counts})  # a missing figure is a blank cell, never "None"

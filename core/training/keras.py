@@ -64,7 +64,7 @@ def inherit_from_parent(options: KerasOptions) -> KerasOptions:
 def approach(options: KerasOptions) -> str:
     parent = parent_of(options)
     if parent is not None:
-        return f"{model_name(effective_options(options, parent))}, continued from {parent.name}"
+        return parent.continued_name(model_name(effective_options(options, parent)), options)
     return model_name(options)
 
 

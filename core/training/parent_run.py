@@ -45,6 +45,13 @@ class ParentRun:
         settings = self.meta.get(self.meta.get("kind", ""))
         return settings.get(name) if isinstance(settings, dict) else None
 
+    def continued_name(self, model_name: str, options) -> str:
+        """The child's approach: "MiniLM, continued from minilm on tweets-tune.csv" (the files it adds, by name), so
+        two children of one parent are told apart on every page."""
+        files = [] if _same_file(options.data, self.params.get("data")) else [_file_name(options.data)]
+        files += [_file_name(extra) for extra in getattr(options, "extra_data", None) or []]
+        return f"{model_name}, continued from {self.name}" + (f" on {' + '.join(files)}" if files else "")
+
     def record(self) -> dict:
         """What the child's run.json lineage says about its parent."""
         test = self.metrics.get("test") or {}
@@ -112,3 +119,11 @@ def parent_record(options) -> dict | None:
         return None
     info = read_run(locate(value))
     return ParentRun(info.path, info.meta, info.metrics or {}).record() if info else None
+
+
+def _file_name(data) -> str:
+    return Path(str(data).split(".zip:", 1)[-1]).name
+
+
+def _same_file(data, parent_data) -> bool:
+    return parent_data is not None and Path(str(data)).resolve() == Path(str(parent_data)).resolve()

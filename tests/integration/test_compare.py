@@ -12,7 +12,7 @@ import pytest
 
 from core.analysis import compare as cmp
 from core.data.split import split_for_run
-from core.tracking.runs import list_runs, read_run
+from core.tracking.runs import RunInfo, list_runs, read_run
 from tests.support.runs import train_tiny_runs
 from views.components.formatting import split_warning
 
@@ -160,3 +160,12 @@ def test_train_commands_name_the_data_and_the_runs_folder(workspace, runs):
     assert commands["logreg-hashing"].startswith("python -m trainers.logreg --data ")
     assert str(workspace / "tweets.csv") in commands["logreg-tfidf"]
     assert f"--output {workspace / 'runs' / 'logreg-hashing'} --features hashing" in commands["logreg-hashing"]
+
+
+def test_runs_on_the_common_split_rank_before_a_small_fine_tune_split(tmp_path):
+    def run(name: str, split: str, accuracy: float) -> RunInfo:
+        meta = {"id": name, "data": {"split_id": split}}
+        return RunInfo(path=tmp_path / name, meta=meta, status="succeeded", metrics={"test": {"accuracy": accuracy}})
+
+    runs = [run("fine-tune", "small", 0.91), run("lstm", "shared", 0.80), run("minilm", "shared", 0.83)]
+    assert [r.id for r in cmp.ranked_by_accuracy(runs)] == ["minilm", "lstm", "fine-tune"]

@@ -149,7 +149,7 @@ def test_a_transformer_fine_tune_starts_from_its_parent(tmp_path, tmp_path_facto
     assert meta["lineage"]["parent"]["run"] == "tiny-parent" and meta["lineage"]["parent"]["kind"] == "transformer"
     assert meta["lineage"]["parent"]["test_accuracy"] == read(parent, "metrics.json")["test"]["accuracy"]
     assert meta["transformer"]["init_from"] == "tiny-parent" and meta["transformer"]["max_length"] == 24
-    assert meta["approach"] == "Fine-tuned tiny, continued from tiny-parent"
+    assert meta["approach"] == "Fine-tuned tiny, continued from tiny-parent on corrections.csv"
     assert lineage.describe(meta) == "fine-tuned from tiny-parent on corrections.csv"
     ours, theirs = model_weights(child), model_weights(parent)
     assert ours.keys() == theirs.keys()

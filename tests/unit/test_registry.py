@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import json
 import re
 import shlex
 import subprocess
@@ -205,6 +206,8 @@ WIDGETS = {
     "text": "text_input",
     "list": "multiselect",  # --extra-data: among the data sources
 }
+TRAINS_NOTHING = ("ensemble", "azure-language")  # views/train.py does not offer them --extra-data
+EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")
 
 
 def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
@@ -216,8 +219,30 @@ def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
         at.selectbox[0].set_value(spec.key).run()
         assert not at.exception, at.exception
         for field in options.form_fields(spec.options):
-            widget = WIDGETS[options.option_kind(spec.options, field)]
+            widget = "selectbox" if field.name == "init_from" else WIDGETS[options.option_kind(spec.options, field)]
             label = field.name.replace("_", " ")
-            assert [w.label for w in getattr(at, widget)].count(label) == 1, (spec.key, field.name)
+            shown = 0 if spec.key in TRAINS_NOTHING and field.name in EXTRA_DATA_FIELDS else 1  # no training split
+            assert [w.label for w in getattr(at, widget)].count(label) == shown, (spec.key, field.name)
         shown = "\n".join(str(c.value) for c in at.code)
         assert f"python -m {spec.module} --data " in shown and "--output RUN_DIR" in shown
+
+
+def test_the_train_page_continues_a_finished_run_of_its_kind_picked_by_name(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    for name, kind, status in (
+        ("lstm-a", "keras", "succeeded"),
+        ("lstm-b", "keras", "failed"),
+        ("tf", "logreg", "succeeded"),
+    ):
+        (runs / name).mkdir(parents=True)
+        meta = {"id": name, "kind": kind, "approach": f"approach {name}", "status": status}
+        (runs / name / "run.json").write_text(json.dumps(meta))
+    monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(runs))
+    monkeypatch.setenv("BADBUZZ_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
+    at.selectbox[0].set_value("keras").run()
+    parent = next(w for w in at.selectbox if w.label == "init from")
+    assert parent.value is None and len(parent.options) == 2 and "lstm-a" in parent.options[1]
+    parent.set_value("lstm-a").run()
+    assert not at.exception and "--init-from lstm-a" in "\n".join(str(c.value) for c in at.code)

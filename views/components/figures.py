@@ -15,6 +15,18 @@ CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}
 REFERENCE_GREY = "#7A8CA5"
 ALERT_ORANGE = "#F28C28"
 HORIZONTAL_LEGEND = {"orientation": "h", "y": -0.25}
+# Above the plot area, not over it: a share of 100 % is drawn at the top edge, where a legend would hide it.
+TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+
+
+def wrapped_run_title(label: str) -> str:
+    """A run label ("approach · run id") on two lines, so a narrow chart shows it whole."""
+    return "<br>".join(label.rsplit(" · ", 1))
+
+
+def short_run_label(label: str) -> str:
+    """The run id of a run label ("approach · run id"), for axes too narrow for the whole label."""
+    return label.rsplit(" · ", 1)[-1]
 
 
 # ------------------------------------------------------------------ Overview
@@ -124,11 +136,11 @@ def confusion_heatmap(matrix: pd.DataFrame, title: str, normalised: bool):
         labels={"color": "% of true class" if normalised else "tweets"},
     )
     fig.update_layout(
-        title=title,
+        title=wrapped_run_title(title),
         title_font_size=13,
         coloraxis_showscale=False,
-        height=340,
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
+        height=360,
+        margin={"t": 70, "b": 10, "l": 10, "r": 10},
     )
     return fig
 
@@ -176,9 +188,16 @@ def learning_curves(curves: pd.DataFrame):
 # ------------------------------------------------------------------ Résumé
 
 
-def accuracy_cost_figure(table: pd.DataFrame, cost_column: str = "inference cost per 1,000 tweets (USD)"):
-    """Measured runs as points (accuracy against cost); the study's figures as labelled horizontal lines."""
+def accuracy_cost_figure(
+    table: pd.DataFrame,
+    cost_column: str = "inference cost per 1,000 tweets (USD)",
+    accuracy_title: str = "test accuracy (%)",
+):
+    """Measured runs as points (accuracy against cost); the study's figures as labelled horizontal lines. One
+    colour per approach, or per run ("approach · run") where two runs share an approach's name."""
     measured = table[(table["source"] == MEASURED) & table[cost_column].notna() & table["accuracy (%)"].notna()]
+    if measured["approach"].duplicated().any():
+        measured = measured.assign(approach=measured["approach"] + " · " + measured["run"].astype(str))
     fig = px.scatter(
         measured,
         x=cost_column,
@@ -207,7 +226,7 @@ def accuracy_cost_figure(table: pd.DataFrame, cost_column: str = "inference cost
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend_title=None,
         xaxis_title=cost_column,
-        yaxis_title="test accuracy (%)",
+        yaxis_title=accuracy_title,
     )
     fig.update_xaxes(exponentformat="power", tickprefix="$")  # not "4µ": these are dollars
     return fig
@@ -240,6 +259,7 @@ def timeline_figure(timeline: Timeline, threshold: float):
                 y=alerts["share"] * 100,
                 mode="markers",
                 name="above threshold",
+                cliponaxis=False,  # a bucket at 100 % drawn whole
                 marker={"color": ALERT_ORANGE, "size": 11, "symbol": "diamond"},
                 hovertemplate="%{y:.1f} % negative: alert<extra></extra>",
             )
@@ -257,7 +277,7 @@ def timeline_figure(timeline: Timeline, threshold: float):
         xaxis={"title": "time (UTC)" if timeline.by == "time" else "position in the file (row)"},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=380,
-        legend={"orientation": "h", "y": 1.1},
+        legend=TOP_LEGEND,
     )
     return fig
 
@@ -268,6 +288,7 @@ def timeline_figure(timeline: Timeline, threshold: float):
 def behaviour_heatmap(table: pd.DataFrame, runs: list[str]):
     """Failure rate (%) per behavioural test (rows) and run (columns): core.evaluation.behaviour.failure_rates."""
     rates = table.set_index(table["type"] + " · " + table["test"])[runs]
+    rates.columns = [short_run_label(run) for run in runs]  # the whole labels head the table below
     fig = px.imshow(
         rates.astype(float),
         text_auto=".0f",
@@ -279,9 +300,9 @@ def behaviour_heatmap(table: pd.DataFrame, runs: list[str]):
     )
     fig.update_layout(
         title="Behavioural tests: failure rate (%) per test and run",
-        height=160 + 26 * len(rates),
-        margin={"t": 50, "b": 10, "l": 10, "r": 10},
-        xaxis={"side": "top", "title": None},
+        height=180 + 26 * len(rates),
+        margin={"t": 90, "b": 10, "l": 10, "r": 10},
+        xaxis={"side": "top", "title": None, "tickangle": 0},
         yaxis_title=None,
     )
     return fig
@@ -342,7 +363,7 @@ def group_share_figure(windows: pd.DataFrame, groups: list[str], bucket_label: s
         xaxis={"title": "time (UTC)"},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=380,
-        legend={"orientation": "h", "y": 1.1},
+        legend=TOP_LEGEND,
     )
     return fig
 
@@ -357,6 +378,7 @@ def _group_share_traces(rows: pd.DataFrame, name: str, color: str) -> list[go.Sc
             mode="lines+markers",
             name=name,
             line={"color": color, "width": 2},
+            cliponaxis=False,  # a point at 100 % drawn whole
             customdata=np.stack([rows["volume"], rows["negative"]], axis=-1),
             hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets",
         ),
@@ -375,6 +397,7 @@ def _group_share_traces(rows: pd.DataFrame, name: str, color: str) -> list[go.Sc
             mode="markers",
             name=name,
             showlegend=False,
+            cliponaxis=False,
             marker={"color": ALERT_ORANGE, "size": 11, "symbol": "diamond", "line": {"color": color, "width": 2}},
             hovertemplate="%{y:.1f} % negative: alert",
         ),
@@ -401,6 +424,6 @@ def group_volume_figure(windows: pd.DataFrame, groups: list[str], bucket_label: 
         xaxis={"title": "time (UTC)"},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         height=280,
-        legend={"orientation": "h", "y": 1.15},
+        legend={**TOP_LEGEND, "traceorder": "normal"},  # the share chart's order, not the stack's
     )
     return fig

@@ -52,10 +52,14 @@ def split_warning(split_ids: dict[str, str | None]) -> str | None:
     """The Compare page's warning for core.analysis.compare.mixed_splits(runs); None when they agree."""
     if not split_ids:
         return None
-    groups = ", ".join(f"{run_id}: {split or 'unknown'}" for run_id, split in split_ids.items())
+    by_split: dict[str, list[str]] = {}
+    for run_id, split in split_ids.items():
+        by_split.setdefault(split or "unknown", []).append(run_id)
+    groups = "; ".join(f"split {split}: {', '.join(runs)}" for split, runs in by_split.items())
     return (
-        "These runs were evaluated on different test splits, so their metrics are not strictly comparable, "
-        f"and tweet-by-tweet views only use tweets that every run scored (split ids: {groups})."
+        "These runs were evaluated on different test splits, so their test-split metrics are not strictly "
+        f"comparable ({groups}). Compare them on a common evaluation set (the selector below); the "
+        "tweet-by-tweet views keep the runs of one split."
     )
 
 

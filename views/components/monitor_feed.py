@@ -79,6 +79,10 @@ def _timeline(store, settings: dict) -> None:
         return
     st.subheader("Negative share and volume per group")
     st.plotly_chart(feed_figure(windows), width="stretch")
+    st.caption(
+        f"The latest {feed.SHOWN_WINDOWS} windows of {settings['rules'].window} up to the newest scored tweet; "
+        "older alerts stay in the table below."
+    )
 
 
 def feed_figure(windows: pd.DataFrame) -> go.Figure:
@@ -139,6 +143,9 @@ def _alerts(store) -> None:
         column_config={
             "share": st.column_config.NumberColumn(format="percent"),
             "threshold": st.column_config.NumberColumn(format="percent"),
+            **{
+                name: st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm") for name in ("from", "to", "closed_at")
+            },
         },
     )
     labels = {
@@ -146,4 +153,5 @@ def _alerts(store) -> None:
     }
     picked = st.selectbox("Tweets behind the alert", list(labels), format_func=labels.get, key="monitor_alert")
     tweets = feed.tweets_behind(store, picked).rename(columns={"score": "P(positive)"})
+    tweets = tweets.dropna(axis="columns", how="all")  # e.g. no tweet_id when the source has none
     st.dataframe(tweets, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})

@@ -73,8 +73,15 @@ def failure_table(have: dict[str, dict]) -> None:
         st.warning(f"Computed with an older version of the suite (run them again to compare): {', '.join(stale)}.")
     st.plotly_chart(figures.behaviour_heatmap(table, runs), key="behaviour-heatmap")
     st.dataframe(table, hide_index=True, column_config={label: fmt.percent(1) for label in runs})
-    cases = {label: f"{result['max_cases']} cases per test at most" for label, result in have.items()}
-    st.caption("Failure rate (%) per test; " + "; ".join(f"{label}: {text}" for label, text in cases.items()) + ".")
+    st.caption(f"Failure rate (%) per test; {cases_sentence(have)}. The chart names each run by its id.")
+
+
+def cases_sentence(have: dict[str, dict]) -> str:
+    """How many cases per test each run was given: once when they all had the same."""
+    cases = {label: result["max_cases"] for label, result in have.items()}
+    if len(set(cases.values())) == 1:
+        return f"{next(iter(cases.values()))} cases per test at most"
+    return "; ".join(f"{label}: {n} cases per test at most" for label, n in cases.items())
 
 
 def examples_section(have: dict[str, dict]) -> None:
