@@ -1,10 +1,11 @@
 """Replay a CSV of timestamped tweets through the monitor's HTTP endpoint and measure what issue 16 asks:
 
     python -m benchmarks.monitor_replay --run RUN --data CSV [--group-column airline] [--speed 3600]
-        [--threshold 0.6 --min-volume 20 --window 15min] [--limit N]
+        [--threshold 0.6 --min-volume 20 --window 15min] [--limit N] [--db postgresql://user@host:port/emptydb]
     python -m benchmarks.monitor_replay --run RUN --synthetic 5000 [--speed 0]
 
-Starts `python -m core.monitor.watch --http` in a child process (a fresh store in a temporary folder) with a local
+Starts `python -m core.monitor.watch --http` in a child process (a fresh SQLite store in a temporary folder, or the
+empty database given by --db) with a local
 webhook receiver, then POSTs the tweets in timestamp order: tweet i is sent (t_i - t_0) / speed seconds after the
 first (`--speed 0`: as fast as the endpoint takes them, batches of --post-size). Prints
   - alert latency: for each alert, from the POST of the tweet that took its window over the rule (the first
@@ -23,7 +24,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,7 +41,7 @@ from benchmarks.measure import ROOT, child_env
 from core.data.columns import detect_columns, frame_from_rows, parse_timestamps
 from core.data.csv_reader import open_csv
 from core.models.base import is_positive
-from core.monitor.store import group_path
+from core.monitor.store import Store, url_from_target
 
 TOKEN = "replay-token"
 GOOD = ["love the crew", "great flight", "thanks for the upgrade", "smooth landing, happy", "best service, awesome"]
@@ -129,7 +129,7 @@ def free_port() -> int:
     return port
 
 
-def start_watcher(args, db: Path, port: int, hook: str, log) -> subprocess.Popen:
+def start_watcher(args, db: str, port: int, hook: str, log) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
@@ -240,16 +240,14 @@ def crossing_tweet(scored: pd.DataFrame, alert: dict, sent: dict[str, float], mi
     return inside.loc[hit[hit].index[0], "tweet_id"] if hit.any() else None
 
 
-def latencies(db: Path, calls, sent, min_volume: int, column: str) -> list[tuple[dict, float | None]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    alerts = [dict(r) for r in conn.execute("SELECT * FROM alerts ORDER BY id")]
-    scored = pd.read_sql_query(
-        "SELECT id, tweet_id, json_extract(groups, ?) AS grp, event_at, score FROM tweets WHERE score IS NOT NULL",
-        conn,
-        params=(group_path(column),),
+def latencies(db: str, calls, sent, min_volume: int, column: str) -> list[tuple[dict, float | None]]:
+    store = Store(db, readonly=True)
+    alerts = [dict(r._mapping) for r in store.query("SELECT * FROM alerts ORDER BY id")]
+    scored = store.frame(
+        f"SELECT id, tweet_id, {store.group_sql()} AS grp, event_at, score FROM tweets WHERE score IS NOT NULL",
+        {"group_path": store.group_arg(column)},
     )
-    conn.close()
+    store.close()
     out = []
     for alert in alerts:
         stamp = pd.Timestamp(alert["window_start"], unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M")
@@ -298,6 +296,7 @@ def main() -> None:
     p.add_argument("--window", default="15min")
     p.add_argument("--spike-factor", type=float, default=0.0, help="the spike rule (default off)")
     p.add_argument("--post-size", type=int, default=500, help="tweets per POST at most")
+    p.add_argument("--db", help="the store: an empty database's URL (default: a fresh SQLite file)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run_replay(args, Path(tmp))
@@ -315,7 +314,9 @@ def run_replay(args, tmp: Path) -> None:
         flush=True,
     )
     receiver, port, log = Receiver(), free_port(), open(tmp / "watch.log", "w+")
-    proc = start_watcher(args, tmp / "feed.sqlite", port, receiver.url, log)
+    db = args.db or str(tmp / "feed.sqlite")
+    print(f"store: {url_from_target(db).render_as_string(hide_password=True)}", flush=True)
+    proc = start_watcher(args, db, port, receiver.url, log)
     try:
         load_s = wait_ready(port, proc)
         start = time.time()
@@ -328,7 +329,7 @@ def run_replay(args, tmp: Path) -> None:
         proc.wait(timeout=30)
         log.seek(0)
         print("\n".join(f"  watcher: {line}" for line in log.read().strip().splitlines()[-5:]))
-    results = latencies(tmp / "feed.sqlite", receiver.calls, sent, args.min_volume, args.group_column)
+    results = latencies(db, receiver.calls, sent, args.min_volume, args.group_column)
     report(results, len(feed), done - start, len(feed) / max(posted, 1e-9), load_s)
     print(f"machine: {os.cpu_count()} cores")
 

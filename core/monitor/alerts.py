@@ -19,7 +19,8 @@ from core.models.base import is_positive
 from core.monitor.channels import AlertMessage, DeliveryError, format_alert
 from core.monitor.groups import ALERT_COLUMN, breaches, window_counts
 from core.monitor.rules import NO_GROUP, RULES, Rules
-from core.monitor.store import Store, group_path, group_sql
+from core.monitor.store import Store, deliveries
+from core.monitor.store import alerts as alerts_table
 from core.scoring.monitor import NO_GROUP_VALUE
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ def expire(store: Store, rules: Rules, latest: float) -> None:
     """Close the episodes whose cool-down has passed by the latest event time (a group gone quiet included)."""
     cooldown = rules.cooldown_delta.total_seconds()
     store.query(
-        "UPDATE alerts SET closed_at = window_end + ? WHERE closed_at IS NULL AND window_end + ? <= ?",
-        (cooldown, cooldown, latest),
+        "UPDATE alerts SET closed_at = window_end + :cooldown WHERE closed_at IS NULL AND window_end + :cooldown <= :latest",
+        {"cooldown": cooldown, "latest": latest},
     )
 
 
@@ -93,7 +94,7 @@ def _step(store, rules, group_column, rule, episode, row, channels) -> tuple[dic
     if episode and episode["closed_at"] is None and start > episode["window_start"]:
         over = start >= episode["window_end"] + rules.cooldown_delta.total_seconds()
         if over or (row.complete and not fires):
-            store.query("UPDATE alerts SET closed_at=? WHERE id=?", (start, episode["id"]))
+            store.query("UPDATE alerts SET closed_at=:at WHERE id=:id", {"at": start, "id": episode["id"]})
             episode = {**episode, "closed_at": start}
     if not fires or (episode and (episode["closed_at"] is None or start <= episode["window_start"])):
         return episode, None
@@ -106,32 +107,30 @@ def record_alert(store: Store, row, rule: str, group_column: str | None, channel
     now = time.time()
     share = None if pd.isna(row.share) else float(row.share)
     median = None if pd.isna(row.trailing_median) else float(row.trailing_median)
+    values = {
+        "grp": row.group,
+        "rule": rule,
+        "group_column": group_column or "",
+        "window_start": row.start.timestamp(),
+        "window_end": row.end.timestamp(),
+        "share": share,
+        "volume": int(row.volume),
+        "negative": int(row.negative),
+        "threshold": float(row.threshold),
+        "min_volume": int(row.min_volume),
+        "trailing_median": median,
+        "created_at": now,
+    }
     with store.transaction() as conn:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO alerts(grp, rule, group_column, window_start, window_end, share, volume, negative, "
-            "threshold, min_volume, trailing_median, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.group,
-                rule,
-                group_column or "",
-                row.start.timestamp(),
-                row.end.timestamp(),
-                share,
-                int(row.volume),
-                int(row.negative),
-                float(row.threshold),
-                int(row.min_volume),
-                median,
-                now,
-            ),
-        )
-        if not cursor.rowcount:
+        insert = store.insert(alerts_table).values(values).on_conflict_do_nothing()
+        alert_id = conn.execute(insert.returning(alerts_table.c.id)).scalar_one_or_none()
+        if alert_id is None:
             return None
-        alert_id = cursor.lastrowid
-        conn.executemany(
-            "INSERT OR IGNORE INTO deliveries(alert_id, channel, next_try_at) VALUES (?, ?, ?)",
-            [(alert_id, channel, now) for channel in channels],
-        )
+        if channels:
+            conn.execute(
+                store.insert(deliveries).on_conflict_do_nothing(),
+                [{"alert_id": alert_id, "channel": channel, "next_try_at": now} for channel in channels],
+            )
     log.warning("alert %d: %s %s", alert_id, row.group, rule)
     return alert_id
 
@@ -143,13 +142,17 @@ def alerts(store: Store, open_only: bool = False) -> list[dict]:
 
 def alert(store: Store, alert_id: int) -> dict:
     return dict(
-        zip(ALERT_FIELDS.split(", "), store.query(f"SELECT {ALERT_FIELDS} FROM alerts WHERE id=?", (alert_id,))[0])
+        zip(
+            ALERT_FIELDS.split(", "),
+            store.query(f"SELECT {ALERT_FIELDS} FROM alerts WHERE id=:id", {"id": alert_id})[0],
+        )
     )
 
 
 def last_alert(store: Store, group: str, rule: str) -> dict | None:
     rows = store.query(
-        f"SELECT {ALERT_FIELDS} FROM alerts WHERE grp=? AND rule=? ORDER BY window_start DESC LIMIT 1", (group, rule)
+        f"SELECT {ALERT_FIELDS} FROM alerts WHERE grp=:grp AND rule=:rule ORDER BY window_start DESC LIMIT 1",
+        {"grp": group, "rule": rule},
     )
     return dict(zip(ALERT_FIELDS.split(", "), rows[0])) if rows else None
 
@@ -157,14 +160,15 @@ def last_alert(store: Store, group: str, rule: str) -> dict | None:
 def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame:
     """The scored tweets behind an alert (its group and window), most negative first."""
     column = alert_row.get("group_column") or ""
-    where, params = "", [alert_row["window_start"], alert_row["window_end"]]
+    where, params = "", {"start": alert_row["window_start"], "end": alert_row["window_end"], "limit": limit}
     if column:
         group = "" if alert_row["grp"] == NO_VALUE else alert_row["grp"]
-        where, params = f" AND {group_sql()} = ?", [*params, group_path(column), group]
+        where = f" AND {store.group_sql()} = :grp"
+        params |= {"group_path": store.group_arg(column), "grp": group}
     return store.frame(
-        "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets "
-        f"WHERE score IS NOT NULL AND event_at >= ? AND event_at < ?{where} ORDER BY score ASC, id LIMIT ?",
-        [*params, limit],
+        "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets WHERE score IS NOT NULL "
+        f"AND event_at >= :start AND event_at < :end{where} ORDER BY score ASC, id LIMIT :limit",
+        params,
     )
 
 
@@ -172,9 +176,9 @@ def deliver_pending(store: Store, channels: dict, link_template: str | None = No
     """Send the deliveries that are due on the configured channels; a failure is recorded and retried later."""
     now, sent = time.time(), 0
     due = store.query(
-        "SELECT id, alert_id, channel, attempts FROM deliveries WHERE status='pending' AND next_try_at <= ? "
+        "SELECT id, alert_id, channel, attempts FROM deliveries WHERE status='pending' AND next_try_at <= :now "
         "ORDER BY id",
-        (now,),
+        {"now": now},
     )
     for delivery_id, alert_id, channel, attempts in due:
         if channel not in channels:  # not configured in this run: kept for a run that has it
@@ -187,8 +191,8 @@ def deliver_pending(store: Store, channels: dict, link_template: str | None = No
             _failed(store, delivery_id, attempts + 1, str(exc))
             continue
         store.query(
-            "UPDATE deliveries SET status='sent', attempts=?, sent_at=? WHERE id=?",
-            (attempts + 1, time.time(), delivery_id),
+            "UPDATE deliveries SET status='sent', attempts=:attempts, sent_at=:at WHERE id=:id",
+            {"attempts": attempts + 1, "at": time.time(), "id": delivery_id},
         )
         sent += 1
     return sent
@@ -199,6 +203,6 @@ def _failed(store: Store, delivery_id: int, attempts: int, why: str) -> None:
     wait = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
     log.warning("delivery %d failed (attempt %d): %s", delivery_id, attempts, why)
     store.query(
-        "UPDATE deliveries SET status=?, attempts=?, last_error=?, next_try_at=? WHERE id=?",
-        (status, attempts, why, time.time() + wait, delivery_id),
+        "UPDATE deliveries SET status=:status, attempts=:attempts, last_error=:why, next_try_at=:due WHERE id=:id",
+        {"status": status, "attempts": attempts, "why": why, "due": time.time() + wait, "id": delivery_id},
     )

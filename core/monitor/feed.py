@@ -10,14 +10,23 @@ import pandas as pd
 
 from core.monitor import alerts as alert_rules
 from core.monitor.rules import Rules, rules_from_json
-from core.monitor.store import Store, default_path
+from core.monitor.store import Store, configured_target, url_from_target
 
 SHOWN_WINDOWS = 96  # per group, the latest ones
 
 
-def open_feed(path: Path | None = None) -> Store:
-    """The store, read-only; StoreError when there is none yet."""
-    return Store(path or default_path(), readonly=True)
+def open_feed(target: str | Path | None = None) -> Store:
+    """The store ($BADBUZZ_MONITOR_DB, else the default path), read-only; StoreError when there is none yet."""
+    return Store(target or configured_target(), readonly=True)
+
+
+def feed_exists() -> bool:
+    """Whether a watcher has made the configured store (a server store is taken to exist: opening it says)."""
+    try:
+        url = url_from_target(configured_target())
+    except ValueError:
+        return True  # opening it will say what is wrong
+    return url.get_backend_name() != "sqlite" or Path(url.database).is_file()
 
 
 def watcher_settings(store: Store) -> dict:
@@ -39,7 +48,8 @@ def windows(store: Store, rules: Rules, group_column: str | None, shown: int = S
 def alert_table(store: Store, limit: int = 100) -> pd.DataFrame:
     """The latest alerts, newest first, with their deliveries ("webhook: sent, email: pending (…)")."""
     frame = store.frame(
-        f"SELECT {alert_rules.ALERT_FIELDS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+        f"SELECT {alert_rules.ALERT_FIELDS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT :limit",
+        {"limit": limit},
     )
     deliveries = store.frame("SELECT alert_id, channel, status, attempts, last_error FROM deliveries")
     frame["deliveries"] = frame["id"].map(lambda i: _deliveries(deliveries[deliveries["alert_id"] == i]))

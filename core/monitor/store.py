@@ -1,119 +1,151 @@
-"""The monitor's store: SQLite (standard library, WAL mode) at config.data_dir()/monitor/feed.sqlite or --db.
+"""The monitor's store, through SQLAlchemy Core: SQLite (WAL mode) at config.data_dir()/monitor/feed.sqlite by
+default, or any `--db` path, sqlite:///path or postgresql+psycopg://user@host:port/db URL (postgresql:// means
+psycopg). The dashboard reads the store named by $BADBUZZ_MONITOR_DB (a URL or a path), else the default path.
 
 Tables: `tweets` (one row per record a source handed in, scored or kept with its reason; `source_key` is unique,
 so a record read twice is stored once), `alerts`, `deliveries` (one per alert and channel, retried until sent),
 `offsets` (how far each followed file was read; committed in the same transaction as its tweets, so a restart
 neither loses nor repeats a record) and `settings` (what the watcher runs with, for the page). Times are UTC epoch
-seconds. A database server would need SQLAlchemy, which this project does not install: only SQLite is accepted.
+seconds. Callers' SQL is portable text with named parameters; the group of a tweet comes from `group_sql()`.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
+import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
 
 from core import config
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tweets (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    source_key TEXT NOT NULL UNIQUE,
-    tweet_id TEXT,
-    line INTEGER,
-    text TEXT NOT NULL DEFAULT '',
-    groups TEXT NOT NULL DEFAULT '{}',
-    created_at REAL,
-    received_at REAL NOT NULL,
-    event_at REAL NOT NULL,
-    score REAL,
-    label TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    run TEXT,
-    scored_at REAL
-);
-CREATE INDEX IF NOT EXISTS tweets_pending ON tweets(id) WHERE scored_at IS NULL;
-CREATE INDEX IF NOT EXISTS tweets_event ON tweets(event_at);
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY,
-    grp TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    group_column TEXT NOT NULL DEFAULT '',
-    window_start REAL NOT NULL,
-    window_end REAL NOT NULL,
-    share REAL,
-    volume INTEGER NOT NULL,
-    negative INTEGER NOT NULL,
-    threshold REAL,
-    min_volume INTEGER,
-    trailing_median REAL,
-    created_at REAL NOT NULL,
-    closed_at REAL,
-    UNIQUE (grp, rule, window_start)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY,
-    alert_id INTEGER NOT NULL REFERENCES alerts(id),
-    channel TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '',
-    next_try_at REAL NOT NULL,
-    sent_at REAL,
-    UNIQUE (alert_id, channel)
-);
-CREATE TABLE IF NOT EXISTS offsets (
-    path TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    inode INTEGER,
-    size INTEGER,
-    mtime_ns INTEGER,
-    offset INTEGER NOT NULL DEFAULT 0,
-    line INTEGER NOT NULL DEFAULT 0,
-    generation INTEGER NOT NULL DEFAULT 0,
-    header TEXT,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+DB_ENV = "BADBUZZ_MONITOR_DB"  # the store the dashboard reads (set by the operator)
 TWEET_FIELDS = ("source", "source_key", "tweet_id", "line", "text", "groups", "created_at", "received_at", "event_at")
 TWEET_FIELDS += ("score", "label", "reason", "scored_at")
 BUSY_TIMEOUT_S = 30
+SERVER_DIALECTS = ("postgresql",)
+
+metadata = sa.MetaData()
+tweets = sa.Table(
+    "tweets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_key", sa.Text, nullable=False, unique=True),
+    sa.Column("tweet_id", sa.Text),
+    sa.Column("line", sa.Integer),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("groups", sa.Text, nullable=False, server_default="{}"),  # JSON text
+    sa.Column("created_at", sa.Float),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("event_at", sa.Float, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("run", sa.Text),
+    sa.Column("scored_at", sa.Float),
+)
+_pending = tweets.c.scored_at.is_(None)
+sa.Index("tweets_pending", tweets.c.id, sqlite_where=_pending, postgresql_where=_pending)
+sa.Index("tweets_event", tweets.c.event_at)
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("grp", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("group_column", sa.Text, nullable=False, server_default=""),
+    sa.Column("window_start", sa.Float, nullable=False),
+    sa.Column("window_end", sa.Float, nullable=False),
+    sa.Column("share", sa.Float),
+    sa.Column("volume", sa.Integer, nullable=False),
+    sa.Column("negative", sa.Integer, nullable=False),
+    sa.Column("threshold", sa.Float),
+    sa.Column("min_volume", sa.Integer),
+    sa.Column("trailing_median", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("closed_at", sa.Float),
+    sa.UniqueConstraint("grp", "rule", "window_start"),
+)
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("next_try_at", sa.Float, nullable=False),
+    sa.Column("sent_at", sa.Float),
+    sa.UniqueConstraint("alert_id", "channel"),
+)
+offsets = sa.Table(
+    "offsets",
+    metadata,
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("inode", sa.BigInteger),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("mtime_ns", sa.BigInteger),
+    sa.Column("offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("line", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("header", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+settings = sa.Table(
+    "settings", metadata, sa.Column("key", sa.Text, primary_key=True), sa.Column("value", sa.Text, nullable=False)
+)
+OFFSET_FIELDS = ("path", "kind", "inode", "size", "mtime_ns", "offset", "line", "generation", "header")
 
 
 class StoreError(ValueError):
-    """A store that cannot be opened (a server URL, a folder that cannot be written)."""
+    """A store that cannot be opened (an unsupported URL, a server that does not answer, a folder not writable)."""
 
 
 def default_path() -> Path:
     return config.data_dir() / "monitor" / "feed.sqlite"
 
 
-def path_from_target(target: str | Path | None) -> Path:
-    """--db: a path or a sqlite:/// URL; any other URL is refused with what it would take."""
+def configured_target() -> str | Path:
+    """What the dashboard reads: $BADBUZZ_MONITOR_DB (a URL or a path), else the default path."""
+    return os.environ.get(DB_ENV, "").strip() or default_path()
+
+
+def url_from_target(target: str | Path | None) -> URL:
+    """--db: a path, a sqlite:///path URL or a postgresql[+psycopg]:// URL; anything else is refused."""
     if target is None or str(target) == "":
-        return default_path()
+        target = default_path()
     text = str(target)
     if "://" not in text:
-        return Path(text)
-    scheme, _, rest = text.partition("://")
-    if scheme.split("+")[0] != "sqlite":
+        return URL.create("sqlite", database=str(Path(text)))
+    try:
+        url = make_url(text)
+    except sa.exc.ArgumentError:
+        raise StoreError("the monitor's store URL cannot be read: give sqlite:///PATH or postgresql://…") from None
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() != "sqlite":
         raise StoreError(
-            f"a {scheme.split('+')[0]} database server needs SQLAlchemy, which is not installed here: "
-            "give a SQLite path (or a sqlite:///path URL)"
+            f"a {url.get_backend_name()} server is not supported by the monitor's store (SQLAlchemy dialects here: "
+            "sqlite, postgresql): give a SQLite path, sqlite:///PATH or postgresql://user@host:port/db"
         )
-    path = rest[1:] if rest.startswith("/") else rest  # sqlite:///relative, sqlite:////absolute
-    if not path or path == ":memory:":
-        raise StoreError("the monitor's store is a file: give sqlite:///path/to/feed.sqlite")
-    return Path(path)
+    if not url.database or url.database == ":memory:":
+        raise StoreError("the monitor's SQLite store is a file: give sqlite:///path/to/feed.sqlite")
+    return URL.create("sqlite", database=url.database)
+
+
+def shown(url: URL) -> str:
+    """A URL fit for a message or a log: never its password; a SQLite store by its path."""
+    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
 @dataclass
@@ -132,137 +164,188 @@ class Offset:
 
 
 class Store:
-    """One connection shared by the watcher's threads behind a lock; the page opens its own, read-only."""
+    """A pool of connections shared by the watcher's threads; the page opens its own, read-only."""
 
-    def __init__(self, path: Path, readonly: bool = False):
-        self.path, self.readonly = Path(path), readonly
-        self._lock = threading.RLock()
-        self._conn = _connect(self.path, readonly)
-        if not readonly:
-            with self._lock:
-                self._conn.executescript(SCHEMA)
+    def __init__(self, target: str | Path | URL, readonly: bool = False):
+        self.url = target if isinstance(target, URL) else url_from_target(target)
+        self.readonly = readonly
+        self.dialect = self.url.get_backend_name()
+        self.path = Path(self.url.database) if self.dialect == "sqlite" else None
+        self.where = shown(self.url)
+        self.engine = _engine(self.url, readonly)
+        try:
+            if not readonly:
+                metadata.create_all(self.engine)
+            else:
+                with self.engine.connect():
+                    pass
+        except sa.exc.SQLAlchemyError as exc:
+            self.engine.dispose()
+            why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreError(f"cannot open the monitor store {self.where}: {why}") from None
 
     @classmethod
     def open(cls, target: str | Path | None = None) -> Store:
-        return cls(path_from_target(target))
+        return cls(target)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.engine.dispose()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def transaction(self, reading: bool = False) -> Iterator[Connection]:
+        """One transaction, committed at the end, rolled back on an exception. On SQLite a writing one begins
+        IMMEDIATE (it takes the write lock first, so two writers queue rather than fail); a reading one does not."""
+        with self.engine.connect() as conn:
+            with conn.execution_options(reading=reading).begin():
+                yield conn
 
-    def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+    def query(self, sql: str, params: dict | None = None) -> list[Row]:
+        """Portable SQL with :named parameters, in its own transaction; the rows, if it returns any."""
+        with self.transaction(reading=_is_select(sql)) as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            return result.fetchall() if result.returns_rows else []
 
-    def frame(self, sql: str, params: Iterable = ()) -> pd.DataFrame:
-        with self._lock:
-            cursor = self._conn.execute(sql, tuple(params))
-            names = [d[0] for d in cursor.description]
-            return pd.DataFrame(cursor.fetchall(), columns=names)
+    def frame(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        with self.transaction(reading=True) as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            # the driver's plain tuples: a frame needs no Row objects (several times faster on large windows)
+            return pd.DataFrame(result.cursor.fetchall(), columns=list(result.keys()))
+
+    def insert(self, table: sa.Table):
+        """An INSERT that takes ON CONFLICT DO NOTHING / DO UPDATE on this store's dialect."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def group_sql(self, param: str = "group_path") -> str:
+        """The group of a tweet under the group column bound to :param ('' when it has none)."""
+        if self.dialect == "postgresql":
+            return f"COALESCE(CAST(tweets.groups AS jsonb) ->> :{param}, '')"
+        return f"COALESCE(CAST(json_extract(tweets.groups, :{param}) AS TEXT), '')"
+
+    def group_arg(self, column: str | None) -> str:
+        """The value to bind to group_sql's parameter for a group column (any column name is safe)."""
+        return (column or "") if self.dialect == "postgresql" else group_path(column)
 
     # ------------------------------------------------------------ tweets
 
     def add_tweets(self, rows: list[dict], offset: Offset | None = None) -> tuple[int, int]:
         """Store new records (and where their file was read up to) in one transaction: (added, already there)."""
         with self.transaction() as conn:
-            added = add_tweets(conn, rows)
+            added = self._add_tweets(conn, rows)
             if offset is not None:
-                save_offset(conn, offset)
+                self._save_offset(conn, offset)
         return added, len(rows) - added
 
+    def _add_tweets(self, conn: Connection, rows: list[dict]) -> int:
+        if not rows:
+            return 0
+        values = [{name: _tweet_value(row, name) for name in TWEET_FIELDS} for row in rows]
+        statement = self.insert(tweets).on_conflict_do_nothing(index_elements=["source_key"])
+        return len(conn.execute(statement.returning(tweets.c.id), values).all())
+
     def pending(self, limit: int) -> pd.DataFrame:
-        return self.frame("SELECT id, text, reason FROM tweets WHERE scored_at IS NULL ORDER BY id LIMIT ?", (limit,))
+        return self.frame(
+            "SELECT id, text, reason FROM tweets WHERE scored_at IS NULL ORDER BY id LIMIT :limit", {"limit": limit}
+        )
 
     def save_scores(self, scored: pd.DataFrame, run: str) -> tuple[float, float] | None:
         """`scored` has id, score (NaN: none), label, reason; returns the event time span of those tweets."""
         now = time.time()
         values = [
-            (None if pd.isna(s) else float(s), label, reason, run, now, int(i))
+            {"s": None if pd.isna(s) else float(s), "l": label, "r": reason, "run": run, "at": now, "i": int(i)}
             for i, s, label, reason in scored[["id", "score", "label", "reason"]].itertuples(index=False)
         ]
+        if not values:
+            return None
+        update = "UPDATE tweets SET score=:s, label=:l, reason=:r, run=:run, scored_at=:at WHERE id=:i"
+        span = sa.select(sa.func.min(tweets.c.event_at), sa.func.max(tweets.c.event_at))
         with self.transaction() as conn:
-            conn.executemany(
-                "UPDATE tweets SET score=?, label=?, reason=?, run=?, scored_at=? WHERE id=? AND scored_at IS NULL",
-                values,
-            )
-            marks = ",".join("?" * len(values))
-            span = conn.execute(
-                f"SELECT MIN(event_at), MAX(event_at) FROM tweets WHERE id IN ({marks})", [v[-1] for v in values]
-            ).fetchone()
-        return None if span[0] is None else (span[0], span[1])
+            conn.execute(sa.text(update + " AND scored_at IS NULL"), values)
+            low, high = conn.execute(span.where(tweets.c.id.in_([v["i"] for v in values]))).one()
+        return None if low is None else (low, high)
 
     def scored_tweets(self, group_column: str | None, start: float, end: float) -> pd.DataFrame:
         """id, group, event_at, score of the scored tweets with start <= event_at < end."""
         return self.frame(
-            f"SELECT id, {group_sql()} AS grp, event_at, score FROM tweets "
-            "WHERE score IS NOT NULL AND event_at >= ? AND event_at < ?",
-            (group_path(group_column), start, end),
+            f"SELECT id, {self.group_sql()} AS grp, event_at, score FROM tweets "
+            "WHERE score IS NOT NULL AND event_at >= :start AND event_at < :end",
+            {"group_path": self.group_arg(group_column), "start": start, "end": end},
         )
 
     def counts(self) -> dict[str, int]:
         row = self.query(
-            "SELECT COUNT(*), COUNT(score), SUM(scored_at IS NULL), SUM(reason LIKE 'malformed%') FROM tweets"
+            "SELECT COUNT(*), COUNT(score), SUM(CASE WHEN scored_at IS NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN reason LIKE 'malformed%' THEN 1 ELSE 0 END) FROM tweets"
         )[0]
-        return {"tweets": row[0], "scored": row[1], "pending": row[2] or 0, "malformed": row[3] or 0}
+        return {"tweets": row[0], "scored": row[1], "pending": int(row[2] or 0), "malformed": int(row[3] or 0)}
 
     # ------------------------------------------------------------ offsets and settings
 
     def offset(self, path: str) -> Offset | None:
-        rows = self.query(
-            "SELECT path, kind, inode, size, mtime_ns, offset, line, generation, header FROM offsets WHERE path=?",
-            (path,),
-        )
-        return Offset(*rows[0]) if rows else None
+        with self.transaction(reading=True) as conn:
+            row = conn.execute(sa.select(*(offsets.c[n] for n in OFFSET_FIELDS)).where(offsets.c.path == path)).first()
+        return Offset(*row) if row else None
 
     def save_offset(self, offset: Offset) -> None:
         with self.transaction() as conn:
-            save_offset(conn, offset)
+            self._save_offset(conn, offset)
+
+    def _save_offset(self, conn: Connection, o: Offset) -> None:
+        values = {name: getattr(o, name) for name in OFFSET_FIELDS} | {"updated_at": time.time()}
+        conn.execute(self._upsert(offsets, ["path"], values))
 
     def put_setting(self, key: str, value) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            conn.execute(self._upsert(settings, ["key"], {"key": key, "value": json.dumps(value)}))
+
+    def _upsert(self, table: sa.Table, keys: list[str], values: dict):
+        statement = self.insert(table).values(values)
+        changed = {name: statement.excluded[name] for name in values if name not in keys}
+        return statement.on_conflict_do_update(index_elements=keys, set_=changed)
 
     def setting(self, key: str, default=None):
-        rows = self.query("SELECT value FROM settings WHERE key=?", (key,))
+        rows = self.query("SELECT value FROM settings WHERE key=:key", {"key": key})
         return json.loads(rows[0][0]) if rows else default
 
 
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+def _engine(url: URL, readonly: bool) -> Engine:
+    if url.get_backend_name() == "postgresql":
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return engine.execution_options(postgresql_readonly=True) if readonly else engine
+    return _sqlite_engine(Path(url.database), readonly)
+
+
+def _sqlite_engine(path: Path, readonly: bool) -> Engine:
+    """SQLAlchemy's pysqlite recipe: the driver's own transactions off, BEGIN (IMMEDIATE when writing) emitted here."""
     if readonly:
         if not path.is_file():
             raise StoreError(f"no monitor store at {path}: start the watcher (python -m core.monitor.watch)")
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        url = URL.create("sqlite", database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"})
     else:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
             raise StoreError(f"cannot open the monitor store {path}: {exc}") from None
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    return conn
+        url = URL.create("sqlite", database=str(path))
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        if not readonly:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):
+        reading = readonly or conn.get_execution_options().get("reading", False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    return engine
 
 
-def add_tweets(conn: sqlite3.Connection, rows: list[dict]) -> int:
-    before = conn.total_changes
-    marks = ",".join("?" * len(TWEET_FIELDS))
-    conn.executemany(
-        f"INSERT INTO tweets({','.join(TWEET_FIELDS)}) VALUES ({marks}) ON CONFLICT(source_key) DO NOTHING",
-        [tuple(_tweet_value(row, name) for name in TWEET_FIELDS) for row in rows],
-    )
-    return conn.total_changes - before
+def _is_select(sql: str) -> bool:
+    return sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH")
 
 
 def _tweet_value(row: dict, name: str):
@@ -275,19 +358,6 @@ def _tweet_value(row: dict, name: str):
     return row.get(name)
 
 
-def save_offset(conn: sqlite3.Connection, o: Offset) -> None:
-    conn.execute(
-        "INSERT OR REPLACE INTO offsets(path, kind, inode, size, mtime_ns, offset, line, generation, header, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (o.path, o.kind, o.inode, o.size, o.mtime_ns, o.offset, o.line, o.generation, o.header, time.time()),
-    )
-
-
 def group_path(column: str | None) -> str:
-    """The JSON path of a group column in `tweets.groups` (a bound parameter: any column name is safe)."""
+    """The SQLite JSON path of a group column in `tweets.groups` (bound as a parameter)."""
     return '$."' + (column or "").replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def group_sql() -> str:
-    """The group of a tweet under the group column given as a parameter ('' when it has none)."""
-    return "COALESCE(CAST(json_extract(groups, ?) AS TEXT), '')"

@@ -1,18 +1,20 @@
 """Follow a feed of tweets, score each new one with a run, store it, and raise alerts that reach people.
 
-    python -m core.monitor.watch --run RUN (--folder DIR | --file FILE | --http HOST:PORT) [--db PATH]
+    python -m core.monitor.watch --run RUN (--folder DIR | --file FILE | --http HOST:PORT) [--db PATH|URL]
         [--group-column airline] [--threshold 0.6 --min-volume 20 --window 15min --cooldown 60min]
         [--spike-factor 3 --spike-min 30] [--rules rules.json] [--webhook URL]
         [--smtp HOST:PORT --smtp-to a@x,b@y [--smtp-from ...] [--smtp-starttls]]
 
 --folder: CSV / JSON-lines files that land there are read once each. --file: a file that grows is tailed.
 --http: POST /tweets with `Authorization: Bearer $BADBUZZ_MONITOR_TOKEN` (or --token-file). The store is SQLite
-(default config.data_dir()/monitor/feed.sqlite, what the dashboard's live feed reads). docs/monitor.md says more.
+(default config.data_dir()/monitor/feed.sqlite, what the dashboard's live feed reads) or a PostgreSQL server
+(--db postgresql://user@host:port/db; the dashboard reads it from $BADBUZZ_MONITOR_DB). docs/monitor.md says more.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -108,7 +110,11 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--folder", type=Path, help="a folder where CSV / JSON-lines files land")
     source.add_argument("--file", type=Path, help="a file that grows (CSV with a header line, or JSON lines)")
     source.add_argument("--http", metavar="HOST:PORT", help="serve POST /tweets on this address (127.0.0.1:8765)")
-    p.add_argument("--db", help="the store: a SQLite path or sqlite:///path (default: data dir/monitor/feed.sqlite)")
+    p.add_argument(
+        "--db",
+        help="the store: a SQLite path, sqlite:///PATH or postgresql://user@host:port/db "
+        "(default: data dir/monitor/feed.sqlite)",
+    )
     p.add_argument("--group-column", help="the field that splits the feed (airline, route, language)")
     p.add_argument("--text-column", help="the text field (default: found from the values, or `text`)")
     p.add_argument("--time-column", help="the time field (default: found from the values, or `created_at`)")
@@ -204,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_cli_logging()
     try:
         watcher, api = build(args)
+        gc.freeze()  # the model's objects live as long as the watcher: full collections need not walk them
     except (ValueError, OSError, RulesError, StoreError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -217,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(sig, lambda *_: (stop.set(), watcher.wake.set()))
     if api:
         api.start()
-    print(f"watching {source} with {args.run.name}; store {watcher.store.path}; Ctrl-C stops", flush=True)
+    print(f"watching {source} with {args.run.name}; store {watcher.store.where}; Ctrl-C stops", flush=True)
     watcher.run_forever(stop)
     if api:
         api.stop()

@@ -209,7 +209,7 @@ def test_the_watcher_refuses_to_serve_without_a_token_and_a_database_server(
     monkeypatch.delenv(watch.TOKEN_ENV, raising=False)
     for extra, why in [
         (["--http", "127.0.0.1:0"], "needs a token"),
-        (["--http", "127.0.0.1:0", "--db", "postgresql://u@h/db"], "needs SQLAlchemy"),
+        (["--http", "127.0.0.1:0", "--db", "postgresql://u:secret@127.0.0.1:1/db"], "cannot open the monitor store"),
         (["--folder", str(tmp_path / "none")], "is not a folder"),
         (["--folder", str(tmp_path), "--threshold", "7"], "between 0 and 1"),
     ]:
@@ -217,6 +217,7 @@ def test_the_watcher_refuses_to_serve_without_a_token_and_a_database_server(
             watch.main(["--run", str(trained_logreg_run), "--db", str(tmp_path / "f.sqlite"), *extra])
         err = capsys.readouterr().err.strip()
         assert exit_.value.code == 2 and err.startswith("error: ") and why in err and "\n" not in err
+        assert "secret" not in err  # a server URL is shown without its password
     with pytest.raises(StoreError, match="SQLAlchemy"):
         Store.open("mysql+pymysql://u@h/db")
 

@@ -421,7 +421,7 @@ def test_ci_runs_the_test_command_and_keeps_its_exit_code(tmp_path):
     proj = launcher_copy(tmp_path)
     result = run_in(tmp_path, proj, ".ci/run", STUB_RC="3")
     assert result.returncode == 3
-    packages = "wordnet-base wamerican chromium fonts-dejavu-core shellcheck"
+    packages = "wordnet-base wamerican chromium fonts-dejavu-core shellcheck postgresql"
     assert calls(tmp_path) == [
         f"setup BADBUZZ_REQUIREMENTS=requirements-dev.txt BADBUZZ_APT_PACKAGES={packages}",
         "python BADBUZZ_EXPOSE=unset -m pytest -q -p no:cacheprovider",

@@ -1,7 +1,7 @@
 """The monitor page's live feed: what `python -m core.monitor.watch` stores, followed in a fragment that refreshes.
 
-The store is opened read-only at its configured place (core.monitor.store.default_path: the data folder), never
-at a path typed into the page."""
+The store is opened read-only at its configured place ($BADBUZZ_MONITOR_DB set by the operator, a path or a
+database URL, else the data folder's feed.sqlite), never at a path or URL typed into the page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.monitor import feed
-from core.monitor.store import StoreError, default_path
+from core.monitor.store import StoreError
 from views.components import formatting as fmt
 
 LIVE, BATCH = "Live feed", "Upload a batch"
@@ -24,12 +24,12 @@ START_HINT = (
 
 def choose_view() -> str:
     """'Live feed' or 'Upload a batch'; the live feed first once a watcher has filled the store."""
-    has_feed = default_path().is_file()
+    has_feed = feed.feed_exists()
     return st.radio("View", [LIVE, BATCH], index=0 if has_feed else 1, horizontal=True, key="monitor_view")
 
 
 def live_feed() -> None:
-    if not default_path().is_file():
+    if not feed.feed_exists():
         st.info(
             "No live feed yet. Start the watcher on a folder, a growing file or an HTTP endpoint "
             "(docs/monitor.md), for example:"
