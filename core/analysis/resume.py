@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from core.analysis.compare import SET_COLUMN_PREFIX, evaluation_sets, set_column
 from core.analysis.lineage import describe as describe_lineage
+from core.data.loading import source_name
 from core.evaluation import eval_sets
 from core.evaluation.eval_sets import TEST_SPLIT
 from core.models import serving
@@ -316,7 +316,7 @@ def test_split_label(run: RunInfo) -> str:
     data = run.meta.get("data") or {}
     if not data.get("split_id"):
         return ""
-    name = Path(str(data.get("source") or "")).name.split(".zip:")[-1]
+    name = source_name(data.get("source") or "")
     return f"{name} · {data['split_id']}" if name else data["split_id"]
 
 

@@ -127,6 +127,17 @@ class Source:
         return scan
 
 
+def source_file(source: str | Path) -> Path:
+    """The file a source names: the archive of `archive.zip:member.csv`, else the path itself."""
+    text = str(source)
+    return Path(text.split(".zip:", 1)[0] + ".zip") if ".zip:" in text else Path(text)
+
+
+def source_name(source: str | Path) -> str:
+    """What a page or run.json may show of a source: the file's (or zip member's) name, never its folders."""
+    return Path(str(source).split(".zip:", 1)[-1]).name
+
+
 def resolve_source(source: str | Path) -> Source:
     """A CSV, a zip member (`archive.zip` = its training CSV, `archive.zip:member.csv`) or `sentiment140`."""
     text = str(source)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.loading import DataError, load_dataset
+from core.data.loading import DataError, load_dataset, source_file, source_name
 from core.data.split import Split
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,6 @@ class ExtraReport:
         )
 
 
-def display_name(source: str | Path) -> str:
-    """A file's name (a zip member's), never the folders it lies in."""
-    return Path(str(source).split(".zip:", 1)[-1]).name
-
-
 # ---------------------------------------------------------------- options
 
 
@@ -85,7 +80,7 @@ def check_extra_options(options) -> None:
         raise ExtraDataError("--extra-repeat must be at least 1 (each extra tweet appears that many times)")
     data = Path(options.data).resolve() if options.data and ".zip:" not in options.data else None
     for extra in options.extra_data:
-        path = Path(extra.split(".zip:", 1)[0] + ".zip") if ".zip:" in extra else Path(extra)
+        path = source_file(extra)
         if path.is_dir():
             raise ExtraDataError(f"--extra-data {extra} is a folder: pass a labelled CSV")
         if not path.is_file():
@@ -127,7 +122,7 @@ def extra_rows(
     """One file's usable rows (row_id, text, label; row ids 0-based as read) and its report."""
     loaded = load_dataset(source)
     if loaded.fingerprint == split.fingerprint:
-        raise ExtraDataError(f"--extra-data {display_name(source)} holds the same bytes as --data")
+        raise ExtraDataError(f"--extra-data {source_name(source)} holds the same bytes as --data")
     frame = loaded.frame.loc[:, list(TRAIN_COLUMNS)].reset_index(drop=True)
     texts = normalised_texts(frame["text"])
     leaks, leaked = {}, np.zeros(len(frame), dtype=bool)
@@ -136,7 +131,7 @@ def extra_rows(
         leaks[part], leaked = int(hit.sum()), leaked | hit
     kept = frame.loc[~leaked].reset_index(drop=True)
     report = ExtraReport(
-        file=display_name(source),
+        file=source_name(source),
         fingerprint=loaded.fingerprint,
         rows_read=loaded.report.rows_read,
         rows_kept=loaded.report.rows_kept,
@@ -176,7 +171,7 @@ def train_cache_id(split_id: str, frame: pd.DataFrame) -> str:
 def data_record(split: Split) -> dict:
     return {
         "role": "data",
-        "file": display_name(split.report.source),
+        "file": source_name(split.report.source),
         "fingerprint": split.fingerprint,
         "split_id": split.split_id,
         "rows_used": len(split.train),

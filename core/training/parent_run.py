@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core import config
+from core.data.loading import source_name
 from core.tracking.runs import read_run
 from core.training.options import default_of, flag
 
@@ -48,8 +49,8 @@ class ParentRun:
     def continued_name(self, model_name: str, options) -> str:
         """The child's approach: "MiniLM, continued from minilm on tweets-tune.csv" (the files it adds, by name), so
         two children of one parent are told apart on every page."""
-        files = [] if _same_file(options.data, self.params.get("data")) else [_file_name(options.data)]
-        files += [_file_name(extra) for extra in getattr(options, "extra_data", None) or []]
+        files = [] if _same_file(options.data, self.params.get("data")) else [source_name(options.data)]
+        files += [source_name(extra) for extra in getattr(options, "extra_data", None) or []]
         return f"{model_name}, continued from {self.name}" + (f" on {' + '.join(files)}" if files else "")
 
     def record(self) -> dict:
@@ -119,10 +120,6 @@ def parent_record(options) -> dict | None:
         return None
     info = read_run(locate(value))
     return ParentRun(info.path, info.meta, info.metrics or {}).record() if info else None
-
-
-def _file_name(data) -> str:
-    return Path(str(data).split(".zip:", 1)[-1]).name
 
 
 def _same_file(data, parent_data) -> bool:

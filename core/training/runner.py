@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from core.data.loading import DataError, load_dataset
+from core.data.loading import DataError, load_dataset, source_file
 from core.data.split import Split, load_split
 from core.evaluation.eval_sets import evaluate_official_set
 from core.evaluation.metrics import evaluate
@@ -172,8 +172,7 @@ def load_base_split(options: DataOptions) -> Split:
 
 
 def check_data_argument(data: str) -> None:
-    path = Path(data.split(".zip:", 1)[0] + ".zip") if ".zip:" in data else Path(data)
-    if path.is_dir():
+    if source_file(data).is_dir():
         raise DataError(f"--data {data} is a folder: pass a CSV or zip file (or 'sentiment140' for the official set)")
 
 

@@ -80,6 +80,8 @@ def test_a_viewer_sees_the_control_disabled_and_why(runs):
         buttons = [at.button(key=f"worst-{label}") for label in corrections.LABELS]
         assert all(b.disabled for b in buttons)
         assert "Marking labels builds a shared dataset. Operators only:" in shown(at, "caption")
+        compare = next(b for b in at.button if b.label.startswith("Compare with"))
+        assert compare.disabled  # the other runs' scoring is machine time
     assert corrections.corrections_frame().empty
 
 

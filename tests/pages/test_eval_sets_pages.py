@@ -14,9 +14,8 @@ from core.evaluation import eval_sets
 from core.evaluation.eval_sets import OFFICIAL_SET, TEST_SPLIT
 from core.models.base import load
 from tests.support.eval_sets import copy_run, write_labelled_csv, write_official_zip
-from tests.support.streamlit import serving_on
+from tests.support.streamlit import render, serving_on, texts
 
-ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL_LABEL = "Sentiment140, official hand-labelled test set"
 
 
@@ -31,16 +30,6 @@ def runs(trained_logreg_run, tmp_path, monkeypatch, no_cloud) -> dict[str, Path]
     write_official_zip(tmp_path)
     eval_sets.evaluate_set(load(found["logreg-a"]), found["logreg-a"], eval_sets.official_source())
     return found
-
-
-def render(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def evaluate_button(at: AppTest):

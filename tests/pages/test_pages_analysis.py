@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,9 +16,7 @@ from core.data.loading import load_dataset
 from core.tracking.runs import list_runs
 from tests.support.data import make_tweets, write_official_csv
 from tests.support.runs import train_tiny_runs
-
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60
+from tests.support.streamlit import render, texts
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +44,6 @@ def with_runs(monkeypatch, trained, no_cloud):
     monkeypatch.setenv("BADBUZZ_DATA_DIR", str(trained / "data"))
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(trained / "runs"))
     return {run.id: run for run in list_runs(trained / "runs")}
-
-
-def render(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def button(at: AppTest, label: str):

@@ -11,11 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import runs_dir
 from core.evaluation import behaviour as bh
-from tests.support.streamlit import serving_on
+from tests.support.streamlit import render, serving_on, texts
 from views.components.robustness import RUN_BUTTON
-
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60
 
 
 @pytest.fixture
@@ -24,16 +21,6 @@ def one_run(trained_logreg_run, no_cloud, monkeypatch) -> Path:
     run = runs_dir() / "logreg-tiny"
     shutil.copytree(trained_logreg_run, run)
     return run
-
-
-def render(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
 
 
 def run_button(at: AppTest):

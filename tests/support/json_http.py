@@ -1,8 +1,10 @@
-"""What both fake Azure servers share: a server thread on 127.0.0.1 and a quiet handler that answers JSON."""
+"""What the fake servers share (Azure, the monitor's webhook and SMTP): a server thread on 127.0.0.1 and a quiet
+handler that answers JSON."""
 
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,10 +25,11 @@ class JsonHandler(BaseHTTPRequestHandler):
 
 
 class LocalServer:
-    """A ThreadingHTTPServer on a free 127.0.0.1 port, served from a thread while used as a context manager."""
+    """A server (HTTP by default) on a free 127.0.0.1 port, served from a thread while used as a context manager."""
 
-    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def _serve(self, handler, server_class: type[socketserver.BaseServer] = ThreadingHTTPServer) -> None:
+        self._server = server_class(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import socketserver
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.json_http import JsonHandler, LocalServer
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     """Records each POSTed JSON body with its arrival time; answers the statuses queued in `fail_next` first."""
 
     def __init__(self):
@@ -17,10 +17,7 @@ class WebhookReceiver:
         self.fail_next: list[int] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver.fail_next.pop(0) if receiver.fail_next else 200
@@ -30,19 +27,11 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self) -> WebhookReceiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
+        self.url = f"http://127.0.0.1:{self.port}/hook"
 
 
-class SmtpSink:
+class SmtpSink(LocalServer):
     """Enough of SMTP for smtplib.send_message: every message's DATA is kept in `messages`."""
 
     def __init__(self):
@@ -75,14 +64,5 @@ class SmtpSink:
                     lines.append(raw.decode(errors="replace"))
                 return "".join(lines)
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> SmtpSink:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, socketserver.ThreadingTCPServer)
+        self.address = f"127.0.0.1:{self.port}"

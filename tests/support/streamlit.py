@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from core.config import PROJECT_ROOT
+
+PAGE_TIMEOUT = 60  # seconds an AppTest run of a page may take on a busy 2-core machine
+
 
 @contextmanager
 def serving_on(address: str | None):
@@ -16,3 +20,17 @@ def serving_on(address: str | None):
         yield
     finally:
         st_config.set_option("server.address", previous)
+
+
+def render(page: str):
+    """AppTest of a page file (`views/compare.py`, `app.py`) under the project root, run once, with no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=PAGE_TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> str:
+    """The values of a page's elements (its warnings, captions, code blocks…) as one string."""
+    return "\n".join(str(e.value) for e in elements)

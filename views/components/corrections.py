@@ -172,13 +172,17 @@ def label_next_section(result, model: tuple[str, str] | None) -> None:
     """The tweets worth labelling next, and the control to label them."""
     st.subheader("Label these next")
     runs = other_runs(model)
+    allowed = is_operator()  # the other runs score up to 1,000 tweets: machine time, and labelling is theirs only
     if runs and st.button(
         f"Compare with {len(runs)} other run(s)",
         icon=":material/compare_arrows:",
-        help=f"Scores up to {labelling.CANDIDATES_UNSURE + labelling.CANDIDATES_RANDOM:,} tweets with "
+        disabled=not allowed,
+        help=operator_reason()
+        or f"Scores up to {labelling.CANDIDATES_UNSURE + labelling.CANDIDATES_RANDOM:,} tweets with "
         + ", ".join(run_label(r) for r in runs),
     ):
-        ask_other_runs(result, runs)
+        if is_operator():  # checked again at the click: the session may have signed out since
+            ask_other_runs(result, runs)
     others = other_scores(result)
     if others is not None:
         used = ", ".join(others.scores.columns) or "none"
