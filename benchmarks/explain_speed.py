@@ -1,4 +1,4 @@
-"""Explanation time per tweet (core/scoring/explain.py), per run and method, on real tweets.
+"""Explanation time per tweet (core/inference/explain.py), per run and method, on real tweets.
 
     python -m benchmarks.explain_speed --run RUN [--run RUN ...] [--tweets 200]
                                        [--data ../shared/data/sentiment140_sample_90k.csv]
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.measure import ROOT
+from core.inference import explain as ex
 from core.models.base import load
-from core.scoring import explain as ex
 
 
 def sample_tweets(data: str, n: int) -> list[str]:

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def trainer_options(data: str, output: str, extra: list[str]):
-    from core.training.cli import parse_options
+    from core.cli.parser import parse_options
     from core.training.registry import trainer
 
     return parse_options(trainer("keras").options, ["--data", data, "--output", output, *STUDY, *extra])

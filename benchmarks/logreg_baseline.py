@@ -59,7 +59,7 @@ def main() -> None:
             ]
         )
         print(
-            f"core.scoring.batch {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB"
+            f"core.inference.batch {args.rows:,} tweets: {wall:.1f} s ({args.rows / wall:,.0f} tweets/s), peak RSS {rss:.0f} MiB"
         )
 
 

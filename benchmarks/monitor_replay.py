@@ -4,7 +4,7 @@
         [--threshold 0.6 --min-volume 20 --window 15min] [--limit N] [--db postgresql://user@host:port/emptydb]
     python -m benchmarks.monitor_replay --run RUN --synthetic 5000 [--speed 0]
 
-Starts `python -m core.monitor.watch --http` in a child process (a fresh SQLite store in a temporary folder, or the
+Starts `python -m core.commands.watch --http` in a child process (a fresh SQLite store in a temporary folder, or the
 empty database given by --db) with a local
 webhook receiver, then POSTs the tweets in timestamp order: tweet i is sent (t_i - t_0) / speed seconds after the
 first (`--speed 0`: as fast as the endpoint takes them, batches of --post-size). Prints
@@ -133,7 +133,7 @@ def start_watcher(args, db: str, port: int, hook: str, log) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
-        "core.monitor.watch",
+        "core.commands.watch",
         "--run",
         str(args.run),
         "--http",

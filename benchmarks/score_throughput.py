@@ -4,7 +4,7 @@
                                           [--run RUN_DIR]
 
 Builds a CSV of `--rows` tweets from the sample in a temporary folder, trains a TF-IDF logistic regression
-there with `python -m trainers.logreg` (or takes `--run`), then runs core.scoring.batch in a child process and prints
+there with `python -m trainers.logreg` (or takes `--run`), then runs core.inference.batch in a child process and prints
 its rows/s, wall seconds and peak RSS (the child's own). Issue 11's target: under 30 s and under 2 GB.
 """
 
@@ -61,7 +61,7 @@ def main() -> None:
         print(out.strip().splitlines()[0])
         verdict = "ok" if wall < TARGET_SECONDS and rss < TARGET_RSS_MIB else "OVER TARGET"
         print(
-            f"core.scoring.batch {args.rows:,} tweets: {args.rows / wall:,.0f} rows/s, {wall:.1f} s, "
+            f"core.inference.batch {args.rows:,} tweets: {args.rows / wall:,.0f} rows/s, {wall:.1f} s, "
             f"peak RSS {rss:.0f} MiB (target < {TARGET_SECONDS:.0f} s, < {TARGET_RSS_MIB:.0f} MiB: {verdict})"
         )
 

@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 
 from core.data.split import split_for_run  # noqa: E402
 from core.models.serving import backend_label, served_backend  # noqa: E402
-from core.models.transformer import cpu_threads, load_run  # noqa: E402
+from core.models.transformer import load_run  # noqa: E402
+from core.tracking.devices import usable_cores  # noqa: E402
 
 SPEEDUP_TARGET = 5.0  # the served path against HF's pipeline at the same batch size
 
@@ -235,10 +236,10 @@ def main(argv=None):
     singles = texts[: args.singles]
     import torch
 
-    torch.set_num_threads(cpu_threads())
+    torch.set_num_threads(usable_cores())
     print(
         f"run {run_dir} ({meta['approach']}, max length {max_length}); {len(texts)} test tweets batched "
-        f"(batch {args.batch_size}), {len(singles)} one at a time; {cpu_threads()} CPU threads; "
+        f"(batch {args.batch_size}), {len(singles)} one at a time; {usable_cores()} CPU threads; "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
@@ -249,7 +250,7 @@ def main(argv=None):
         "tweets": len(texts),
         "singles": len(singles),
         "batch_size": args.batch_size,
-        "threads": cpu_threads(),
+        "threads": usable_cores(),
         "inference": measure_inference(candidates, texts, labels, singles, args.rounds),
     }
     figures["served_vs_pipeline"] = served_speedup(figures["inference"], args.batch_size)

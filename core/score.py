@@ -1,6 +1,6 @@
-"""`python -m core.score`: batch scoring (core.scoring.batch) under its documented command name."""
+"""`python -m core.score`: batch scoring under its documented name (the command is core.commands.score)."""
 
-from core.scoring.batch import main
+from core.commands.score import main
 
 if __name__ == "__main__":
     main()

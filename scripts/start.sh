@@ -43,12 +43,12 @@ BADBUZZ_APT_PACKAGES="wordnet-base wamerican" bash scripts/setup.sh
 if [ "$demo" = 1 ]; then
   artifacts=${BADBUZZ_ARTIFACTS:-artifacts}
   mkdir -p "$artifacts"
-  if [ -f core/training/quickstart.py ]; then
+  if [ -f core/commands/quickstart.py ]; then
     # In the background and at low priority, so that the dashboard answers as soon as it would without --demo.
     echo "Bad Buzz: --demo: training the quick baselines if there is no run yet (log: $artifacts/quickstart.log)" >&2
-    nice -n 10 .venv/bin/python -m core.training.quickstart --if-no-runs >>"$artifacts/quickstart.log" 2>&1 </dev/null &
+    nice -n 10 .venv/bin/python -m core.commands.quickstart --if-no-runs >>"$artifacts/quickstart.log" 2>&1 </dev/null &
   else
-    echo "Bad Buzz: --demo: core/training/quickstart.py is missing; no quick baselines trained" >&2
+    echo "Bad Buzz: --demo: core/commands/quickstart.py is missing; no quick baselines trained" >&2
   fi
 fi
 

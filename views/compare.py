@@ -13,6 +13,7 @@ from core.data.sources import SourceRefused, resolve_page_source
 from core.evaluation import eval_sets
 from core.evaluation.eval_sets import TEST_SPLIT
 from core.models.base import THRESHOLD
+from core.run_kinds import is_cloud
 from core.tracking.runs import runs_signature
 from views.components import figures, robustness
 from views.components import formatting as fmt
@@ -23,7 +24,7 @@ MAX_MATRICES_PER_ROW = 3
 MAX_DISAGREEMENTS = 200
 PERCENT_COLUMNS = ("accuracy (%)", "macro precision (%)", "macro recall (%)", "macro F1 (%)")
 # The page evaluates inline, under a spinner: at most this many runs and tweets at a time (the command line,
-# `python -m core.evaluate`, has no limit). A TF-IDF run scores 10,000 tweets in about a second, a CPU transformer
+# `python -m core.commands.evaluate`, has no limit). A TF-IDF run scores 10,000 tweets in about a second, a CPU transformer
 # in a minute or two.
 MAX_EVALUATED_RUNS = 6
 MAX_EVALUATED_TWEETS = 10_000
@@ -74,7 +75,7 @@ def pick_set(picked: list) -> str:
         cmp.evaluation_sets(picked),
         key="compare_evaluation_set",
         help=f"“{TEST_SPLIT}”: each run's own shared test split. The others: labelled files the runs were "
-        "evaluated on (`python -m core.evaluate`, or the action at the bottom of this page).",
+        "evaluated on (`python -m core.commands.evaluate`, or the action at the bottom of this page).",
     )
 
 
@@ -87,7 +88,7 @@ def set_section(picked: list, set_name: str) -> list:
     if missing:
         st.warning(
             f"Not evaluated on {set_name}: {', '.join(cmp.run_label(r) for r in missing)} (evaluate them with "
-            "the action at the bottom of this page, or `python -m core.evaluate --run RUN --data CSV`)."
+            "the action at the bottom of this page, or `python -m core.commands.evaluate --run RUN --data CSV`)."
         )
     table = cmp.set_table(having, set_name)
     if len(table):
@@ -238,7 +239,7 @@ def evaluate_section(picked: list) -> None:
     st.caption(
         f"Stored in each run folder as “{name}”, replacing an earlier evaluation of that name. The page evaluates "
         f"{MAX_EVALUATED_RUNS} local runs and {MAX_EVALUATED_TWEETS:,} tweets at most; cloud services and bigger "
-        "files: `python -m core.evaluate` in a terminal."
+        "files: `python -m core.commands.evaluate` in a terminal."
     )
     clicked = st.button("Evaluate", disabled=not allowed, help=operator_reason() or None, icon=":material/rule:")
     if not allowed:
@@ -251,7 +252,7 @@ def evaluate_picked(picked: list, key: str, name: str) -> None:
     if not is_operator():  # checked again at the click: a disabled button is only a hint
         st.error(f"Evaluating runs: {operator_reason()}")
         return
-    local = [r for r in picked if r.kind not in eval_sets.CLOUD_KINDS][:MAX_EVALUATED_RUNS]
+    local = [r for r in picked if not is_cloud(r.kind)][:MAX_EVALUATED_RUNS]
     try:
         source = resolve_page_source(key)  # nothing is opened unless the page may open it
         with st.spinner(f"Reading {name}…"):
@@ -262,7 +263,7 @@ def evaluate_picked(picked: list, key: str, name: str) -> None:
     if len(data.loaded.frame) + len(data.neutral) > MAX_EVALUATED_TWEETS:
         st.error(
             f"{name} has {len(data.loaded.frame) + len(data.neutral):,} tweets; the page evaluates "
-            f"{MAX_EVALUATED_TWEETS:,} at most: use `python -m core.evaluate --run RUN --data FILE` in a terminal."
+            f"{MAX_EVALUATED_TWEETS:,} at most: use `python -m core.commands.evaluate --run RUN --data FILE` in a terminal."
         )
         return
     with st.spinner(f"Evaluating {len(local)} run(s) on {name}…"):

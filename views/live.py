@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis.compare import run_label
+from core.inference import live
 from core.models.base import CLASS_NAMES
-from core.scoring import live
+from core.run_kinds import local_kinds
 from views.components import explanations
 from views.components import formatting as fmt
 from views.components.access import current_access
@@ -148,7 +149,7 @@ def main() -> None:
         "of a cent per call when configured, so only operators may call them."
     )
     runs = load_runs()
-    local_runs = [r for r in runs if r.status == "succeeded" and r.kind in live.LOCAL_KINDS]
+    local_runs = [r for r in runs if r.status == "succeeded" and r.kind in local_kinds()]
     picked, use_cloud, timeout_s = approach_settings(local_runs, runs)
     example_buttons()
     text = st.text_area(

@@ -11,11 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from core.analysis import compare as cmp
+from core.analysis.timeline import ALERT_SHARE, Timeline, most_negative, negative_timeline
 from core.config import runs_dir
+from core.inference.scorers import ModelScorer, ServiceScorer, scorer_for_run
+from core.inference.stream import MonitorResult, score_stream, scored_csv
+from core.inference.stream_input import CsvLayout, MonitorError, inspect_csv, pasted_tweets
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules, RulesError
-from core.scoring import monitor
-from core.scoring.live import LOCAL_KINDS
+from core.run_kinds import local_kinds
 from views.components import corrections, figures, monitor_feed, robustness
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
@@ -39,8 +42,8 @@ def scoring_runs() -> list[tuple[str, str, str]]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def run_scorer(path: str, mtime: float) -> monitor.ModelScorer:
-    return monitor.scorer_for_run(path)
+def run_scorer(path: str, mtime: float) -> ModelScorer:
+    return scorer_for_run(path)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -62,10 +65,10 @@ def cloud_services() -> list[tuple[str, str, bool, str]]:
     return out
 
 
-def cloud_scorer(key: str) -> monitor.ServiceScorer:
+def cloud_scorer(key: str) -> ServiceScorer:
     from core.azure.services import get_service
 
-    return monitor.ServiceScorer(get_service(key))
+    return ServiceScorer(get_service(key))
 
 
 def read_input() -> tuple[bytes | None, str]:
@@ -86,7 +89,7 @@ def read_input() -> tuple[bytes | None, str]:
     if upload is not None:
         return upload.getvalue(), upload.name
     if pasted.strip():
-        return monitor.pasted_tweets(pasted), "pasted tweets"
+        return pasted_tweets(pasted), "pasted tweets"
     return None, ""
 
 
@@ -96,7 +99,7 @@ def choose_model() -> tuple[str, str] | None:
     operator = is_operator()
     services = cloud_services() if operator else []  # billed per call: operators only
     # an azure-* evaluation run scores through its paid service: such runs are for operators too
-    choices = [("run", path, label) for path, label, kind in runs if operator or kind in LOCAL_KINDS]
+    choices = [("run", path, label) for path, label, kind in runs if operator or kind in local_kinds()]
     choices += [("cloud", key, f"{name} (cloud)") for key, name, ok, _ in services if ok]
     unavailable = [(name, reason) for _, name, ok, reason in services if not ok]
     if not choices:
@@ -123,7 +126,7 @@ def choose_model() -> tuple[str, str] | None:
     return picked[0], picked[1]
 
 
-def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, str]) -> None:
+def score(data: bytes, name: str, layout: CsvLayout, model: tuple[str, str]) -> None:
     bar = st.progress(0.0, text="Scoring…")
     try:
         if model[0] == "run":
@@ -134,13 +137,13 @@ def score(data: bytes, name: str, layout: monitor.CsvLayout, model: tuple[str, s
             bar.empty()
             st.error(f"Scoring with a cloud service: {operator_reason()}")
             return
-        result = monitor.score_stream(
+        result = score_stream(
             io.BytesIO(data),
             layout,
             scorer,
             on_progress=lambda done, rows: bar.progress(done, text=f"Scoring… {rows:,} rows read"),
         )
-    except monitor.MonitorError as exc:
+    except MonitorError as exc:
         bar.empty()
         st.error(str(exc))
         return
@@ -160,7 +163,7 @@ def alert_settings() -> tuple[float, int]:
         "Alert threshold (negative share, %)",
         5,
         95,
-        round(monitor.ALERT_SHARE * 100),
+        round(ALERT_SHARE * 100),
         step=5,
         help="A time bucket whose share of negative tweets reaches this raises an alert.",
     )
@@ -175,7 +178,7 @@ def alert_settings() -> tuple[float, int]:
     return percent / 100, int(min_tweets)
 
 
-def headline(result: monitor.MonitorResult, source: str, alerts: int) -> None:
+def headline(result: MonitorResult, source: str, alerts: int) -> None:
     scored = result.scored
     n_rated = int(scored["p_pos"].notna().sum())
     negative = result.negative_share()
@@ -186,7 +189,7 @@ def headline(result: monitor.MonitorResult, source: str, alerts: int) -> None:
     m[3].metric("Cloud cost", f"{result.cost_usd:.4f} USD", help="billed by a cloud service (0 for local models)")
 
 
-def input_report(result: monitor.MonitorResult) -> None:
+def input_report(result: MonitorResult) -> None:
     """The accounting of the input, opened up when some rows need a look."""
     report = result.report
     if not (report.bad_rows or report.stopped_early or result.failed_scores):
@@ -199,7 +202,7 @@ def input_report(result: monitor.MonitorResult) -> None:
             st.code("\n".join(report.malformed_samples), language="text")
 
 
-def timeline_section(timeline: monitor.Timeline, threshold: float) -> None:
+def timeline_section(timeline: Timeline, threshold: float) -> None:
     st.subheader(f"Negative share per {timeline.bucket_label}")
     if timeline.by == "position":
         st.caption("No timestamps: the chart follows the order of the file.")
@@ -215,7 +218,7 @@ def timeline_section(timeline: monitor.Timeline, threshold: float) -> None:
         )
 
 
-def group_section(result: monitor.MonitorResult, timeline: monitor.Timeline, threshold: float, min_tweets: int):
+def group_section(result: MonitorResult, timeline: Timeline, threshold: float, min_tweets: int):
     """The negative share and volume per value of the chosen column, each group with its own alert settings."""
     tweets = groups.scored_tweets(result.scored)
     values = tweets["group"].nunique()
@@ -304,9 +307,9 @@ def group_rules(names: list[str], window: str, threshold: float, min_tweets: int
         return None
 
 
-def most_negative_section(result: monitor.MonitorResult) -> None:
+def most_negative_section(result: MonitorResult) -> None:
     st.subheader("Most negative tweets")
-    worst: pd.DataFrame = monitor.most_negative(result.scored, MOST_NEGATIVE).rename(columns={"p_pos": "P(positive)"})
+    worst: pd.DataFrame = most_negative(result.scored, MOST_NEGATIVE).rename(columns={"p_pos": "P(positive)"})
     if not result.has_time:
         worst = worst.drop(columns=["timestamp"])
     st.dataframe(
@@ -315,7 +318,7 @@ def most_negative_section(result: monitor.MonitorResult) -> None:
     corrections.mark_tweets(worst.rename(columns={"P(positive)": "p_pos"}), result, scored_by(), key="worst")
     st.download_button(
         "Download the scored CSV",
-        monitor.scored_csv(result.scored),
+        scored_csv(result.scored),
         file_name="scored_tweets.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -327,11 +330,11 @@ def scored_by() -> tuple[str, str] | None:
     return (st.session_state.get("monitor") or {}).get("model")
 
 
-def show_result(result: monitor.MonitorResult, source: str) -> None:
+def show_result(result: MonitorResult, source: str) -> None:
     st.divider()
     st.subheader(f"{source} — scored by {result.model}")
     threshold, min_tweets = alert_settings()
-    timeline = monitor.negative_timeline(result.scored, threshold, min_tweets)
+    timeline = negative_timeline(result.scored, threshold, min_tweets)
     headline(result, source, len(timeline.crossings))
     input_report(result)
     timeline_section(timeline, threshold)
@@ -341,11 +344,11 @@ def show_result(result: monitor.MonitorResult, source: str) -> None:
     corrections.label_next_section(result, scored_by())
 
 
-def read_layout(data: bytes) -> monitor.CsvLayout | None:
+def read_layout(data: bytes) -> CsvLayout | None:
     """The file's layout, with the text and timestamp columns the user picks (None when it cannot be read)."""
     try:
-        layout = monitor.inspect_csv(io.BytesIO(data))
-    except monitor.MonitorError as exc:
+        layout = inspect_csv(io.BytesIO(data))
+    except MonitorError as exc:
         st.error(str(exc))
         return None
     if layout.lines:  # one tweet per line: no column to pick
@@ -374,7 +377,7 @@ def main() -> None:
         "Score a batch of tweets, watch the share of negative ones over time, and see when it crosses "
         "the alert threshold."
     )
-    if monitor_feed.choose_view() == monitor_feed.LIVE:  # what `python -m core.monitor.watch` stores
+    if monitor_feed.choose_view() == monitor_feed.LIVE:  # what `python -m core.commands.watch` stores
         monitor_feed.live_feed()
         return
     data, source = read_input()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.analysis import resume
+from core.analysis import resume_table
 from core.analysis.compare import SET_COLUMN_PREFIX
 from core.config import runs_dir
 from core.evaluation.eval_sets import TEST_SPLIT
@@ -41,9 +41,9 @@ SERVE_OPTIONS = {
 SERVING_MESSAGE_KEY = "resume_serving_message"
 
 
-def cost_settings(pricing: dict) -> resume.CostSettings:
+def cost_settings(pricing: dict) -> resume_table.CostSettings:
     """The costing of the sidebar: the default prices, or the user's price for this machine."""
-    defaults = resume.CostSettings.from_pricing(pricing)
+    defaults = resume_table.CostSettings.from_pricing(pricing)
     with st.sidebar:
         st.subheader("Costing")
         local_price = st.number_input(
@@ -56,7 +56,7 @@ def cost_settings(pricing: dict) -> resume.CostSettings:
             f"{defaults.local_label}, the closest Azure ML instance to this machine.",
         )
     custom = None if local_price == defaults.local_usd_per_hour else local_price
-    return resume.CostSettings.from_pricing(pricing, custom)
+    return resume_table.CostSettings.from_pricing(pricing, custom)
 
 
 def summary(runs: list, pricing: dict) -> tuple[pd.DataFrame, str]:
@@ -67,19 +67,19 @@ def summary(runs: list, pricing: dict) -> tuple[pd.DataFrame, str]:
     include_study = c2.toggle("Show the study's figures", value=True)
     set_name = c3.selectbox(
         "Evaluation set",
-        resume.evaluation_set_names(runs),
+        resume_table.evaluation_set_names(runs),
         key="resume_evaluation_set",
         help=f"Which accuracy ranks the runs (and “best per approach”) and goes into the chart: “{TEST_SPLIT}” is "
         "each run's own shared test split, the others are labelled files the runs were evaluated on.",
     )
-    table = resume.summary_table(
+    table = resume_table.summary_table(
         runs, costs, pricing, best_per_approach=best_only, include_study=include_study, set_name=set_name
     )
     return table, set_name
 
 
 def mixed_splits_warning(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
-    splits = resume.test_splits(table)
+    splits = resume_table.test_splits(table)
     if len(splits) > 1:
         others = ", ".join(f"{name} ({count} run{'s' if count > 1 else ''})" for name, count in splits.iloc[1:].items())
         advice = (
@@ -108,12 +108,12 @@ def summary_table(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
 
 def accuracy_cost_chart(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
     st.subheader("Accuracy against cost" + ("" if set_name == TEST_SPLIT else f" (accuracy on {set_name})"))
-    if missing := resume.missing_set(table, set_name):
+    if missing := resume_table.missing_set(table, set_name):
         st.warning(f"Not evaluated on {set_name}, so not in the chart: {', '.join(missing)}.")
     cost_column = st.radio("Cost", COST_COLUMNS, horizontal=True)
     accuracy_title = "test accuracy (%)" if set_name == TEST_SPLIT else f"accuracy on {set_name} (%)"
     st.plotly_chart(
-        figures.accuracy_cost_figure(resume.on_set(table, set_name), cost_column, accuracy_title), width="stretch"
+        figures.accuracy_cost_figure(resume_table.on_set(table, set_name), cost_column, accuracy_title), width="stretch"
     )
     st.caption(
         "Dotted lines: the original study's accuracies (other data, other notebooks: not measured here). "
@@ -126,7 +126,7 @@ def pricing_sources(pricing: dict, expanded: bool) -> None:
     with st.expander("Pricing sources and dates", expanded=expanded):
         st.caption(pricing.get("note", ""))
         st.dataframe(
-            resume.pricing_sources(pricing),
+            resume_table.pricing_sources(pricing),
             hide_index=True,
             width="stretch",
             column_config={"source": st.column_config.LinkColumn()},
@@ -141,14 +141,14 @@ def serving_section(runs: list) -> None:
         return
     st.subheader("Serving backend of the transformer runs")
     run = transformers[st.selectbox("Transformer run", list(transformers), key="serving_run")]
-    st.markdown(f"**{run.id}** serves **{resume.serving_backend(run) or 'PyTorch'}**.")
+    st.markdown(f"**{run.id}** serves **{resume_table.serving_backend(run) or 'PyTorch'}**.")
     onnx = run.meta.get("onnx") if isinstance(run.meta.get("onnx"), dict) else {}
     if onnx.get("rule"):
         st.caption(
             f"The rule, on {onnx.get('check_texts', '?')} tweets of the {onnx.get('check_source') or 'validation split'}: "
             f"{onnx['rule']}. The rule chose {serving.backend_label(onnx.get('preferred'))}."
         )
-    table = resume.serving_figures(run)
+    table = resume_table.serving_figures(run)
     if len(table):
         st.dataframe(table, hide_index=True, width="stretch", column_config=SERVING_FORMATS)
     override_form(run)
@@ -215,13 +215,13 @@ def main() -> None:
     st.title("Résumé")
     st.caption(
         "One row per run, measured on the shared test split of its data (and an “accuracy on …” column per "
-        "evaluation set: `python -m core.evaluate`); the original study's figures are listed below them for "
+        "evaluation set: `python -m core.commands.evaluate`); the original study's figures are listed below them for "
         "reference and marked as such."
     )
     pricing = load_pricing()
     runs = load_runs()
     table, set_name = summary(runs, pricing)
-    nothing_measured = table[table["source"] == resume.MEASURED].empty
+    nothing_measured = table[table["source"] == resume_table.MEASURED].empty
     if nothing_measured:
         st.info(
             f"No finished run in `{runs_dir()}` yet: the table below holds only the study's reference figures. "

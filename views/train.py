@@ -6,20 +6,20 @@ from dataclasses import Field
 
 import streamlit as st
 
+from core.cli.fields import default_of, flag, option_kind
 from core.config import runs_dir
 from core.data import sources as datasource
 from core.data.download import official_archive
+from core.run_kinds import local_kinds
 from core.training import launcher
-from core.training.options import default_of, flag, form_fields, option_kind
-from core.training.registry import local_kinds
+from core.training.options import form_fields
+from core.training.registry import TrainerSpec
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.run_cards import run_card
 from views.components.runs import load_runs
 
-ENSEMBLE = "ensemble"  # its members are chosen among the runs, its data and split are theirs
-TRAINS_NOTHING = (ENSEMBLE, "azure-language")  # no training split: --extra-data would be refused or unused
-EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")
+EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")  # offered to the kinds that train (core.run_kinds)
 NO_PARENT = "(none: a new model)"
 
 
@@ -207,12 +207,14 @@ def refuse_server_paths(options_cls: type, values: dict) -> list[str]:
     return refused
 
 
-def option_form(options_cls: type, key: str) -> dict:
+def option_form(spec: TrainerSpec) -> dict:
     """One expander per option group, one widget per option (three a row; lists of runs or files on a row of their
-    own, so their picks stay readable); returns field name -> value."""
+    own, so their picks stay readable); returns field name -> value. A kind that trains nothing has no training
+    split to add --extra-data to."""
+    options_cls, key = spec.options, spec.key
     groups: dict[str, list[Field]] = {}
     for field in form_fields(options_cls):
-        if key in TRAINS_NOTHING and field.name in EXTRA_DATA_FIELDS:
+        if not spec.run_kind.trains and field.name in EXTRA_DATA_FIELDS:
             continue
         groups.setdefault(field.metadata.get("group", "options"), []).append(field)
     values = {}
@@ -236,13 +238,14 @@ def launch_form() -> None:
         return
     key = st.selectbox("Approach", list(trainers), format_func=lambda k: trainers[k].label)
     st.caption(trainers[key].description)
-    data = "" if key == ENSEMBLE else data_choice()  # "": the members' data
+    combines = trainers[key].run_kind.combines_members  # an ensemble: its members' data, split and machine
+    data = "" if combines else data_choice()  # "": the members' data
     options_cls = trainers[key].options
-    values = option_form(options_cls, key)
+    values = option_form(trainers[key])
     data_ok = data is not None and not refuse_server_paths(options_cls, values)
-    data_ok = data_ok and (key != ENSEMBLE or ensemble_ready(values))
+    data_ok = data_ok and (not combines or ensemble_ready(values))
 
-    where = ["This machine"] if key == ENSEMBLE else ["This machine", "Azure ML compute"]  # members are here
+    where = ["This machine"] if combines else ["This machine", "Azure ML compute"]  # members are here
     target = st.radio("Where", where, horizontal=True)
     azure = None
     if target == "This machine":

@@ -2,7 +2,7 @@
 
 POSTs `{"texts": [...]}` to the scoring URI with `Authorization: Bearer <key>`, in batches, with timeouts and
 retries on 429/5xx that honour Retry-After. A local server (http://127.0.0.1 or localhost) needs no key.
-An endpoint is billed per instance hour, not per call, so `cost_usd` is 0 here; see core.azure.deploy.
+An endpoint is billed per instance hour, not per call, so `cost_usd` is 0 here; see core.azure_ml.deploy.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class EndpointClient:
             url = self._url or self.credentials.local(ML_ENDPOINT_URL.name)[0]
             if not url and not self.credentials.where(ML_ENDPOINT_URL):
                 return False, (
-                    f"{ML_ENDPOINT_URL.name} not set (the scoring URI printed by core.azure.deploy, or "
-                    "http://127.0.0.1:5001/score for `python -m core.azure.local_endpoint`)"
+                    f"{ML_ENDPOINT_URL.name} not set (the scoring URI printed by core.azure_ml.deploy, or "
+                    "http://127.0.0.1:5001/score for `python -m core.commands.azure_local_endpoint`)"
                 )
             if url and not is_local(url) and not self._api_key and not self.credentials.where(ML_ENDPOINT_KEY):
                 return False, f"{ML_ENDPOINT_KEY.name} not set for {url}"
@@ -98,7 +98,7 @@ class EndpointClient:
         send = []
         for i, text in enumerate(texts):
             if not text.strip():
-                result.errors[i] = "empty text"  # the same reason as core.scoring.batch
+                result.errors[i] = "empty text"  # the same reason as core.inference.batch
             elif len(text) > ENDPOINT_MAX_CHARS:
                 result.errors[i] = (
                     f"{len(text):,} characters: longer than the endpoint's {ENDPOINT_MAX_CHARS:,}, not sent"
@@ -125,7 +125,7 @@ class EndpointClient:
         except requests.exceptions.ConnectionError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
             hint = (
-                " Start it with `python -m core.azure.local_endpoint --run RUN_DIR`."
+                " Start it with `python -m core.commands.azure_local_endpoint --run RUN_DIR`."
                 if is_local(url)
                 else " Check that the endpoint is deployed and the URL is right."
             )
@@ -152,7 +152,7 @@ class EndpointClient:
         except (ValueError, KeyError, TypeError) as exc:
             raise ServiceError(
                 f"Azure ML endpoint {url} answered something that is not a Bad Buzz scoring reply "
-                f"({exc}); is core/azure/score_script.py its scoring script?"
+                f"({exc}); is core/azure_ml/score_script.py its scoring script?"
             ) from None
         return body
 

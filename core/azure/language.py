@@ -161,7 +161,7 @@ class LanguageClient:
     def reserve(self, texts: list[str]):
         """Hold the budget for every text not cached yet before the first request (BudgetExceeded if it does
         not fit); `score()` calls of this thread inside the block draw on it, and what they did not bill is
-        released at the end. For a file scored chunk by chunk (core.scoring.batch)."""
+        released at the end. For a file scored chunk by chunk (core.inference.batch)."""
         pending = self._pending(self.prepare(list(texts)))[1]
         with self.spend.reserve(_records(pending.values()), len(pending)) as reservation:
             self._held.reservation = reservation

@@ -8,8 +8,8 @@ from typing import Protocol
 from core.data.csv_reader import MAX_FIELD_CHARS
 
 # The Bad Buzz endpoint's request limits, kept by its client (core.azure.endpoint) and its scoring script
-# (core.azure.score_script): at most ENDPOINT_MAX_TEXTS texts a request (400 above), and per text what the CSV
-# reader reads as one field (413 above), so that any text core.scoring.batch answers gets the same answer there.
+# (core.azure_ml.score_script): at most ENDPOINT_MAX_TEXTS texts a request (400 above), and per text what the CSV
+# reader reads as one field (413 above), so that any text core.inference.batch answers gets the same answer there.
 ENDPOINT_MAX_TEXTS = 1000
 ENDPOINT_MAX_CHARS = MAX_FIELD_CHARS
 

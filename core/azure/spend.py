@@ -5,20 +5,19 @@ calendar month (UTC) and persisted with the usage in `artifacts/azure/language_u
 budget it is the free monthly quota, so by default nothing is ever billed. Only this project's calls are
 counted: other apps using the same Azure resource are invisible here.
 
-Several processes (the dashboard, `core.scoring.batch`, a trainer) share that file, so checking the budget and holding
+Several processes (the dashboard, `core.inference.batch`, a trainer) share that file, so checking the budget and holding
 the records happen in one step under an inter-process lock (`flock` on `language_usage.lock`): a call
 *reserves* its text records before its first request, each request then *bills* what it actually used out of
 the reservation, and the call releases what it did not use when it ends, however it ends. A reservation
 records its process (host, pid and start time): one whose process is gone no longer counts, and one from
 another host that has not been touched for RESERVATION_TTL_S expires.
 
-    python -m core.azure.spend                     # usage this month, budget, price, reservations held
-    python -m core.azure.spend --set-budget 20000  # text records per month
+    python -m core.commands.azure_spend                     # usage this month, budget, price, reservations held
+    python -m core.commands.azure_spend --set-budget 20000  # text records per month
 """
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import logging
 import os
@@ -33,9 +32,9 @@ from pathlib import Path
 
 from core import config
 from core.azure.errors import ServiceError
-from core.logs import configure_cli_logging
+from core.files import write_json_atomic
 from core.pricing import load_pricing
-from core.tracking.runs import process_alive, read_json, write_json_atomic
+from core.tracking.runs import process_alive, read_json
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +214,7 @@ class SpendGuard:
                 f"refused before any request: this batch needs {estimate.text_records:,} text records but only "
                 f"{estimate.left:,} are left of the {estimate.budget:,}-record monthly budget "
                 f"({estimate.used_this_month:,} used{reserved}). Raise it with "
-                "`python -m core.azure.spend --set-budget N` or score fewer tweets."
+                "`python -m core.commands.azure_spend --set-budget N` or score fewer tweets."
             )
 
     # ------------------------------------------------------------------ reservations
@@ -322,31 +321,3 @@ class Reservation:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Azure AI Language usage and monthly budget (text records).")
-    parser.add_argument("--set-budget", type=int, metavar="N", help="monthly budget in text records")
-    args = parser.parse_args(argv)
-    configure_cli_logging()
-    guard = SpendGuard()
-    if args.set_budget is not None:
-        if args.set_budget < 0:
-            parser.error("--set-budget must be 0 or more")
-        guard.set_budget(args.set_budget)
-    usage, price = guard.usage(), guard.price
-    print(
-        f"month {month_key()}: {usage['text_records']:,} text records, {usage['documents']:,} documents, "
-        f"{usage['requests']:,} requests, ≈ ${usage['cost_usd']:.4f}"
-    )
-    print(f"budget: {guard.budget():,} text records per month ({guard.path})")
-    for entry in guard.reservations().values():
-        print(f"reserved: {entry['text_records']:,} text records by pid {entry['pid']} on {entry['host']}")
-    print(
-        f"price: ${price.usd_per_1000_records} per 1,000 text records after {price.free_records_per_month:,} "
-        f"free per month (source: {price.source}, {price.as_of})"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.azure.errors import ServiceError
+from core.cli.fields import option
 from core.config import PROJECT_ROOT
 
 CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
@@ -29,23 +30,30 @@ def quiet_sdk_logs() -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def add_workspace_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "Azure ML workspace (default: environment variables, then "
-        ".azureml/config.json or config.json found upwards from here)"
-    )
-    for dest, env in WORKSPACE_SETTINGS:
-        group.add_argument(f"--{dest.replace('_', '-')}", dest=dest, default=os.environ.get(env), help=f"(env {env})")
+WORKSPACE_GROUP = (
+    "Azure ML workspace (default: environment variables, then .azureml/config.json or config.json found upwards "
+    "from here)"
+)
 
 
-def ml_client(args, credential=None):
-    """An MLClient for the workspace named by args / environment / config.json, signed in with
+@dataclass(kw_only=True)
+class WorkspaceOptions:
+    """The workspace options every Azure ML command takes (its options dataclass extends this one); one left out
+    is read from its environment variable, then from config.json (ml_client)."""
+
+    subscription: str | None = option(None, "(env AZURE_SUBSCRIPTION_ID)", group=WORKSPACE_GROUP)
+    resource_group: str | None = option(None, "(env AZURE_RESOURCE_GROUP)", group=WORKSPACE_GROUP)
+    workspace: str | None = option(None, "(env AZUREML_WORKSPACE_NAME)", group=WORKSPACE_GROUP)
+
+
+def ml_client(args: WorkspaceOptions, credential=None):
+    """An MLClient for the workspace named by the options / environment / config.json, signed in with
     DefaultAzureCredential (az login, managed identity, or AZURE_CLIENT_ID/SECRET/TENANT_ID)."""
     from azure.ai.ml import MLClient
     from azure.identity import DefaultAzureCredential
 
     credential = credential or DefaultAzureCredential()
-    values = {dest: getattr(args, dest, None) for dest, _ in WORKSPACE_SETTINGS}
+    values = {dest: getattr(args, dest, None) or os.environ.get(env) for dest, env in WORKSPACE_SETTINGS}
     if all(values.values()):
         return MLClient(credential, values["subscription"], values["resource_group"], values["workspace"])
     try:

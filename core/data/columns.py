@@ -4,7 +4,7 @@ An export names its columns as it likes (`tweet_created`, `body`, `message_text`
 column whose non-empty values mostly parse as dates (Twitter's `created_at`, ISO 8601, "2015-02-24 11:35:52 -0800",
 "2/24/2015 11:35", epoch seconds or milliseconds in a plausible range); the text column is the longest free-text
 column (long, distinct values with spaces; not an id, a URL or a date). The known names of core.data.csv_reader
-are a first guess and break ties. Pure pandas: the monitor (core.scoring.monitor, core.monitor) and the pages use it.
+are a first guess and break ties. Pure pandas: the monitor (core.inference.stream_input, core.monitor) and the pages use it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ import csv
 import fcntl
 import io
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -37,13 +36,14 @@ from pathlib import Path
 import pandas as pd
 
 from core import config
+from core.files import write_atomic
 
 LABELS = ("negative", "neutral", "positive")
 ORIGINS = ("monitor", "live")
 FOLDER = "corrections"
 DATABASE = "corrections.sqlite3"
 EXPORT = "corrections.csv"
-LINE_END = "\r\n"  # as core.scoring.batch: a lone carriage return inside a text stays one field
+LINE_END = "\r\n"  # as core.inference.batch: a lone carriage return inside a text stays one field
 EXPORT_COLUMNS = [
     "text",
     "label",
@@ -253,7 +253,8 @@ def export_csv(target: str | Path | None = None) -> bytes:
     Written atomically to `target` when one is given; the bytes are returned either way (a download button)."""
     content = _csv_bytes(corrections_frame())
     if target is not None:
-        _write_atomic(Path(target), content)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, content)
     return content
 
 
@@ -288,7 +289,8 @@ def corrections_csv_path() -> Path | None:
             return None
         content = _csv_bytes(frame)
         if not (path.is_file() and path.read_bytes() == content):
-            _write_atomic(path, content)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, content)
     return path
 
 
@@ -301,10 +303,3 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)

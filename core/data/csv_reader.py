@@ -1,4 +1,4 @@
-"""The one CSV reader behind training data (core.data.loading), batch scoring (core.scoring.batch) and the monitor (core.scoring.monitor).
+"""The one CSV reader behind training data (core.data.loading), batch scoring (core.inference.batch) and the monitor (core.inference.stream_input).
 
 Every record is accounted for: it comes out as `(line, fields)`, or it is malformed and reported as
 `line N: why`, never with its content (a file we cannot read may hold anything). What affects a record affects
@@ -49,7 +49,7 @@ SENTIMENT140_TARGETS = {"0", "2", "4"}
 
 MAX_RECORD_LINES = 100  # a quoted field may span this many physical lines; a tweet has a few at most
 MAX_FIELD_CHARS = 10_000_000  # one field; a 1,000,000-character tweet is read (and cut by prepare_texts)
-MAX_TEXT_CHARS = 1_000  # what a model sees of a text; the same cut as the live page (core.scoring.live.MAX_CHARS)
+MAX_TEXT_CHARS = 1_000  # what a model sees of a text; the same cut as the live page (core.inference.live.MAX_CHARS)
 MAX_EXAMPLES = 10  # malformed records listed by line in a report (all are counted)
 EMPTY_TEXT = "empty text"
 SNIFF_BYTES = 1 << 16

@@ -1,6 +1,6 @@
 """Download of the official Sentiment140 archive: resumable, atomic, checked, with progress.
 
-One function for the command line (`python -m core.data --download`, `--data sentiment140`) and the dashboard's
+One function for the command line (`python -m core.commands.data --download`, `--data sentiment140`) and the dashboard's
 download button. A partial download stays as `<name>.part` and the next attempt resumes it with an HTTP Range
 request (or restarts it when the server ignores ranges). The archive is renamed into place only once it opens
 as a zip holding the training file; its sha256 is written beside it.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from core import config
+from core.files import write_atomic
 
 BLOCK_BYTES = 1 << 22
 RACY_SECONDS = 2.0
@@ -168,8 +168,6 @@ def remember_scan(key: dict, scan: ByteScan) -> None:
     target = _cache_file(key)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "scan": asdict(scan)}))
-        os.replace(tmp, target)
+        write_atomic(target, json.dumps({"key": key, "scan": asdict(scan)}))
     except OSError:
         pass

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core import config
 from core.data import corrections
+from core.files import write_atomic
 
 DATA_SUFFIXES = (".csv", ".zip")
 DEFAULT_MAX_UPLOAD_MB = 300  # Streamlit's server.maxUploadSize in .streamlit/config.toml says the same
@@ -200,7 +201,7 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     digest = hashlib.sha256(content).hexdigest()[:20]
     target = uploads_dir() / f"{digest}{suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(target, content)
+    write_atomic(target, content)
     try:
         loaded = load_dataset(target)
     except DataError:
@@ -228,21 +229,13 @@ def _safe_name(filename: str) -> str:
     return name or "upload"
 
 
-def _write_atomic(path: Path, content: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
-
-
 # ------------------------------------------------------------------ the remembered choice
 
 
 def remember(source: DataSource) -> None:
     folder = config.data_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{REMEMBERED}.{os.getpid()}"
-    tmp.write_text(json.dumps({"source": source.key}))
-    os.replace(tmp, folder / REMEMBERED)
+    write_atomic(folder / REMEMBERED, json.dumps({"source": source.key}))
 
 
 def dashboard_source() -> DataSource | None:

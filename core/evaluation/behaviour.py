@@ -14,7 +14,7 @@ each made of templates whose `{slot}`s take the lexicon's values. Three types:
 Cases are drawn deterministically: every combination of a test's templates and slot values when there are at
 most `max_cases` of them, else a sample seeded by the suite's seed and the test's name. `run_suite` scores the
 distinct texts once, in batches, with any `SentimentModel`; `write_results` keeps the outcome in
-`<run>/behaviour/results.json`. `python -m core.behaviour --run RUN` is the command.
+`<run>/behaviour/results.json`. `python -m core.commands.behaviour --run RUN` is the command.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.files import write_json_atomic
 from core.models.base import CLASS_NAMES, THRESHOLD, labels_for
-from core.tracking.runs import read_json, write_json_atomic
+from core.tracking.runs import read_json
 
 SUITE_DIR = Path(__file__).with_name("behaviour_suite")
 RESULTS_FILE = Path("behaviour") / "results.json"

@@ -12,10 +12,8 @@ there (`evaluate_official_set`) and for older runs by `evaluate_missing`.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -25,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import config
+from core import config, run_kinds
 from core.data.loading import LoadedData, load_dataset, neutral_texts
 from core.evaluation.metrics import classification_report
+from core.files import write_atomic, write_json_atomic
 from core.models.base import is_positive
 from core.tracking.runs import RunCancelled, list_runs, one_line, read_json
 
@@ -39,7 +38,6 @@ EVALUATIONS_DIR = "evaluations"
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.csv"
 MAX_NAME_CHARS = 80
-CLOUD_KINDS = ("azure-language", "azure-endpoint")
 
 
 class EvalSetError(Exception):
@@ -191,8 +189,8 @@ def store(run_dir: Path, evaluation: dict, predictions: pd.DataFrame) -> None:
     folder = run_dir / EVALUATIONS_DIR / slug(evaluation["name"])
     previous = read_json(folder / EVALUATION_FILE) if (folder / EVALUATION_FILE).exists() else None
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(folder / PREDICTIONS_FILE, predictions.to_csv(index=False))
-    _write_atomic(folder / EVALUATION_FILE, json.dumps(evaluation, indent=2, default=_json_default))
+    write_atomic(folder / PREDICTIONS_FILE, predictions.to_csv(index=False))
+    write_json_atomic(folder / EVALUATION_FILE, evaluation)
     if isinstance(previous, dict) and previous.get("fingerprint") != evaluation["fingerprint"]:
         log.warning(
             f"{run_dir.name}: the evaluation '{evaluation['name']}' of another file "
@@ -201,18 +199,6 @@ def store(run_dir: Path, evaluation: dict, predictions: pd.DataFrame) -> None:
         )
     elif previous is not None:
         log.info(f"{run_dir.name}: the evaluation '{evaluation['name']}' was replaced (same file)")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ reading back
@@ -319,11 +305,13 @@ def evaluate_missing(
     default. Cloud runs only when `cloud` (they cost money). Returns (run id, what happened) per run."""
     source = source or official_source()
     if source is None:
-        raise EvalSetError(f"the official zip is not in {config.data_dir()}: run `python -m core.data --download`")
+        raise EvalSetError(
+            f"the official zip is not in {config.data_dir()}: run `python -m core.commands.data --download`"
+        )
     data = load_eval_set(source, name)
     lacking = []
     for run in list_runs(runs_root or config.runs_dir()):
-        if run.status != "succeeded" or (run.kind in CLOUD_KINDS and not cloud):
+        if run.status != "succeeded" or (run_kinds.is_cloud(run.kind) and not cloud):
             continue
         if (list_evaluations(run.path).get(data.name) or {}).get("fingerprint") != data.loaded.fingerprint:
             lacking.append(run.path)

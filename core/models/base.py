@@ -1,7 +1,7 @@
 """One interface for every approach: `predict_proba(texts) -> P(positive)`, and `load(run_dir)`.
 
-Loaders are imported lazily by run kind, so loading a logistic-regression run never pulls in TensorFlow
-or PyTorch.
+Loaders are imported lazily by run kind (core.run_kinds names each kind's loader), so loading a
+logistic-regression run never pulls in TensorFlow or PyTorch.
 """
 
 from __future__ import annotations
@@ -15,16 +15,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from core import run_kinds
 from core.tracking.runs import effective_status, read_json
 
-LOADERS = {
-    "logreg": "core.models.base:load_sklearn",
-    "keras": "core.models.keras:load",
-    "transformer": "core.models.transformer:load",
-    "azure-language": "core.models.cloud:load_run",
-    "azure-endpoint": "core.models.cloud:load_run",
-    "ensemble": "core.models.ensemble:load_run",
-}
 CLASS_NAMES = ("negative", "positive")  # label 0, label 1
 # The decision rule of the model contract: P(positive) at or above it reads "positive". Metrics, batch and live
 # scoring, the monitor, the endpoint and the pages all label through label_for / labels_for, so they agree.
@@ -65,6 +58,12 @@ class SentimentModel:
         if not texts:
             return np.zeros(0)
         return np.asarray(self._predict(texts), dtype=float).reshape(-1)
+
+    @property
+    def backend_label(self) -> str:
+        """What serves the model, for people (Live scoring's and Résumé's "backend"): its kind's library or
+        service (core.run_kinds); a transformer names its ONNX or PyTorch backend, an ensemble its members'."""
+        return run_kinds.backend_label(self.kind)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Labels as ints (1 = positive), by the shared THRESHOLD."""
@@ -114,8 +113,6 @@ def pretokenised(vectorizer):
 
 def load_sklearn(run_dir: Path, meta: dict) -> SklearnModel:
     path = run_dir / "model.joblib"
-    if not path.is_file():
-        raise ModelLoadError(f"{path} is missing: the run folder is incomplete; train the run again")
     try:
         pipeline = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt: EOFError, UnpicklingError, ... (never quoted)
@@ -134,9 +131,16 @@ def load(run_dir: str | Path) -> SentimentModel:
         raise ModelLoadError(f"{run_dir} is not a run folder (no readable run.json)")
     _check_status(run_dir, meta)
     kind = meta.get("kind")
-    if kind not in LOADERS:
-        raise ModelLoadError(f"run {run_dir.name} has unknown kind {kind!r}; known: {sorted(LOADERS)}")
-    module_name, func_name = LOADERS[kind].split(":")
+    facts = run_kinds.run_kind(kind)
+    if facts is None:
+        raise ModelLoadError(f"run {run_dir.name} has unknown kind {kind!r}; known: {sorted(run_kinds.RUN_KINDS)}")
+    missing = [name for name in facts.model_files if not (run_dir / name).is_file()]
+    if missing:
+        raise ModelLoadError(
+            f"run {run_dir.name}: {', '.join(missing)} missing, the run folder is incomplete; copy it again or "
+            "train it again"
+        )
+    module_name, func_name = facts.loader.split(":")
     try:
         loader = getattr(importlib.import_module(module_name), func_name)
     except ImportError as exc:

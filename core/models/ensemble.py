@@ -11,8 +11,8 @@ the ensemble first, then in the configured runs folder.
   P = sigmoid(intercept + sum_i weight_i * logit(p_i)).
 
 A member that is missing, no longer loads, or was trained again since the ensemble was made (its run.json's start
-time differs) is a one-line ModelLoadError. Cloud runs (azure-language, azure-endpoint) are never members: every
-call would be billed once per tweet and member.
+time differs) is a one-line ModelLoadError. Cloud runs (core.run_kinds: azure-language, azure-endpoint) are never
+members: every call would be billed once per tweet and member.
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core import config
+from core import config, run_kinds
 from core.models.base import ModelLoadError, SentimentModel, load
-from core.models.serving import KIND_BACKENDS
 from core.tracking.runs import read_json
 
 METHODS = ("mean", "fitted")
-CLOUD_KINDS = ("azure-language", "azure-endpoint")  # billed per call: never members
 EPS = 1e-6  # P(positive) is clipped to [EPS, 1 - EPS] before its logit
 
 
@@ -46,11 +44,6 @@ def combine(member_p: np.ndarray, method: str, weights: Sequence[float], interce
     if method == "fitted":
         return 1.0 / (1.0 + np.exp(-(intercept + logits(member_p) @ weights)))
     raise ValueError(f"unknown ensemble method {method!r}; known: {', '.join(METHODS)}")
-
-
-def member_backend(model: SentimentModel) -> str:
-    """What serves a member: a transformer names its backend, the other kinds their library."""
-    return getattr(model, "backend_label", None) or KIND_BACKENDS.get(model.kind, model.kind)
 
 
 class EnsembleModel(SentimentModel):
@@ -82,7 +75,7 @@ class EnsembleModel(SentimentModel):
     @property
     def backend_label(self) -> str:
         """Live scoring's 'backend' column: the members', in order ("scikit-learn + ONNX int8")."""
-        return " + ".join(dict.fromkeys(member_backend(m) for m in self.members))
+        return " + ".join(dict.fromkeys(m.backend_label or m.kind for m in self.members))
 
 
 # ---------------------------------------------------------------- run folders
@@ -102,7 +95,7 @@ def load_member(entry: dict, ensemble_dir: Path) -> SentimentModel:
     """One member's model, or a one-line ModelLoadError that names the member and says what to do."""
     name = entry.get("id") or entry.get("run")
     where = f"ensemble {ensemble_dir.name}: member {name}"
-    if entry.get("kind") in CLOUD_KINDS:
+    if run_kinds.is_cloud(entry.get("kind")):  # billed per call: never a member
         raise ModelLoadError(f"{where} is a cloud service run ({entry['kind']}): it cannot be an ensemble member")
     path = recorded_member_path(entry, ensemble_dir)
     meta = read_json(path / "run.json")
@@ -121,7 +114,7 @@ def load_member(entry: dict, ensemble_dir: Path) -> SentimentModel:
 
 
 def load_run(run_dir: Path, meta: dict) -> EnsembleModel:
-    """The loader of `ensemble` runs (core.models.base.LOADERS)."""
+    """The loader of `ensemble` runs (named by its RunKind, core.run_kinds)."""
     recipe = meta.get("ensemble")
     if not isinstance(recipe, dict) or not recipe.get("members"):
         raise ModelLoadError(f"run {run_dir.name} records no ensemble members in run.json; make the ensemble again")

@@ -22,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from core.files import write_atomic
 from core.models.base import ModelLoadError, SentimentModel  # noqa: E402
 
 if TYPE_CHECKING:  # NLTK stays out of the import: the GPU benchmark uses build_model alone
@@ -123,9 +124,7 @@ class TextEncoder:
         )
 
     def save(self, folder: Path) -> None:
-        tmp = Path(folder) / f".{PREPROCESSING_FILE}.tmp"
-        tmp.write_text(json.dumps(self.to_config(), ensure_ascii=False))
-        os.replace(tmp, Path(folder) / PREPROCESSING_FILE)
+        write_atomic(Path(folder) / PREPROCESSING_FILE, json.dumps(self.to_config(), ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> TextEncoder:
@@ -339,10 +338,7 @@ class KerasSentimentModel(SentimentModel):
 
 def load(run_dir: str | Path, meta: dict | None = None) -> KerasSentimentModel:
     run_dir = Path(run_dir)
-    meta = meta or {}
-    for name in (MODEL_FILE, PREPROCESSING_FILE):
-        if not (run_dir / name).exists():
-            raise ModelLoadError(f"{run_dir.name}: {name} is missing, the run folder is incomplete")
+    meta = meta or {}  # core.models.base.load checked the model files (core.run_kinds)
     if keras.backend.backend() != "tensorflow":
         raise ModelLoadError(
             f"keras runs need the TensorFlow backend, not {keras.backend.backend()!r} (unset KERAS_BACKEND)"

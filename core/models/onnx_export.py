@@ -6,13 +6,14 @@ tweets, never trained on): accuracy, label agreement with PyTorch, max / mean |d
 `core.models.serving.decide` applies the rule (accuracy and label agreement, not |delta P|) and picks the
 `preferred` backend, which the loader then serves unless an operator overrides it.
 
-    python -m core.models.onnx_export --run RUN            # (re-)export, check, decide
-    python -m core.models.onnx_export --run RUN --serve int8|fp32|pytorch|auto [--why TEXT]
+The command is core.commands.export_onnx:
+
+    python -m core.commands.export_onnx --run RUN            # (re-)export, check, decide
+    python -m core.commands.export_onnx --run RUN --serve int8|fp32|pytorch|auto [--why TEXT]
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.files import write_json_atomic
 from core.models import serving
 from core.models.base import is_positive
 from core.models.transformer import (
@@ -30,9 +32,8 @@ from core.models.transformer import (
     OnnxBackend,
     TorchBackend,
     TransformerModel,
-    cpu_threads,
 )
-from core.tracking.runs import write_json_atomic
+from core.tracking.devices import usable_cores
 
 OPSET = 17
 
@@ -159,7 +160,7 @@ def export_run(
         "check_texts": len(check_texts),
         "check_source": check_source,
         "timing_texts": len(timing_texts),
-        "threads": cpu_threads(),
+        "threads": usable_cores(),
         "max_length": max_length,
         "opset": OPSET,
         "export_seconds": round(export_seconds, 2),
@@ -225,61 +226,6 @@ def describe_variant(name: str, v: dict) -> str:
     )
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """A bad command line is one line, `error: ... (see --help)`, exit status 2 (as the trainers say it)."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def parse_args(argv=None):
-
-    parser = OneLineErrorParser(
-        prog="python -m core.models.onnx_export",
-        description="(Re-)export a succeeded transformer run to ONNX, check it on validation tweets and decide "
-        "what it serves; or, with --serve, override that decision.",
-    )
-    parser.add_argument("--run", required=True, help="a succeeded transformer run folder")
-    parser.add_argument("--check-texts", type=int, default=1000, help="validation tweets to check against")
-    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True, help="also write int8")
-    parser.add_argument(
-        "--serve",
-        choices=list(serving.SERVE_CHOICES),
-        help="operator override: serve this backend (auto: back to the rule); exports nothing",
-    )
-    parser.add_argument("--why", default="", help="why the override (kept in run.json)")
-    parser.add_argument("--by", default=None, help="who overrides (default: user@host, from the command line)")
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> None:
-    """`python -m core.models.onnx_export --run RUN_DIR [--serve CHOICE]`; expected failures: one line, exit 2."""
-    import sys
-
-    from core.logs import configure_cli_logging
-
-    args = parse_args(argv)
-    configure_cli_logging()
-    try:
-        if args.serve:
-            record = serving.set_serving(args.run, args.serve, args.by or command_line_user(), args.why)
-            print(
-                f"serving backend: {record['label']} ({record['decided_by']}; the rule chose {record['rule_choice']})"
-            )
-        else:
-            reexport(Path(args.run), args.check_texts, args.int8)
-    except serving.ServingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-
-
-def command_line_user() -> str:
-    import getpass
-    import socket
-
-    return f"{getpass.getuser()}@{socket.gethostname()} (command line)"
-
-
 def reexport(run_dir: Path, check_texts: int, int8: bool) -> None:
     """Export and check again, on the run's validation tweets; record the decision in run.json."""
     from core.data.split import split_for_run
@@ -343,7 +289,3 @@ def record(manifest: dict, meta: dict | None = None) -> dict:
     if not (isinstance(current, dict) and current.get("decided_by") == serving.OVERRIDE):
         fields["serving"] = serving.rule_record(manifest["preferred"])
     return fields
-
-
-if __name__ == "__main__":
-    main()

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.tracking.runs import RunFolderInUse, RunFolderLock, now_iso, read_json, write_json_atomic
+from core.files import write_json_atomic
+from core.tracking.runs import RunFolderInUse, RunFolderLock, now_iso, read_json
 
 MAX_ACCURACY_DROP = 0.005  # 0.5 accuracy point below PyTorch fp32's, at most
 MIN_LABEL_AGREEMENT = 0.98  # same label as PyTorch fp32 on at least 98 % of the check tweets
@@ -26,13 +27,7 @@ BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
 BACKEND_ENV = "BADBUZZ_TRANSFORMER_BACKEND"  # force a backend, e.g. for the benchmark or a GPU machine
 ONNX_FILES = {"onnx-fp32": "model.onnx", "onnx-int8": "model.int8.onnx"}  # in RUN_DIR/onnx/
 BACKEND_LABELS = {"torch": "PyTorch", "onnx-fp32": "ONNX fp32", "onnx-int8": "ONNX int8"}
-# What serves the other kinds (a transformer run names its backend): Live scoring and Résumé show it.
-KIND_BACKENDS = {
-    "logreg": "scikit-learn",
-    "keras": "Keras (TensorFlow)",
-    "azure-language": "Azure AI Language",
-    "azure-endpoint": "Azure ML endpoint",
-}
+# What serves the other kinds is their RunKind's `backend` (core.run_kinds).
 # The operator's words (CLI and page) -> backends; `auto` hands the choice back to the rule.
 SERVE_CHOICES = {"auto": None, "int8": "onnx-int8", "fp32": "onnx-fp32", "pytorch": "torch"}
 RULE = "rule"
@@ -168,7 +163,7 @@ def _check_available(run_dir: Path, backend: str) -> None:
     if backend != "torch" and not (run_dir / "onnx" / ONNX_FILES[backend]).is_file():
         raise ServingError(
             f"run {run_dir.name} has no {backend_label(backend)} model ({ONNX_FILES[backend]}); "
-            f"export it first: python -m core.models.onnx_export --run {run_dir}"
+            f"export it first: python -m core.commands.export_onnx --run {run_dir}"
         )
 
 

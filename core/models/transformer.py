@@ -22,6 +22,7 @@ import numpy as np
 from core.models.base import ModelLoadError, SentimentModel
 from core.models.serving import BACKENDS as SERVED_BACKENDS
 from core.models.serving import ONNX_FILES, backend_label, served_backend
+from core.tracking.devices import usable_cores
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
 MINILM_ALIAS = "minilm"
@@ -178,13 +179,6 @@ def softmax_positive(logits: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- backends
 
 
-def cpu_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 class TorchBackend:
     name = "torch"
 
@@ -212,7 +206,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or cpu_threads()
+        options.intra_op_num_threads = threads or usable_cores()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Worker threads that spin while waiting steal the cores they wait for when the CPU is shared (a

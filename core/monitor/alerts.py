@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.inference.stream_input import NO_GROUP_VALUE
 from core.models.base import is_positive
 from core.monitor.channels import AlertMessage, DeliveryError, format_alert
 from core.monitor.groups import ALERT_COLUMN, breaches, window_counts
 from core.monitor.rules import NO_GROUP, RULES, Rules
 from core.monitor.store import Store, deliveries
 from core.monitor.store import alerts as alerts_table
-from core.scoring.monitor import NO_GROUP_VALUE
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The input is one row per scored tweet: `group` (str), `time` (UTC datetime: when it was posted, else when it
 arrived; NaT puts a tweet in no window) and `negative` (bool); `scored_tweets` makes it from a batch scored by
-core.scoring.monitor. Windows are fixed, aligned on the window length (10:00-10:15, 10:15-10:30…), so a
+core.inference.stream. Windows are fixed, aligned on the window length (10:00-10:15, 10:15-10:30…), so a
 window's figures never depend on when the watcher looked.
 """
 
@@ -21,7 +21,7 @@ OTHER = "(other)"  # the groups beyond the ones kept, lumped together
 
 
 def scored_tweets(scored: pd.DataFrame) -> pd.DataFrame:
-    """This module's input from a batch scored by core.scoring.monitor (`p_pos`, `label`, `timestamp`, and
+    """This module's input from a batch scored by core.inference.stream (`p_pos`, `label`, `timestamp`, and
     `group` when a group column was chosen, else every tweet is in NO_GROUP): the rows that have a score."""
     rated = scored[scored["p_pos"].notna()]
     group = rated["group"].astype(str) if "group" in rated else pd.Series(NO_GROUP, index=rated.index)

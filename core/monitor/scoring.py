@@ -1,4 +1,4 @@
-"""The stored tweets not scored yet, scored in batches with a run (core.scoring.monitor's scorers), by the rules
+"""The stored tweets not scored yet, scored in batches with a run (core.inference.scorers), by the rules
 every scoring path applies (core.data.csv_reader.prepare_texts: empty -> no score, long -> its start scored)."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import prepare_texts
+from core.inference.scorers import Scorer
+from core.inference.stream import NOT_SCORED
 from core.models.base import labels_for
 from core.monitor.store import Store
-from core.scoring.monitor import NOT_SCORED, Scorer
 
 log = logging.getLogger(__name__)
 

@@ -318,7 +318,7 @@ def _sqlite_engine(path: Path, readonly: bool) -> Engine:
     """SQLAlchemy's pysqlite recipe: the driver's own transactions off, BEGIN (IMMEDIATE when writing) emitted here."""
     if readonly:
         if not path.is_file():
-            raise StoreError(f"no monitor store at {path}: start the watcher (python -m core.monitor.watch)")
+            raise StoreError(f"no monitor store at {path}: start the watcher (python -m core.commands.watch)")
         url = URL.create("sqlite", database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"})
     else:
         try:

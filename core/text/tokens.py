@@ -8,21 +8,14 @@ itself contains TOKEN_SEP keeps its token list as is, so the round trip is exact
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from core.text.preprocess import tweet_tokens
+from core.tracking.devices import usable_cores
 
 TOKEN_SEP = "\x1f"
 PARALLEL_MIN_TEXTS = 10_000  # one core.score chunk; below this, handing texts to workers costs more than it saves
 CHUNK_TEXTS = 20_000
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def joined_tokens(texts: Sequence[str]) -> list[str | list[str]]:

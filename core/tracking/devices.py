@@ -21,6 +21,15 @@ import psutil
 
 PROBE_TIMEOUT_S = 60
 
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's or taskset's limit), else all."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 _PROBES = {
     "torch": """
 import json, torch
@@ -133,10 +142,3 @@ def _device_summary() -> DeviceSummary:
         nvidia_smi=_nvidia_smi(),
         frameworks=views,
     )
-
-
-if __name__ == "__main__":
-    summary = device_summary()
-    print(summary.headline)
-    for view in summary.frameworks.values():
-        print(" ", view.describe())

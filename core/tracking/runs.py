@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import runs_dir
+from core.files import json_default, write_json_atomic
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
@@ -118,27 +119,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so readers see either the old or the new file, never a partial one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, default=_json_default)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def read_json(path: Path, default: Any = None) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -187,7 +167,7 @@ class Run:
         write_json_atomic(self.path / "progress.json", record)
         # A protocol, not a log message: one `[progress] {json}` line on the trainer's stdout, which the dashboard
         # and the tests parse. Logging would reformat it, filter it by level and send it to stderr.
-        sys.stdout.write("[progress] " + json.dumps(record, default=_json_default) + "\n")
+        sys.stdout.write("[progress] " + json.dumps(record, default=json_default) + "\n")
         sys.stdout.flush()
 
     def save_history(self, history: list[dict]) -> None:

@@ -3,7 +3,7 @@ core.training.options.AzureLanguageOptions).
 
 Nothing is trained: the run folder (kind `azure-language`) holds the evaluation, the cost and the answers, so
 the service sits in every comparison table next to the local models. The spend guard refuses the run before
-any request when it would exceed the monthly budget (`python -m core.azure.spend`); answers already cached are
+any request when it would exceed the monthly budget (`python -m core.commands.azure_spend`); answers already cached are
 not billed again.
 """
 

@@ -70,9 +70,9 @@ class WorkerRun:
 
 def worker_main(key: str, argv: list[str] | None = None, description: str | None = None) -> None:
     """A non-zero rank: parse the same command line, load the same split, train its share; no run folder."""
+    from core.cli.parser import parse_options
     from core.logs import configure_cli_logging
     from core.training import runner
-    from core.training.cli import parse_options
     from core.training.registry import trainer
 
     configure_cli_logging()
@@ -80,9 +80,7 @@ def worker_main(key: str, argv: list[str] | None = None, description: str | None
     options = parse_options(spec.options, argv, description)
     fit = importlib.import_module(spec.fit_module)
     with runner.expected_failures(*getattr(fit, "EXPECTED_ERRORS", ())):
-        runner.check_split_options(options)
-        if hasattr(fit, "validate"):
-            fit.validate(options)
+        options, _ = runner.checked_options(spec, fit, options)
         split = runner.load_checked_split(options)
         fit.train(options, split, WorkerRun(options.output))
     log.info(f"rank {rank()} of {world_size()}: done")

@@ -27,14 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core import config
+from core import config, run_kinds
+from core.cli.fields import default_of, flag
 from core.data.loading import DataError, source_fingerprint
 from core.data.split import split_id_for
 from core.models.base import ModelLoadError, SentimentModel, is_positive, load
-from core.models.ensemble import CLOUD_KINDS, EnsembleModel, combine, logits
+from core.models.ensemble import EnsembleModel, combine, logits
 from core.tracking.runs import effective_status, read_json
-from core.training.options import SPLIT_OPTIONS, DataOptions, EnsembleOptions, default_of, flag, member_folder
-from core.training.registry import local_kinds
+from core.training.options import SPLIT_OPTIONS, DataOptions, EnsembleOptions, member_folder
 from core.training.runner import OptionError
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,12 @@ def read_member(name: str) -> Member:
     if status != "succeeded":
         why = f" ({' '.join(str(reason).split())})" if reason else ""
         raise OptionError(f"--members {name}: run {member.id} is {status}{why}; only succeeded runs can be combined")
-    if member.kind in CLOUD_KINDS:
+    if run_kinds.is_cloud(member.kind):
         raise OptionError(
             f"--members {name}: run {member.id} is a cloud service evaluation ({member.kind}), billed per call: "
             "an ensemble combines local models only"
         )
-    if member.kind not in local_kinds():
+    if member.kind not in run_kinds.local_kinds():
         raise OptionError(f"--members {name}: run {member.id} has kind {member.kind!r}, not a local model")
     if not member.split_id:
         raise OptionError(f"--members {name}: run {member.id} records no split id")

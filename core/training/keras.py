@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from core.text.embeddings import EmbeddingError
 from core.training.options import KERAS_ARCHS, KerasOptions, with_presets
-from core.training.parent_run import ParentRun, inherited, load_parent
+from core.training.parent_run import ParentRun, parent_of
 
 if TYPE_CHECKING:  # TensorFlow loads when training starts, after validate() has checked the options
     from core.training.keras_data import RaggedIds
@@ -27,11 +27,6 @@ log = logging.getLogger(__name__)
 EXPECTED_ERRORS = (EmbeddingError,)
 VALIDATION_BATCH = 1024  # validation only predicts: bigger batches, same numbers
 PRESET_LAYOUT = {"default": {"padding": "post", "mask": True}, "study": {"padding": "pre", "mask": False}}
-# What a fine-tune (--init-from) takes from its parent: the options that made its vocabulary and network.
-MODEL_OPTIONS = (
-    "arch", "embedding", "preset", "trainable_embeddings", "dim", "vector_epochs", "vocab_size", "min_count",
-    "max_len", "units", "dropout",
-)  # fmt: skip
 ARCH_KEYS = ("arch", "vocab_rows", "dim", "max_len", "trainable", "units", "hidden", "dropout", "mask")
 
 
@@ -46,42 +41,19 @@ def resolved_options(options: KerasOptions) -> dict:
     return {**with_presets(options, options.preset), **PRESET_LAYOUT[options.preset]}
 
 
-def parent_of(options: KerasOptions) -> ParentRun | None:
-    """The --init-from run, checked (None without it)."""
-    return load_parent(options.init_from, "keras", options.output) if options.init_from else None
-
-
-def effective_options(options: KerasOptions, parent: ParentRun | None) -> KerasOptions:
-    """The options, with a parent's model options in place of those left to their defaults."""
-    return inherited(options, parent, MODEL_OPTIONS) if parent else options
-
-
-def inherit_from_parent(options: KerasOptions) -> KerasOptions:
-    """The options the run records and trains with: with --init-from, the parent's model options (the runner)."""
-    return effective_options(options, parent_of(options))
-
-
 def approach(options: KerasOptions) -> str:
-    parent = parent_of(options)
-    if parent is not None:
-        return parent.continued_name(model_name(effective_options(options, parent)), options)
-    return model_name(options)
-
-
-def model_name(options: KerasOptions) -> str:
     source = options.embedding if options.embedding in ("word2vec", "fasttext") else Path(options.embedding).name
     suffix = ", study preset" if options.preset == "study" else ""
     return f"Keras {KERAS_ARCHS[options.arch]} ({source}{suffix})"
 
 
 def validate(options: KerasOptions) -> None:
+    """After the runner took the parent's model options (--init-from), whose vocabulary and weights are the start:
+    then there are no vectors to find."""
     from core.text.embeddings import check_spec
 
-    parent = parent_of(options)
-    if parent is not None:  # its vocabulary and weights are the start: no vectors to find
-        effective_options(options, parent)  # a conflicting model option is refused here
-        return
-    check_spec(options.embedding)  # a missing vectors file fails here, before a run folder is made
+    if not options.init_from:
+        check_spec(options.embedding)  # a missing vectors file fails here, before a run folder is made
 
 
 @dataclass
@@ -105,8 +77,7 @@ def train(options: KerasOptions, split, run, steps: int | None = None, callbacks
 
     from core.models import keras as km
 
-    parent = parent_of(options)
-    options = effective_options(options, parent)
+    parent = parent_of(options, "keras")  # the options are already the parent's where they must be (the runner)
     opts = resolved_options(options)
     start = time.perf_counter()
     keras.utils.set_random_seed(options.seed)

@@ -9,10 +9,11 @@ a token holds TOKEN_SEP, or is empty) travels as its list.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+
+from core.tracking.devices import usable_cores
 
 CHUNK = 20_000  # tweets tokenised at a time
 PARALLEL_FROM = 100_000  # fewer texts are tokenised in this process: starting workers costs seconds
@@ -66,13 +67,6 @@ def _preprocessor(config: str):
     from core.text.preprocess import Preprocessor
 
     return Preprocessor.from_config(json.loads(config))
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def release_workers() -> None:

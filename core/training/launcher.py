@@ -26,27 +26,27 @@ from pathlib import Path
 from typing import Any
 
 from core import config
+from core.files import write_json_atomic
 from core.tracking.runs import (
     RunInfo,
     process_alive,
     read_json,
     read_run,
-    write_json_atomic,
 )
 from core.training.options import DataOptions, to_argv
-from core.training.registry import TRAINERS, TrainerSpec
+from core.training.registry import TrainerSpec, trainer, trainers
 
 CANCEL_GRACE_S = 15.0
 
 
 def available_trainers() -> dict[str, TrainerSpec]:
     """Registered trainers whose entry point exists in this checkout."""
-    return {k: t for k, t in TRAINERS.items() if importlib.util.find_spec(t.module) is not None}
+    return {k: t for k, t in trainers().items() if importlib.util.find_spec(t.module) is not None}
 
 
 def trainer_options(trainer_key: str, values: dict[str, Any], data: str | Path, output: str | Path) -> DataOptions:
     """The trainer's options dataclass from the form's values (field name -> value; None = leave it unset)."""
-    return TRAINERS[trainer_key].options(data=str(data), output=str(output), **values)
+    return trainer(trainer_key).options(data=str(data), output=str(output), **values)
 
 
 # ---------------------------------------------------------------- launching
@@ -75,7 +75,7 @@ def new_run_dir(trainer_key: str, values: dict[str, Any], root: Path | None = No
     parts = [datetime.now().strftime("%Y%m%d-%H%M%S"), _slug(prefix), _slug(trainer_key)]
     parts += [
         _slug(Path(str(values[o])).name)
-        for o in TRAINERS[trainer_key].run_name_options
+        for o in trainer(trainer_key).run_name_options
         if values.get(o) not in (None, "")
     ]
     base = "-".join(p for p in parts if p)
@@ -124,7 +124,7 @@ def launch_command(command: list[str], run_dir: Path, label: str, target: str = 
 def trainer_command(trainer_key: str, values: dict[str, Any], data: str | Path, output: str | Path) -> list[str]:
     """`python -m trainers.<x> --data DATA --output OUTPUT <options that differ from the defaults>`."""
     options = trainer_options(trainer_key, values, data, output)
-    return [sys.executable, "-m", TRAINERS[trainer_key].module, *to_argv(options)]
+    return [sys.executable, "-m", trainer(trainer_key).module, *to_argv(options)]
 
 
 def azure_job_command(
@@ -137,15 +137,15 @@ def azure_job_command(
     nodes: int = 1,
     gpus_per_node: int = 1,
 ) -> list[str]:
-    """The same trainer command wrapped in `python -m core.azure.jobs` (which replaces --output by the job's);
+    """The same trainer command wrapped in `python -m core.commands.azure_job` (which replaces --output by the job's);
     more than one node or GPU per node runs it with Azure ML's PyTorch distribution."""
     distribution = ["--instance-count", str(nodes), "--gpus-per-node", str(gpus_per_node)]
     return [
         sys.executable,
         "-m",
-        "core.azure.jobs",
+        "core.commands.azure_job",
         "--trainer",
-        TRAINERS[trainer_key].module_name,
+        trainer(trainer_key).module_name,
         "--compute",
         compute,
         *([] if gpu else ["--cpu"]),
@@ -164,7 +164,7 @@ def display_command(command: list[str]) -> str:
 def launch(trainer_key: str, values: dict[str, Any], data: str | Path, root: Path | None = None) -> Launch:
     """Run the trainer on this machine, in a new run folder."""
     run_dir = new_run_dir(trainer_key, values, root)
-    return launch_command(trainer_command(trainer_key, values, data, run_dir), run_dir, TRAINERS[trainer_key].label)
+    return launch_command(trainer_command(trainer_key, values, data, run_dir), run_dir, trainer(trainer_key).label)
 
 
 def launch_azure_job(
@@ -178,16 +178,16 @@ def launch_azure_job(
     nodes: int = 1,
     gpus_per_node: int = 1,
 ) -> Launch:
-    """Submit the trainer to an Azure ML compute cluster through core.azure.jobs.
+    """Submit the trainer to an Azure ML compute cluster through core.azure_ml.jobs.
 
     The local folder holds the submission's log (job name, studio link) and launch.json; the job's own run
-    folder is its Azure ML output (`python -m core.azure.jobs --download` fetches it).
+    folder is its Azure ML output (`python -m core.commands.azure_job --download` fetches it).
     """
     run_dir = new_run_dir(trainer_key, values, root, prefix="azureml")
     command = azure_job_command(trainer_key, values, data, compute, gpu, dry_run, nodes, gpus_per_node)
     where = f"{compute}, {nodes} x {gpus_per_node} GPUs" if nodes > 1 or gpus_per_node > 1 else compute
     return launch_command(
-        command, run_dir, f"{TRAINERS[trainer_key].label} on Azure ML ({where})", target="azureml", dry_run=dry_run
+        command, run_dir, f"{trainer(trainer_key).label} on Azure ML ({where})", target="azureml", dry_run=dry_run
     )
 
 

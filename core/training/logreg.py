@@ -15,7 +15,8 @@ from sklearn.pipeline import Pipeline
 
 from core.models.base import SklearnModel
 from core.text.preprocess import tweet_tokens
-from core.text.tokens import split_tokens, tweet_token_strings, usable_cores
+from core.text.tokens import split_tokens, tweet_token_strings
+from core.tracking.devices import usable_cores
 from core.training.options import C_GRID, LogregOptions
 from core.training.runner import OptionError
 

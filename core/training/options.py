@@ -1,12 +1,10 @@
 """Every trainer's options, declared once as dataclasses: the command line, the Train page's form, the Azure ML
 job command and the "train this" commands are all derived from these declarations.
 
-A field's metadata says what a person needs to choose it: `help`, `choices`, `group` (the --help section and the
-form's expander), `presets` (for an option left unset, the value each `--preset` gives it) and, when the flag is
-not the field name with dashes, `aliases`. The command line is built from these classes by
-`core.training.cli.TrainerArgumentParser` (transformers.HfArgumentParser): `--ngram-max` for `ngram_max`, and
-`--no-x` for a boolean whose default is True (`--onnx/--no-onnx`). A `bool | None` field is a tri-state:
-`--x` / `--no-x`, unset = the preset decides.
+Each field is a `core.cli.fields.option` (help, choices, group, presets, aliases; `from_parent`: taken from the
+`--init-from` run). The command line is built from these classes by `core.cli.parser.OptionsParser`
+(transformers.HfArgumentParser): `--ngram-max` for `ngram_max`, and `--no-x` for a boolean whose default is True
+(`--onnx/--no-onnx`). A `bool | None` field is a tri-state: `--x` / `--no-x`, unset = the preset decides.
 
 Light on purpose (the dashboard imports it): no scikit-learn, PyTorch, TensorFlow or transformers here.
 """
@@ -14,14 +12,15 @@ Light on purpose (the dashboard imports it): no scikit-learn, PyTorch, TensorFlo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import types
-import typing
-from dataclasses import MISSING, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core import config
+from core.cli import fields
+from core.cli.fields import option_flags
 
 GROUP_DATA = "data and run"
 GROUP_MODEL = "model"
@@ -38,39 +37,7 @@ DEFAULT_BASE_MODEL = "distilbert-base-uncased"
 MINILM_ALIAS = "minilm"
 
 
-def option(
-    default: Any = MISSING,
-    help: str = "",
-    *,
-    group: str = GROUP_MODEL,
-    choices=None,
-    presets: dict[str, Any] | None = None,
-    aliases: list[str] | None = None,
-    default_factory: Any = MISSING,
-    repeatable: bool = False,
-) -> Any:
-    """A dataclass field carrying what the command line and the form need to offer the option. A `repeatable`
-    list option takes several values after its flag and may be given more than once (argparse's `extend`)."""
-    metadata: dict[str, Any] = {"help": help, "group": group}
-    if repeatable:
-        metadata["action"] = "extend"
-    if choices is not None:
-        metadata["choices"] = list(choices)
-    if presets is not None:
-        metadata["presets"] = dict(presets)
-        metadata["help"] = f"{help} ({describe_presets(presets)})"
-    if aliases:
-        metadata["aliases"] = list(aliases)
-    return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
-
-
-def describe_presets(presets: dict[str, Any]) -> str:
-    """`--preset default: 10, study: 50` (None reads 'auto': the option's help says what that is)."""
-    shown = {True: "yes", False: "no", None: "auto"}
-    return "--preset " + ", ".join(
-        f"{name}: {shown.get(value, value) if isinstance(value, (bool, type(None))) else value}"
-        for name, value in presets.items()
-    )
+option = functools.partial(fields.option, group=GROUP_MODEL)  # a trainer's option: in the model group unless told
 
 
 def _default_data() -> str:
@@ -119,7 +86,10 @@ class LogregOptions(DataOptions):
 @dataclass(kw_only=True)
 class KerasOptions(DataOptions):
     arch: str = option(
-        "lstm", "base = embedding + average pooling + dense; lstm; bilstm (bidirectional LSTM)", choices=KERAS_ARCHS
+        "lstm",
+        "base = embedding + average pooling + dense; lstm; bilstm (bidirectional LSTM)",
+        choices=KERAS_ARCHS,
+        from_parent=True,
     )
     embedding: str = option(
         "word2vec",
@@ -127,9 +97,13 @@ class KerasOptions(DataOptions):
         "offline), a vectors file (GloVe .txt, word2vec .bin/.txt, fastText "
         ".vec/.bin), or a gensim-data name such as glove-twitter-100 (downloaded "
         "once, needs the internet)",
+        from_parent=True,
     )
     preset: str = option(
-        "default", "default: tuned for accuracy; study: the study's pipeline (see docs/keras.md)", choices=KERAS_PRESETS
+        "default",
+        "default: tuned for accuracy; study: the study's pipeline (see docs/keras.md)",
+        choices=KERAS_PRESETS,
+        from_parent=True,
     )
     init_from: str | None = option(
         None,
@@ -138,23 +112,36 @@ class KerasOptions(DataOptions):
         "the parent's: one given that differs from it is refused",
     )
     trainable_embeddings: bool | None = option(
-        None, "fine-tune the embeddings", presets={"default": True, "study": False}
+        None,
+        "fine-tune the embeddings",
+        presets={"default": True, "study": False},
+        from_parent=True,
     )
-    dim: int = option(100, "dimension of word2vec/fastText trained here")
-    vector_epochs: int = option(10, "gensim training epochs for word2vec/fasttext")
+    dim: int = option(100, "dimension of word2vec/fastText trained here", from_parent=True)
+    vector_epochs: int = option(10, "gensim training epochs for word2vec/fasttext", from_parent=True)
     vocab_size: int | None = option(
-        None, "keep the N most frequent training words (default: every word seen --min-count times)"
+        None,
+        "keep the N most frequent training words (default: every word seen --min-count times)",
+        from_parent=True,
     )
-    min_count: int | None = option(None, "least occurrences for a vocabulary word", presets={"default": 2, "study": 2})
+    min_count: int | None = option(
+        None, "least occurrences for a vocabulary word", presets={"default": 2, "study": 2}, from_parent=True
+    )
     max_len: int | None = option(
-        None, "tokens per tweet (auto: the 99th percentile of training lengths)", presets={"default": None, "study": 25}
+        None,
+        "tokens per tweet (auto: the 99th percentile of training lengths)",
+        presets={"default": None, "study": 25},
+        from_parent=True,
     )
     units: int | None = option(
         None,
         "LSTM units / dense units of the base model (auto: the embedding dim)",
         presets={"default": 64, "study": None},
+        from_parent=True,
     )
-    dropout: float | None = option(None, "word and output dropout", presets={"default": 0.2, "study": 0.0})
+    dropout: float | None = option(
+        None, "word and output dropout", presets={"default": 0.2, "study": 0.0}, from_parent=True
+    )
     epochs: int | None = option(
         None, "most epochs, early stopping ends sooner", group=GROUP_TRAINING, presets={"default": 10, "study": 50}
     )
@@ -181,6 +168,7 @@ class TransformerOptions(DataOptions):
         DEFAULT_BASE_MODEL,
         "Hugging Face hub name (needs internet once), a local model "
         f"folder, or '{MINILM_ALIAS}' (bundled MiniLM-L6, offline)",
+        from_parent=True,
     )
     max_length: str = option("auto", "tokens per tweet; 'auto' = 95th percentile on the training split")
     init_from: str | None = option(
@@ -245,67 +233,6 @@ class AzureLanguageOptions(DataOptions):
 def form_fields(options_cls: type) -> list[dataclasses.Field]:
     """The fields a person chooses (the launcher fills --data and --output)."""
     return [f for f in dataclasses.fields(options_cls) if f.name not in LAUNCHER_FIELDS]
-
-
-def value_type(options_cls: type, name: str) -> type:
-    """The field's type without `| None`: bool, int, float, str or list[str]."""
-    hint = typing.get_type_hints(options_cls)[name]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    return hint
-
-
-def is_tristate(options_cls: type, field: dataclasses.Field) -> bool:
-    """A `bool | None` option: yes, no, or unset (the preset decides)."""
-    return value_type(options_cls, field.name) is bool and field.default is None
-
-
-def option_kind(options_cls: type, field: dataclasses.Field) -> str:
-    """How the form offers it: bool, tristate, choice, int, float, list (several values) or text."""
-    kind = value_type(options_cls, field.name)
-    if typing.get_origin(kind) is list:
-        return "list"
-    if kind is bool:
-        return "tristate" if field.default is None else "bool"
-    if field.metadata.get("choices"):
-        return "choice"
-    return {int: "int", float: "float"}.get(kind, "text")
-
-
-def default_of(field: dataclasses.Field) -> Any:
-    if field.default is not MISSING:
-        return field.default
-    return None if field.default_factory is MISSING else field.default_factory()
-
-
-def flag(field: dataclasses.Field) -> str:
-    return "--" + field.name.replace("_", "-")
-
-
-def negative_flag(field: dataclasses.Field) -> str:
-    return "--no-" + field.name.replace("_", "-")
-
-
-def option_flags(options_cls: type, values: dict[str, Any], skip_defaults: bool = True) -> list[str]:
-    """Command-line arguments for `values` (field name -> value), in declaration order.
-
-    None means "unset": no flag (a tri-state then lets the preset decide). With `skip_defaults`, a value equal to
-    the field's default is left to the trainer too."""
-    args: list[str] = []
-    for field in dataclasses.fields(options_cls):
-        value = values.get(field.name)
-        if value is None or (isinstance(value, (str, list, tuple)) and not value):
-            continue
-        if skip_defaults and value == default_of(field) and not is_tristate(options_cls, field):
-            continue
-        if value_type(options_cls, field.name) is bool:
-            if value or field.default is not False:  # a False-by-default flag has no --no- form
-                args.append(flag(field) if value else negative_flag(field))
-        elif isinstance(value, (list, tuple)):  # a list option: its values after one flag
-            args += [flag(field), *map(str, value)]
-        else:
-            args += [flag(field), str(value)]
-    return args
 
 
 def to_argv(options: DataOptions) -> list[str]:

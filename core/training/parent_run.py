@@ -1,9 +1,12 @@
-"""`--init-from RUN`: the succeeded run whose weights a Keras or transformer training starts from.
+"""`--init-from RUN`: the succeeded run whose weights a training starts from (a trainer whose options have
+`init_from`: Keras, the transformer).
 
 The parent is a run folder, or a run's name under the runs folder (`--init-from minilm`). It must have succeeded,
-be of the trainer's kind and hold its model files. Options that shape the model (`inherited` names them per
-trainer) are the parent's: a value given on the command line that is not the option's default and differs from the
-parent's is refused in one line, before any run folder is touched.
+be of the trainer's kind and hold its model files (its RunKind's `model_files`, core.run_kinds). The options that
+shape the model (declared `from_parent=True` in core.training.options) are the parent's: a value given on the
+command line that is not the option's default and differs from the parent's is refused in one line, before any
+run folder is touched. The runner (core.training.runner) applies all this before the trainer's own checks, and
+names the run after its parent.
 """
 
 from __future__ import annotations
@@ -13,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import config
+from core import config, run_kinds
+from core.cli.fields import default_of, flag
 from core.data.loading import source_name
 from core.tracking.runs import read_run
-from core.training.options import default_of, flag
-
-MODEL_FILES = {"keras": ("model.keras", "preprocessing.json"), "transformer": ("model/config.json",)}
 
 
 class ParentRunError(Exception):
@@ -89,27 +90,37 @@ def load_parent(value: str, kind: str, output: str | None = None) -> ParentRun:
         raise ParentRunError(f"--init-from {value} is a {info.kind} run; this trainer continues {kind} runs only")
     if info.status != "succeeded":
         raise ParentRunError(f"--init-from {value} has not succeeded (status {info.status}): pick a finished run")
-    missing = [name for name in MODEL_FILES[kind] if not (path / name).is_file()]
+    missing = [name for name in run_kinds.RUN_KINDS[kind].model_files if not (path / name).is_file()]
     if missing:
         raise ParentRunError(f"--init-from {value}: {', '.join(missing)} missing, the run folder is incomplete")
     return ParentRun(path, info.meta, info.metrics or {})
 
 
-def inherited(options, parent: ParentRun, names: tuple[str, ...]):
-    """`options` with each of `names` set to the parent's value; one given (not its default) that differs from the
-    parent's is refused."""
-    fields = {f.name: f for f in dataclasses.fields(options)}
+def parent_of(options, kind: str) -> ParentRun | None:
+    """The --init-from run of `options`, checked (None without it, or for a trainer that has no --init-from)."""
+    value = getattr(options, "init_from", None)
+    return load_parent(value, kind, options.output) if value else None
+
+
+def inherited_options(options_cls: type) -> list[dataclasses.Field]:
+    """The options a fine-tune takes from its parent (declared `from_parent=True`)."""
+    return [f for f in dataclasses.fields(options_cls) if f.metadata.get("from_parent")]
+
+
+def inherited(options, parent: ParentRun):
+    """`options` with each option that shapes the model set to the parent's value; one given (not its default) that
+    differs from the parent's is refused."""
     values = {}
-    for name in names:
-        given, theirs = getattr(options, name), parent.setting(name)
-        if theirs is None and name not in parent.params:
+    for field in inherited_options(type(options)):
+        given, theirs = getattr(options, field.name), parent.setting(field.name)
+        if theirs is None and field.name not in parent.params:
             continue  # the parent does not say: the option stays as given
-        if given != default_of(fields[name]) and given != theirs:
+        if given != default_of(field) and given != theirs:
             raise ParentRunError(
-                f"{flag(fields[name])} {given} conflicts with the parent run {parent.name} ({theirs}): a fine-tune "
-                f"keeps the parent's model; leave {flag(fields[name])} out"
+                f"{flag(field)} {given} conflicts with the parent run {parent.name} ({theirs}): a fine-tune "
+                f"keeps the parent's model; leave {flag(field)} out"
             )
-        values[name] = theirs
+        values[field.name] = theirs
     return dataclasses.replace(options, **values)
 
 

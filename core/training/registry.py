@@ -1,144 +1,106 @@
-"""The one list of trainers. The launcher, the Train page's form, the Azure ML job command, the "train this"
-commands and the Live page's approach columns are all derived from it.
+"""The trainers, derived from the run kinds (core.run_kinds): the launcher, the Train page's form, the Azure ML job
+command, the "train this" commands and the Live page's approach columns all come from here.
 
 Light on purpose (the dashboard imports it): each trainer's fit code is named by a module string and imported only
-when the trainer runs (core.training.runner).
+when the trainer runs (core.training.runner); its options dataclass comes from the light core.training.options.
 """
 
 from __future__ import annotations
 
+import importlib
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core import config
-from core.training.options import (
-    AzureLanguageOptions,
-    DataOptions,
-    EnsembleOptions,
-    KerasOptions,
-    LogregOptions,
-    TransformerOptions,
-    option_flags,
-)
-
-
-@dataclass(frozen=True)
-class Example:
-    """A "train this" command: the approach family it trains, its run folder's name, the options it shows."""
-
-    family: str
-    folder: str
-    values: dict[str, Any] = field(default_factory=dict, hash=False)
+from core.run_kinds import RUN_KINDS, Example, RunKind
+from core.training.options import DataOptions, option_flags
 
 
 @dataclass(frozen=True)
 class TrainerSpec:
-    key: str  # the dashboard's and Azure ML jobs' name (core.azure.jobs also takes the module's)
-    module: str  # what `python -m` runs: the thin CLI entry point
-    fit_module: str  # the approach's fit code (core.training.<name>), imported when it runs
-    kind: str  # run.json's kind, which picks the model loader
-    label: str
-    description: str
+    """A run kind that has a trainer, with its options dataclass imported: what the trainer's callers read."""
+
+    run_kind: RunKind
     options: type[DataOptions]  # the options dataclass: CLI, form and commands all come from it
-    run_name_options: tuple[str, ...] = ()  # options whose values go into the launcher's run folder name
-    gpu: bool = False  # Azure ML: the CUDA image by default
-    distributed: bool = False  # runs data-parallel under torchrun / Azure ML's PyTorch distribution
-    live_label: str | None = None  # the Live page's column for this kind before any run (None: not a local model)
-    examples: tuple[Example, ...] = ()  # the "train this" commands, first = the Live page's suggestion
+
+    @property
+    def key(self) -> str:
+        """The dashboard's and Azure ML jobs' name: the run kind (core.azure_ml.jobs also takes the module's)."""
+        return self.run_kind.key
+
+    @property
+    def kind(self) -> str:
+        return self.run_kind.key
+
+    @property
+    def module(self) -> str:
+        return self.run_kind.trainer.module
 
     @property
     def module_name(self) -> str:
-        """`keras_nn` for trainers.keras_nn: the name `core.azure.jobs --trainer` documents."""
+        """`keras_nn` for trainers.keras_nn: the name `core.commands.azure_job --trainer` documents."""
         return self.module.rsplit(".", 1)[-1]
 
+    @property
+    def fit_module(self) -> str:
+        return self.run_kind.trainer.fit_module
 
-TRAINERS: dict[str, TrainerSpec] = {
-    spec.key: spec
-    for spec in (
-        TrainerSpec(
-            "logreg",
-            "trainers.logreg",
-            "core.training.logreg",
-            "logreg",
-            "Logistic regression (TF-IDF / hashing)",
-            "scikit-learn pipelines, the two Azure ML designer baselines; seconds on a CPU.",
-            LogregOptions,
-            run_name_options=("features",),
-            live_label="Logistic regression",
-            examples=(
-                Example("logreg-tfidf", "logreg-tfidf"),
-                Example("logreg-hashing", "logreg-hashing", {"features": "hashing"}),
-            ),
-        ),
-        TrainerSpec(
-            "keras",
-            "trainers.keras_nn",
-            "core.training.keras",
-            "keras",
-            "Keras neural network (base / LSTM / BiLSTM)",
-            "Embedding + pooling or recurrent layers on word2vec / fastText / pretrained vectors; GPU helps.",
-            KerasOptions,
-            run_name_options=("arch", "embedding"),
-            gpu=True,
-            live_label="Keras neural network",
-            examples=(Example("keras", "keras-lstm-word2vec", {"arch": "lstm", "embedding": "word2vec"}),),
-        ),
-        TrainerSpec(
-            "transformer",
-            "trainers.transformer",
-            "core.training.transformer",
-            "transformer",
-            "Fine-tuned transformer (DistilBERT, MiniLM, ...)",
-            "Hugging Face encoder fine-tuned on PyTorch; a GPU is strongly advised beyond a few thousand tweets.",
-            TransformerOptions,
-            run_name_options=("base_model",),
-            gpu=True,
-            distributed=True,
-            live_label="Transformer",
-            examples=(Example("transformer", "minilm", {"base_model": "minilm"}),),
-        ),
-        TrainerSpec(
-            "azure-language",
-            "trainers.azure_language",
-            "core.training.azure_language",
-            "azure-language",
-            "Azure AI Language (evaluation)",
-            "Scores a sample of the test split with the cloud service (billed per 1,000 text records).",
-            AzureLanguageOptions,
-        ),
-        TrainerSpec(
-            "ensemble",
-            "trainers.ensemble",
-            "core.training.ensemble",
-            "ensemble",
-            "Ensemble of finished runs (mean / fitted weights)",
-            "Combines the P(positive) of succeeded local runs trained on one split: nothing to train, it scores with each.",
-            EnsembleOptions,
-            run_name_options=("method",),
-            live_label="Ensemble",
-            examples=(Example("ensemble", "ensemble-mean", {"members": ["logreg-tfidf", "logreg-hashing"]}),),
-        ),
-    )
-}
+    @property
+    def label(self) -> str:
+        return self.run_kind.trainer.label
+
+    @property
+    def description(self) -> str:
+        return self.run_kind.trainer.description
+
+    @property
+    def run_name_options(self) -> tuple[str, ...]:
+        return self.run_kind.trainer.run_name_options
+
+    @property
+    def gpu(self) -> bool:
+        return self.run_kind.trainer.gpu
+
+    @property
+    def distributed(self) -> bool:
+        return self.run_kind.trainer.distributed
+
+    @property
+    def examples(self) -> tuple[Example, ...]:
+        return self.run_kind.trainer.examples
+
+    @property
+    def live_label(self) -> str | None:
+        """The Live page's column for this kind before any run (None: not a local model)."""
+        return self.run_kind.name if self.run_kind.local else None
+
+
+def spec_for(kind: RunKind) -> TrainerSpec:
+    module, _, name = kind.trainer.options.partition(":")
+    return TrainerSpec(kind, getattr(importlib.import_module(module), name))
+
+
+def trainers() -> dict[str, TrainerSpec]:
+    """Every run kind that has a trainer, by key, in the order core.run_kinds declares them."""
+    return {key: spec_for(kind) for key, kind in RUN_KINDS.items() if kind.trainer is not None}
 
 
 def trainer(name: str) -> TrainerSpec:
     """The spec by key (`keras`) or by module name (`keras_nn`, `trainers.keras_nn`)."""
-    for spec in TRAINERS.values():
+    for spec in trainers().values():
         if name in (spec.key, spec.module, spec.module_name):
             return spec
     raise KeyError(f"unknown trainer {name!r}; choose one of {', '.join(trainer_names())}")
 
 
 def trainer_names() -> list[str]:
-    return sorted({name for spec in TRAINERS.values() for name in (spec.key, spec.module_name)})
+    return sorted({name for spec in trainers().values() for name in (spec.key, spec.module_name)})
 
 
 def local_kinds() -> dict[str, TrainerSpec]:
-    """Run kinds answered by a local model (the Live page's columns), with their spec."""
-    return {spec.kind: spec for spec in TRAINERS.values() if spec.live_label}
+    """Run kinds answered by a local model that has a trainer (the Live page's columns), with their spec."""
+    return {spec.kind: spec for spec in trainers().values() if spec.run_kind.local}
 
 
 def example_args(spec: TrainerSpec, example: Example) -> list[str]:
@@ -148,7 +110,7 @@ def example_args(spec: TrainerSpec, example: Example) -> list[str]:
 
 def examples() -> dict[str, tuple[TrainerSpec, Example]]:
     """Every "train this" example by approach family."""
-    return {ex.family: (spec, ex) for spec in TRAINERS.values() for ex in spec.examples}
+    return {ex.family: (spec, ex) for spec in trainers().values() for ex in spec.examples}
 
 
 def train_commands(data_path: str | Path | None = None) -> dict[str, str]:
@@ -176,7 +138,7 @@ def train_commands(data_path: str | Path | None = None) -> dict[str, str]:
 def kind_train_commands() -> dict[str, str]:
     """For each local run kind, the command of its first example (what the Live page suggests)."""
     commands = train_commands()
-    return {kind: commands[spec.examples[0].family] for kind, spec in local_kinds().items()}
+    return {kind: commands[spec.examples[0].family] for kind, spec in local_kinds().items() if spec.examples}
 
 
 def shown_path(path: str | Path) -> str:

@@ -3,14 +3,17 @@
 `main(key, argv)` parses the command line of the registered trainer `key` (core.training.registry) into its
 options dataclass and calls `run_trainer`, which imports the trainer's fit module (core.training.<name>) and uses:
 
-- `approach(options) -> str`, the run's display name;
+- `approach(options) -> str`, the run's display name ("…, continued from PARENT" is added for a fine-tune);
 - `validate(options)` (optional): bad values or combinations, refused before any run folder is touched;
-- `inherit_from_parent(options) -> options` (optional): with `--init-from`, the parent run's model options in
-  place of those left to their defaults (core.training.parent_run), so run.json's params say what was trained;
 - `train(options, split, run) -> (model, train_seconds, n_train_tweets, extra)`: fit, save the model files into
   `run.path`; the runner evaluates on the shared test split and writes metrics.json. A module with nothing to
   fit defines `run_in(options, run)` instead (core.training.azure_language scores a sample with a service);
 - `EXPECTED_ERRORS` (optional): its own known error types.
+
+What the run kind says (core.run_kinds) the runner applies itself: `--extra-data` is refused for a kind that trains
+nothing, and with `--init-from` the parent run is checked and its model options (`from_parent=True`) replace
+those left to their defaults (core.training.parent_run), before `validate`, so run.json's params say what was
+trained.
 
 Expected failures (bad data, a bad option, a run folder another training is writing, plus each trainer's own
 known errors) end the process with one line, `error: <message>`, on stderr and exit status 2, and the run
@@ -29,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from core.cli.parser import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
 from core.data.loading import DataError, load_dataset, source_file
 from core.data.split import Split, load_split
 from core.evaluation.eval_sets import evaluate_official_set
@@ -36,10 +40,9 @@ from core.evaluation.metrics import evaluate
 from core.logs import configure_cli_logging
 from core.tracking import mlflow_log
 from core.tracking.runs import RunCancelled, RunFolderInUse, start_run
-from core.training.cli import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
 from core.training.extra_data import check_extra_options, lineage_record, mix_extra_data
 from core.training.options import DataOptions
-from core.training.parent_run import ParentRunError, parent_record
+from core.training.parent_run import ParentRun, ParentRunError, inherited, parent_of, parent_record
 from core.training.registry import TrainerSpec, trainer
 
 log = logging.getLogger(__name__)
@@ -76,17 +79,12 @@ def run_trainer(spec: TrainerSpec, options: DataOptions) -> Path:
     fit = importlib.import_module(spec.fit_module)
     expected = getattr(fit, "EXPECTED_ERRORS", ())
     with expected_failures(*expected):
-        check_split_options(options)
-        if hasattr(fit, "run_in") and options.extra_data:
-            raise OptionError(f"--extra-data: {spec.label} trains nothing, so it has no training split to add to")
-        if hasattr(fit, "validate"):
-            fit.validate(options)
-        if hasattr(fit, "inherit_from_parent"):  # --init-from: the parent's model options, recorded in params
-            options = fit.inherit_from_parent(options)
+        options, parent = checked_options(spec, fit, options)
+        approach = fit.approach(options)
         with start_run(
             options.output,
             kind=spec.kind,
-            approach=fit.approach(options),
+            approach=parent.continued_name(approach, options) if parent else approach,
             params=dataclasses.asdict(options),
             expected_errors=(*EXPECTED_ERRORS, *expected),
         ) as run:
@@ -96,6 +94,20 @@ def run_trainer(spec: TrainerSpec, options: DataOptions) -> Path:
                 fit_and_evaluate(fit, options, run)
         mlflow_log.log_finished_run(run.path)  # a copy for MLflow when MLFLOW_TRACKING_URI is set; never fails
         return run.path
+
+
+def checked_options(spec: TrainerSpec, fit: ModuleType, options: DataOptions) -> tuple[DataOptions, ParentRun | None]:
+    """The options the run records and trains with, and its --init-from parent: every refusal before a run folder
+    is touched (the split options, --extra-data for a kind that trains nothing, the parent, the trainer's own)."""
+    check_split_options(options)
+    if options.extra_data and not spec.run_kind.trains:
+        raise OptionError(f"--extra-data: {spec.label} trains nothing, so it has no training split to add to")
+    parent = parent_of(options, spec.kind)
+    if parent is not None:  # the parent's model options, recorded in params
+        options = inherited(options, parent)
+    if hasattr(fit, "validate"):
+        fit.validate(options)
+    return options, parent
 
 
 def fit_and_evaluate(fit: ModuleType, options: DataOptions, run) -> None:

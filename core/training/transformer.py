@@ -28,15 +28,15 @@ from sklearn.model_selection import train_test_split
 from core.models.transformer import (
     BaseModelError,
     check_base_model,
-    cpu_threads,
     load_pretrained,
     load_run,
     resolve_base_model,
 )
+from core.tracking.devices import usable_cores
 from core.training import distributed
 from core.training.extra_data import train_cache_id
 from core.training.options import MINILM_ALIAS, TransformerOptions
-from core.training.parent_run import ParentRun, inherited, load_parent
+from core.training.parent_run import ParentRun, parent_of
 
 # Waiting OpenMP threads that spin stall each other when the CPU is shared (training steps 3-10x slower and
 # erratic); passive waiting costs little on an idle machine. Read once, when PyTorch loads.
@@ -52,29 +52,7 @@ class CheckpointsFound(Exception):
 EXPECTED_ERRORS = (BaseModelError, CheckpointsFound)
 
 
-def parent_of(options: TransformerOptions) -> ParentRun | None:
-    """The --init-from run, checked (None without it)."""
-    return load_parent(options.init_from, "transformer", options.output) if options.init_from else None
-
-
-def effective_options(options: TransformerOptions, parent: ParentRun | None) -> TransformerOptions:
-    """The options, with a parent's base model in place of the default (another one given is refused)."""
-    return inherited(options, parent, ("base_model",)) if parent else options
-
-
-def inherit_from_parent(options: TransformerOptions) -> TransformerOptions:
-    """The options the run records and trains with: with --init-from, the parent's model options (the runner)."""
-    return effective_options(options, parent_of(options))
-
-
 def approach(options: TransformerOptions) -> str:
-    parent = parent_of(options)
-    if parent is not None:
-        return parent.continued_name(model_name(effective_options(options, parent)), options)
-    return model_name(options)
-
-
-def model_name(options: TransformerOptions) -> str:
     base = options.base_model
     base = Path(base).name if Path(base).expanduser().is_dir() else base
     return f"Fine-tuned {'MiniLM-L6' if base == MINILM_ALIAS else base}"
@@ -96,11 +74,8 @@ def validate(options: TransformerOptions) -> None:
         raise BaseModelError("--lr must be positive")
     if not 0 <= options.warmup_ratio < 1:
         raise BaseModelError("--warmup-ratio must be in [0, 1)")
-    parent = parent_of(options)
-    if parent is None:
+    if not options.init_from:  # with --init-from, the weights and tokenizer are the parent's model/ folder
         check_base_model(options.base_model)
-    else:  # the weights and tokenizer are the parent's model/ folder
-        effective_options(options, parent)
     last = last_checkpoint(Path(options.output))
     if last and options.resume is None:
         raise CheckpointsFound(
@@ -233,8 +208,7 @@ def train(options: TransformerOptions, split, run):
     """Fit (on every rank), then, on rank 0 only: save the best weights, export, and hand the served model back."""
     from core.training.transformer_loop import fit_loop, training_arguments
 
-    parent = parent_of(options)
-    options = effective_options(options, parent)
+    parent = parent_of(options, "transformer")  # the options are already the parent's where they must be
     model, tokenizer, device, precision = setup(options, run, parent)
     train_df = subsample(split.train, options.max_train_samples, options.seed)
     val_df = subsample(split.val, options.max_val_samples, options.seed)
@@ -333,7 +307,7 @@ def setup(options: TransformerOptions, run, parent: ParentRun | None = None):
 
     from core.training.transformer_loop import configure_attention
 
-    threads = options.threads or max(1, cpu_threads() // distributed.local_world_size())  # the node's cores, shared
+    threads = options.threads or max(1, usable_cores() // distributed.local_world_size())  # the node's cores, shared
     torch.set_num_threads(threads)
     torch.manual_seed(options.seed)
     device, precision = pick_device(options.device, options.precision)

@@ -1,4 +1,4 @@
-"""The Azure ML parallel batch-scoring job (core.azure.batch_job): the parts, the entry script run for real on this
+"""The Azure ML parallel batch-scoring job (core.azure_ml.batch_job): the parts, the entry script run for real on this
 machine with a real logreg run, the merged output against core.score's, and the job spec (nothing submitted)."""
 
 from __future__ import annotations
@@ -10,19 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from core.azure import batch_score_script as entry
-from core.azure.batch_job import (
+from core.azure_ml import batch_score_script as entry
+from core.azure_ml.batch_job import (
     SUMMARY_FILE,
     build_batch_job,
-    build_parser,
     collect,
     job_accounting,
     merge_scored,
     prepare,
     split_into_parts,
 )
+from core.cli.parser import parse_options
+from core.commands import azure_batch_job
 from core.config import PROJECT_ROOT
-from tests.support.cli import run_module, score_cli
+from tests.support.cli import score_cli
 from tests.support.data import make_tweets, write_official_csv
 
 # records core.score must account for: a quoted line break, doubled quotes, an extra field (malformed), an empty
@@ -149,7 +150,8 @@ def test_the_parallel_job_spec(tmp_path, small_run):
     task = step["task"]
     assert task["type"] == "run_function" and task["code"] == str(PROJECT_ROOT)
     assert (
-        task["entry_script"] == "core/azure/batch_score_script.py" and (PROJECT_ROOT / task["entry_script"]).is_file()
+        task["entry_script"] == "core/azure_ml/batch_score_script.py"
+        and (PROJECT_ROOT / task["entry_script"]).is_file()
     )
     assert task["program_arguments"] == (
         "--run ${{inputs.run}} --data ${{inputs.data}} --scored ${{outputs.scored}} "
@@ -160,18 +162,18 @@ def test_the_parallel_job_spec(tmp_path, small_run):
     assert "scikit-learn==1.9.1" in task["environment"]["conda_file"]["dependencies"][-1]["pip"]
 
 
-def test_batch_dry_run_cuts_the_parts_and_prints_the_spec(tmp_path, small_run):
+def test_batch_dry_run_cuts_the_parts_and_prints_the_spec(tmp_path, small_run, capsys):
     source = headered_csv(tmp_path / "tweets.csv")
     args = ("--run", small_run, "--data", source, "--compute", "cpu-2", "--staging", tmp_path / "stage")
-    done = run_module("core.azure.batch_job", *args, "--part-rows", "20", "--instance-count", "2", "--dry-run")
-    assert done.returncode == 0, done.stderr
-    assert "nothing submitted" in done.stdout and "entry_script: core/azure/batch_score_script.py" in done.stdout
-    assert "instance_count: 2" in done.stdout and "mini_batch_size: '1'" in done.stdout
-    assert "tweets.csv: 3 part(s) of up to 20 records" in done.stderr and "lines 44, 49" in done.stderr
+    azure_batch_job.main([*map(str, args), "--part-rows", "20", "--instance-count", "2", "--dry-run"])
+    done = capsys.readouterr()
+    assert "nothing submitted" in done.out and "entry_script: core/azure_ml/batch_score_script.py" in done.out
+    assert "instance_count: 2" in done.out and "mini_batch_size: '1'" in done.out
+    assert "tweets.csv: 3 part(s) of up to 20 records" in done.err and "lines 44, 49" in done.err
     assert sorted(p.name for p in (tmp_path / "stage" / "parts").iterdir()) == [f"part-0000{i}.csv" for i in range(3)]
 
 
-def test_bad_batch_requests_are_refused_before_any_part_is_cut(tmp_path, small_run):
+def test_bad_batch_requests_are_refused_before_any_part_is_cut(tmp_path, small_run, capsys):
     source = headered_csv(tmp_path / "tweets.csv")
     no_text = tmp_path / "numbers.csv"
     no_text.write_text("a,b\n1,2\n")
@@ -184,10 +186,12 @@ def test_bad_batch_requests_are_refused_before_any_part_is_cut(tmp_path, small_r
     }
     for args, why in cases.items():
         with pytest.raises((ValueError, OSError), match=why):
-            prepare(build_parser().parse_args([*base, *map(str, args)]))
+            prepare(parse_options(azure_batch_job.AzureBatchJobOptions, [*base, *map(str, args)]))
     assert not (tmp_path / "stage" / "parts").exists() or not any((tmp_path / "stage" / "parts").iterdir())
-    done = run_module("core.azure.batch_job", *base, "--run", small_run, "--data", source, "--instance-count", "0")
-    assert done.returncode == 2 and done.stdout == "", done.stderr
-    assert done.stderr.splitlines() == [
+    with pytest.raises(SystemExit) as exit_:
+        azure_batch_job.main([*base, "--run", str(small_run), "--data", str(source), "--instance-count", "0"])
+    done = capsys.readouterr()
+    assert exit_.value.code == 2 and done.out == "", done.err
+    assert done.err.splitlines() == [
         "error: --instance-count, --processes-per-node, --mini-batch-size and --part-rows must be at least 1"
     ]

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import requests
 
-from core.azure import local_endpoint
 from core.azure.endpoint import EndpointClient
-from core.azure.score_script import MAX_CHARS, find_run_dir
 from core.azure.services import ServiceError, get_service
+from core.azure_ml import local_endpoint
+from core.azure_ml.score_script import MAX_CHARS, find_run_dir
 from core.data.csv_reader import MAX_TEXT_CHARS
 from tests.support.cli import run_module
 
@@ -94,7 +94,7 @@ def test_empty_and_oversized_texts_are_not_sent_and_batches_are_split(endpoint_u
 
 
 def test_the_served_script_answers_empty_and_long_texts_like_core_score(run_dir, endpoint_url):
-    """Issue 11: an empty tweet used to get P(positive) 0.568 and "positive" here, and "empty text" in core.scoring.batch."""
+    """Issue 11: an empty tweet used to get P(positive) 0.568 and "positive" here, and "empty text" in core.inference.batch."""
     from core.models.base import load
 
     long_text = "awful delay " * 1000  # 12,000 characters: scored on its first MAX_TEXT_CHARS
@@ -118,7 +118,7 @@ def test_core_score_cli_with_the_endpoint(endpoint_url, tmp_path):
 
 
 def test_live_page_endpoint_column_answers_and_fails_alone_when_down(run_dir, endpoint_url):
-    from core.scoring.live import ModelCache, run_column, score_columns, service_column
+    from core.inference.live import ModelCache, run_column, score_columns, service_column
     from core.tracking.runs import read_run
 
     local = run_column(read_run(run_dir), ModelCache())

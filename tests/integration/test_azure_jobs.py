@@ -6,12 +6,19 @@ import json
 
 import pytest
 
-from core.azure.deploy import build_deployment, traffic_split
-from core.azure.jobs import build_job, split_trainer_args
+from core.azure_ml.deploy import build_deployment, traffic_split
+from core.azure_ml.jobs import build_job, split_trainer_args
+from core.commands import azure_deploy, azure_job
 from core.config import PROJECT_ROOT
 from tests.support.cli import run_module
 
-JOB_CLI = ("core.azure.jobs", "--trainer", "logreg", "--compute", "gpu-1")  # a logreg job on gpu-1, then its options
+JOB_CLI = (
+    "core.commands.azure_job",
+    "--trainer",
+    "logreg",
+    "--compute",
+    "gpu-1",
+)  # a logreg job on gpu-1, then its options
 
 
 @pytest.fixture
@@ -69,7 +76,19 @@ def test_bad_job_requests_are_refused_with_reasons(data_csv, tmp_path):
         build_job("logreg", [], "c")
 
 
+def in_process(capsys, command, *args) -> tuple[int, str, str]:
+    """A command's main() in this process: (exit status, stdout, stderr)."""
+    try:
+        command.main([str(a) for a in args])
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_dry_run_cli_prints_the_spec_and_submits_nothing(data_csv):
+    """As a user runs it (a child process): the SDK's experimental-class notices stay out of the output."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)}
     done = run_module(*JOB_CLI, "--dry-run", "--", "--data", data_csv, "--sample", "100", env=env)
     assert done.returncode == 0, done.stderr
@@ -80,7 +99,7 @@ def test_dry_run_cli_prints_the_spec_and_submits_nothing(data_csv):
 def test_deployment_spec_uses_key_auth_the_scoring_script_and_the_run(run_folder):
     endpoint, deployment = build_deployment(run_folder, "badbuzz-test", "blue", "Standard_F4s_v2", 2)
     assert endpoint.auth_mode == "key" and endpoint.name == "badbuzz-test"
-    assert deployment.code_configuration.scoring_script == "core/azure/score_script.py"
+    assert deployment.code_configuration.scoring_script == "core/azure_ml/score_script.py"
     assert deployment.code_configuration.code == str(PROJECT_ROOT)
     assert deployment.model.path == str(run_folder.resolve()) and deployment.model.type == "custom_model"
     assert deployment.instance_type == "Standard_F4s_v2" and deployment.instance_count == 2
@@ -106,18 +125,20 @@ def test_traffic_split():
         traffic_split({}, "blue", 50)
 
 
-def test_deploy_dry_run_cli_prints_both_specs_and_the_hourly_cost(run_folder):
-    done = run_module("core.azure.deploy", "--run", run_folder, "--endpoint", "badbuzz-test", "--dry-run")
-    assert done.returncode == 0, done.stderr
-    assert "auth_mode: key" in done.stdout and "scoring_script: core/azure/score_script.py" in done.stdout
-    assert "Standard_DS3_v2" in done.stdout and "/hour" in done.stdout
+def test_deploy_dry_run_cli_prints_both_specs_and_the_hourly_cost(run_folder, capsys):
+    code, out, err = in_process(capsys, azure_deploy, "--run", run_folder, "--endpoint", "badbuzz-test", "--dry-run")
+    assert code == 0, err
+    assert "auth_mode: key" in out and "scoring_script: core/azure_ml/score_script.py" in out
+    assert "Standard_DS3_v2" in out and "/hour" in out
 
 
-def test_submitting_without_a_workspace_says_what_to_set(data_csv):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent), "PYTHONPATH": str(PROJECT_ROOT)}
-    done = run_module(*JOB_CLI, "--", "--data", data_csv, cwd=data_csv.parent, env=env)
-    assert done.returncode != 0 and "no Azure ML workspace given" in done.stderr
-    assert "AZURE_SUBSCRIPTION_ID" in done.stderr
+def test_submitting_without_a_workspace_says_what_to_set(data_csv, capsys, monkeypatch):
+    for name in ("AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(data_csv.parent))
+    monkeypatch.chdir(data_csv.parent)  # no config.json here or above
+    code, _, err = in_process(capsys, azure_job, *JOB_CLI[1:], "--", "--data", data_csv)
+    assert code == 2 and "no Azure ML workspace given" in err and "AZURE_SUBSCRIPTION_ID" in err
 
 
 def test_the_trainer_is_named_by_its_registry_key_or_its_module(data_csv):
@@ -164,16 +185,17 @@ def test_nonsense_distribution_requests_are_refused(data_csv):
         build_job("transformer", [], "c", data=str(data_csv), gpus_per_node=2, gpu=False)
 
 
-def test_distributed_dry_run_prints_the_distribution_and_refuses_in_one_line(data_csv):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(data_csv.parent)}
-    cli = ("core.azure.jobs", "--trainer", "transformer", "--compute", "gpu-4x", "--data", data_csv)
-    done = run_module(*cli, "--instance-count", "3", "--gpus-per-node", "2", "--dry-run", env=env)
-    assert done.returncode == 0, done.stderr
-    assert "\ndistribution:\n  process_count_per_instance: 2\n  type: pytorch\n" in done.stdout
-    assert "\nresources:\n  instance_count: 3\n" in done.stdout
-    refused = run_module(*JOB_CLI, "--data", data_csv, "--instance-count", "2", "--dry-run", env=env)
-    assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr.strip().splitlines() == [
+def test_distributed_dry_run_prints_the_distribution_and_refuses_in_one_line(data_csv, capsys):
+    cli = ("--trainer", "transformer", "--compute", "gpu-4x", "--data", data_csv)
+    code, out, err = in_process(capsys, azure_job, *cli, "--instance-count", "3", "--gpus-per-node", "2", "--dry-run")
+    assert code == 0, err
+    assert "\ndistribution:\n  process_count_per_instance: 2\n  type: pytorch\n" in out
+    assert "\nresources:\n  instance_count: 3\n" in out
+    code, out, err = in_process(
+        capsys, azure_job, *JOB_CLI[1:], "--data", data_csv, "--instance-count", "2", "--dry-run"
+    )
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
         "error: the logreg trainer runs in one process: --instance-count and --gpus-per-node above 1 are for "
         "transformer"
     ]

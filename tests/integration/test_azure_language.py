@@ -14,6 +14,7 @@ from core.azure.cache import AnswerCache
 from core.azure.language import MAX_DOCUMENT_CHARS, LanguageClient, evaluate_three_class, p_positive
 from core.azure.services import ServiceError, get_service
 from core.azure.spend import BudgetExceeded, LanguagePrice, SpendGuard
+from core.commands import azure_spend
 from tests.support.azure_language_server import API_VERSION, LanguageServer
 from tests.support.cli import run_module
 
@@ -185,6 +186,12 @@ def _cli_env(tmp_path, server) -> dict:
     }
 
 
+def set_budget(monkeypatch, env: dict, records: int) -> None:
+    """`python -m core.commands.azure_spend --set-budget N` in this process, on the artifacts folder of `env`."""
+    monkeypatch.setenv("BADBUZZ_ARTIFACTS", env["BADBUZZ_ARTIFACTS"])
+    azure_spend.main(["--set-budget", str(records)])
+
+
 def _score_cli(tmp_path, env, *extra):
     """`python -m core.score --service azure-language` from tmp_path/in.csv to tmp_path/out.csv."""
     src, out = tmp_path / "in.csv", tmp_path / "out.csv"
@@ -243,23 +250,23 @@ def test_evaluation_run_is_a_normal_run_folder(tmp_path, monkeypatch):
         assert p[0] > 0.5 > p[1]
 
 
-def test_budget_refusal_in_the_evaluation_run_makes_no_request(tmp_path):
+def test_budget_refusal_in_the_evaluation_run_makes_no_request(tmp_path, monkeypatch):
     rows = pd.DataFrame({"target": [0, 4] * 50, "text": [f"tweet number {i}" for i in range(100)]})
     rows.to_csv(tmp_path / "data.csv", index=False)
     with LanguageServer() as server:
         env = _cli_env(tmp_path, server)
-        run_module("core.azure.spend", "--set-budget", "5", env=env, check=True)
+        set_budget(monkeypatch, env, 5)
         done = _evaluation_cli(tmp_path, tmp_path / "run", env)
         assert done.returncode != 0 and "refused before any request" in done.stderr
         assert server.requests == []
         assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
 
 
-def test_core_score_cli_refuses_a_file_over_budget_before_its_first_chunk(tmp_path):
+def test_core_score_cli_refuses_a_file_over_budget_before_its_first_chunk(tmp_path, monkeypatch):
     pd.DataFrame({"text": tweets(25)}).to_csv(tmp_path / "in.csv", index=False)
     with LanguageServer() as server:
         env = _cli_env(tmp_path, server)
-        run_module("core.azure.spend", "--set-budget", "20", env=env, check=True)
+        set_budget(monkeypatch, env, 20)
         done = _score_cli(tmp_path, env, "--chunk-size", "10")
         assert done.returncode != 0 and "refused before any request" in done.stderr
         assert server.requests == [] and not (tmp_path / "out.csv").exists()

@@ -1,4 +1,4 @@
-"""Behavioural tests (core/evaluation/behaviour.py, `python -m core.behaviour`): the suite's data files, seeded
+"""Behavioural tests (core/evaluation/behaviour.py, `python -m core.commands.behaviour`): the suite's data files, seeded
 expansion, failure rates judged on models whose behaviour is known, the command on a real tiny run, and its
 refusal to spend on a cloud run without consent (the fake Language server stands for the service)."""
 
@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from core import behaviour as cli
+from core.commands import behaviour as cli
 from core.evaluation import behaviour as bh
 from core.models.base import SentimentModel
 from tests.support.azure_language_server import LanguageServer

@@ -75,7 +75,7 @@ def _finish(proc: subprocess.Popen, kill: bool = False) -> None:
 
 
 def test_two_scorer_processes_never_spend_past_the_budget_together(tmp_path):
-    """Two `core.scoring.batch --service azure-language` processes at once, each with a file of 30 one-record tweets,
+    """Two `core.inference.batch --service azure-language` processes at once, each with a file of 30 one-record tweets,
     and a budget of 30 text records: the fake service bills at most 30 in total and one scorer is refused."""
     artifacts = tmp_path / "artifacts"
     SpendGuard(artifacts / "azure" / "language_usage.json", price=PRICE).set_budget(30)

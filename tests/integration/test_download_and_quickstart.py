@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from core import config
+from core.commands import quickstart as quickstart_command
 from core.data.download import DownloadError, download_sentiment140, valid_archive
 from core.training import quickstart
 from tests.support.data import make_tweets, write_headered_csv, write_official_csv
@@ -100,12 +101,12 @@ def test_quick_baselines_train_both_logistic_regressions(tmp_path):
     for launched in started:
         done = wait_until(launched.path, lambda r: not r.active, timeout=180)
         assert done.status == "succeeded", done.log_tail
-    assert quickstart.main(["--if-no-runs"]) == 0
+    assert quickstart_command.main(["--if-no-runs"]) == 0
     assert len(launcher.launched_runs()) == 2  # runs exist: nothing more was launched
 
 
 def test_quickstart_without_data_explains_what_to_do(capsys, monkeypatch):
     monkeypatch.setattr(config, "SHARED_SAMPLE", config.data_dir() / "absent.csv")
-    assert quickstart.main([]) == 0
+    assert quickstart_command.main([]) == 0
     assert "upload a CSV or download Sentiment140" in capsys.readouterr().err
     assert not os.path.exists(config.runs_dir())

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import resume
+from core.analysis import resume_table
+from core.inference import live
+from core.inference.scorers import scorer_for_run
 from core.models.base import ModelLoadError, load
 from core.models.ensemble import combine
-from core.scoring import live
-from core.scoring.monitor import scorer_for_run
+from core.run_kinds import RUN_KINDS, local_kinds
 from core.tracking.runs import list_runs, read_json, read_run, start_run
 from tests.support.cli import run_module
 from trainers import ensemble, logreg
@@ -88,7 +89,7 @@ def test_the_mean_ensemble_is_evaluated_on_its_members_test_split(runs):
     mine, a, b = predictions(runs / "mean"), predictions(runs / "tfidf"), predictions(runs / "hashing")
     assert mine["row_id"].tolist() == a["row_id"].tolist() == b["row_id"].tolist()
     assert mine["p_pos"].to_numpy() == pytest.approx((a["p_pos"] + b["p_pos"]).to_numpy() / 2, abs=2e-6)
-    [row] = resume.summary_table([run], include_study=False).to_dict("records")
+    [row] = resume_table.summary_table([run], include_study=False).to_dict("records")
     assert row["serving backend"] == "scikit-learn" and row["notes"].startswith("mean of 2 runs (tfidf, hashing)")
 
 
@@ -155,7 +156,7 @@ def test_members_that_cannot_be_combined_are_refused_in_one_line(runs, members, 
 
 
 def test_live_scoring_and_the_monitor_offer_the_ensemble(runs):
-    assert "ensemble" in live.LOCAL_KINDS and live.KIND_LABELS["ensemble"] == "Ensemble"
+    assert "ensemble" in local_kinds() and RUN_KINDS["ensemble"].name == "Ensemble"
     succeeded = [r for r in list_runs(runs) if r.path.name in ("tfidf", "hashing", "mean")]
     columns = {r.path.name: live.run_column(r, live.ModelCache()) for r in live.latest_per_approach(succeeded)}
     answers = {a.key: a for a in live.score_columns(list(columns.values()), TWEET)}

@@ -1,4 +1,4 @@
-"""Evaluation sets (core/evaluation/eval_sets.py, `python -m core.evaluate`): a real tiny logreg run measured on
+"""Evaluation sets (core/evaluation/eval_sets.py, `python -m core.commands.evaluate`): a real tiny logreg run measured on
 labelled files the tests write, the official manual set from a small fake official zip (neutral tweets reported
 apart), the evaluation after training, older runs evaluated later, cloud runs through the spend guard and cache,
 and the Compare / Résumé tables built on them."""
@@ -14,8 +14,8 @@ import pytest
 
 from core import config
 from core.analysis import compare as cmp
-from core.analysis import resume
-from core.evaluate import main as evaluate_main
+from core.analysis import resume_table
+from core.commands.evaluate import main as evaluate_main
 from core.evaluation import eval_sets
 from core.evaluation.eval_sets import OFFICIAL_SET, TEST_SPLIT
 from core.models.base import load
@@ -147,10 +147,13 @@ def test_older_runs_are_evaluated_once_and_the_tables_show_each_set(run, tmp_pat
     assert set(cmp.curve_points(runs, "roc", OFFICIAL_SET)["run"].str.split(" \\(").str[0]) == set(frames)
     texts, problem = cmp.set_texts(runs, OFFICIAL_SET)
     assert problem is None and len(texts) == 30
-    summary = resume.summary_table(runs, include_study=False, set_name="my tweets")
+    summary = resume_table.summary_table(runs, include_study=False, set_name="my tweets")
     assert summary.columns.tolist().index(column) == summary.columns.tolist().index("test split") + 1
     assert summary["run"].tolist()[0] == "logreg-a"  # ranked by the chosen set: the other run lacks it
-    assert resume.missing_set(summary, "my tweets") == ["logreg-b"] and len(resume.on_set(summary, "my tweets")) == 1
+    assert (
+        resume_table.missing_set(summary, "my tweets") == ["logreg-b"]
+        and len(resume_table.on_set(summary, "my tweets")) == 1
+    )
 
 
 def test_cloud_runs_are_evaluated_through_the_cache(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""core/scoring/explain.py on real tiny models: occlusion (logreg run, tiny transformer run) and the exact
+"""core/inference/explain.py on real tiny models: occlusion (logreg run, tiny transformer run) and the exact
 logistic-regression contributions (TF-IDF run, and a feature-hashing pipeline fitted here)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
+from core.inference import explain as ex
 from core.models.base import SentimentModel, SklearnModel, load
-from core.scoring import explain as ex
 from core.training.logreg import build_pipeline
 from tests.support.data import make_tweets
 from tests.support.transformer_runs import shared_transformer_run

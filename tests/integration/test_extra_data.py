@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.analysis import lineage
-from core.analysis.resume import summary_table
+from core.analysis.resume_table import summary_table
 from core.data.split import load_split
 from core.tracking.runs import read_run
 from core.training.extra_data import mix_extra_data, normalised_texts

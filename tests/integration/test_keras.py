@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from gensim.models import KeyedVectors
 
-from core.models import keras as km
 from core.models.base import load
 from core.text.preprocess import STUDY_STEPS
 from trainers import keras_nn
@@ -26,8 +24,18 @@ TINY = ["--dim", "8", "--units", "8", "--epochs", "1", "--batch-size", "64", "--
 HISTORY_KEYS = {"epoch", "loss", "val_loss", "accuracy", "val_accuracy", "seconds", "tweets_per_s"}
 
 
-def tiny_vectors(folder: Path, csv: Path) -> KeyedVectors:
-    """8-d vectors for part of the tiny corpus's words (so coverage is below 100 %)."""
+@pytest.fixture(scope="module")
+def km():
+    """core.models.keras, imported by the tests that use it (TensorFlow takes seconds: not at collection)."""
+    from core.models import keras
+
+    return keras
+
+
+def tiny_vectors(folder: Path, csv: Path):
+    """8-d gensim KeyedVectors for part of the tiny corpus's words (so coverage is below 100 %)."""
+    from gensim.models import KeyedVectors
+
     from core.text.preprocess import tweet_tokens
 
     words = sorted({w for text in pd.read_csv(csv)["text"] for w in tweet_tokens(text) if not w.isdigit()})
@@ -107,7 +115,7 @@ def test_every_run_is_complete(runs, name):
     assert len(predictions) == meta["data"]["sizes"]["test"]
 
 
-def test_embedding_kinds_are_recorded(runs):
+def test_embedding_kinds_are_recorded(runs, km):
     trained = read(runs["lstm-word2vec"], "run.json")["embedding"]
     assert trained["origin"] == "trained" and trained["source"] == "word2vec" and trained["vocab_coverage"] == 1.0
     assert read(runs["base-fasttext"], "run.json")["embedding"]["subword"] is True
@@ -124,7 +132,7 @@ def test_base_model_learns_the_tiny_corpus(runs):
     assert read(runs["base-fasttext"], "metrics.json")["test"]["accuracy"] >= 0.9
 
 
-def test_progress_lines_and_history_follow_epochs_and_steps(tmp_path, capsys):
+def test_progress_lines_and_history_follow_epochs_and_steps(tmp_path, capsys, km):
     from core.tracking.runs import read_json, start_run
 
     rng = np.random.default_rng(0)
@@ -163,7 +171,7 @@ def test_loaded_run_scores_raw_tweets_like_the_trained_model(runs, name):
     assert empty.shape == (3,) and np.all((empty >= 0) & (empty <= 1))
 
 
-def test_predictions_identical_after_save_and_load(tmp_path):
+def test_predictions_identical_after_save_and_load(tmp_path, km):
     from core.text.preprocess import Preprocessor
 
     texts = ["I love this airline", "worst flight ever, lost my bag", "not bad at all", "@united thanks!!!"]
@@ -181,7 +189,7 @@ def test_predictions_identical_after_save_and_load(tmp_path):
         np.testing.assert_array_equal(before, after)
 
 
-def test_study_preset_reproduces_the_study_pipeline(runs):
+def test_study_preset_reproduces_the_study_pipeline(runs, km):
     meta = read(runs["study-word2vec"], "run.json")
     model = meta["model"]
     assert model["max_len"] == 25 and model["units"] == 8 == model["dim"] and model["trainable"] is False
@@ -197,7 +205,7 @@ def test_study_preset_reproduces_the_study_pipeline(runs):
     assert parameters["layers"] == {"embedding": rows * 8, "lstm": 4 * (2 * 8 * 8 + 8), "sentiment": 18}
 
 
-def test_study_parameter_counts_match_the_study_summary():
+def test_study_parameter_counts_match_the_study_summary(km):
     """The study's first model: Embedding(33,450 x 50, frozen) -> LSTM(50) -> Dense(2)."""
     network = km.build_model("lstm", 33_450, 50, 25, trainable=False, units=50, dropout=0.0, mask=False)
     counts = km.parameter_counts(network)
@@ -224,7 +232,7 @@ def test_offline_gensim_data_name_fails_the_run_with_what_to_pass(tmp_path, tiny
     assert meta["status"] == "failed" and "glove.6B.50d.txt" in meta["error"]
 
 
-def test_text_encoder_vocabulary_and_padding():
+def test_text_encoder_vocabulary_and_padding(km):
     from core.text.preprocess import Preprocessor
 
     tokens = [["a", "b", "a"], ["a", "c"], ["b", "a", "d", "e"]]

@@ -51,7 +51,7 @@ def test_commands_come_from_the_trainer_options_dataclass():
     azure = launcher.azure_job_command("keras", {"arch": "bilstm"}, "tweets.csv", "gpu-cluster", dry_run=True)
     assert azure[1:] == [
         "-m",
-        "core.azure.jobs",
+        "core.commands.azure_job",
         "--trainer",
         "keras_nn",
         "--compute",

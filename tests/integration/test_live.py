@@ -1,4 +1,4 @@
-"""core/scoring/live.py: a real logreg run and the real Azure AI Language client against local servers."""
+"""core/inference/live.py: a real logreg run and the real Azure AI Language client against local servers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.inference import live
 from core.models.base import label_for, load
-from core.scoring import live
 from core.tracking.runs import list_runs, read_run
 from tests.support.azure_language_server import LanguageServer
 from views.components.formatting import history_rows, truncation_notice
@@ -168,9 +168,9 @@ def test_one_threshold_labels_every_scoring_path(run):
     import numpy as np
     import pandas as pd
 
-    from core.azure import score_script
+    from core.azure_ml import score_script
+    from core.inference.batch import score_frame
     from core.models.base import THRESHOLD, labels_for
-    from core.scoring.batch import score_frame
 
     edge = [THRESHOLD - 1e-9, THRESHOLD]  # labelled before any rounding of the score
     assert [label_for(p) for p in edge] == ["negative", "positive"]

@@ -125,7 +125,7 @@ def test_load_names_a_corrupt_model_file_and_a_killed_run(tmp_path, trained_logr
         models.load(copy)
     (tmp_path / "in.csv").write_text("text\nhi\n")
     result = score_cli(copy, tmp_path / "in.csv", tmp_path / "o.csv")
-    assert result.returncode == 1 and result.stderr.startswith("error: ") and "model.joblib" in result.stderr
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "model.joblib" in result.stderr
     assert "Traceback" not in result.stderr
 
     killed = shutil.copytree(trained_logreg_run, tmp_path / "killed")

@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.analysis.timeline import most_negative, negative_timeline
+from core.inference.scorers import ServiceScorer, scorer_for_run
+from core.inference.stream import score_stream, scored_csv
+from core.inference.stream_input import NO_GROUP_VALUE, CsvLayout, MonitorError, inspect_csv, pasted_tweets
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules
-from core.scoring import monitor
 from tests.support import airline
 from tests.support.data import FILLER, NEGATIVE, POSITIVE, make_tweets_csv
 from views.components.figures import group_share_figure, group_volume_figure, timeline_figure
@@ -28,7 +31,7 @@ def scorer(tmp_path_factory):
         run_dir = logreg.main(
             ["--data", str(make_tweets_csv(root / "train.csv")), "--output", str(root / "run"), "--C", "1.0"]
         )
-    return monitor.scorer_for_run(run_dir)
+    return scorer_for_run(run_dir)
 
 
 def tweet(rng: random.Random, negative: bool) -> str:
@@ -61,10 +64,10 @@ def test_large_csv_streams_in_chunks_and_finds_the_burst(scorer):
         + "\n"
     ).encode()
     stream = io.BytesIO(data + extra)
-    layout = monitor.inspect_csv(stream)
+    layout = inspect_csv(stream)
     assert (layout.text_column, layout.time_column) == ("text", "timestamp")
     progress = []
-    result = monitor.score_stream(
+    result = score_stream(
         stream, layout, scorer, on_progress=lambda f, rows: progress.append((f, rows)), chunk_rows=2_000
     )
     report = result.report
@@ -83,7 +86,7 @@ def test_large_csv_streams_in_chunks_and_finds_the_burst(scorer):
         "unparseable timestamp"
     ]
 
-    timeline = monitor.negative_timeline(scored, threshold=0.6, min_tweets=5)
+    timeline = negative_timeline(scored, threshold=0.6, min_tweets=5)
     assert timeline.by == "time" and timeline.bucket_label == "hour"
     assert len(timeline.buckets) == 24
     alerting = timeline.buckets.loc[timeline.buckets["alert"], "start"].dt.hour.tolist()
@@ -92,11 +95,11 @@ def test_large_csv_streams_in_chunks_and_finds_the_burst(scorer):
     quiet = timeline.buckets.loc[~timeline.buckets["alert"], "share"]
     assert quiet.max() < 0.4
 
-    worst = monitor.most_negative(scored, 10)
+    worst = most_negative(scored, 10)
     assert worst["p_pos"].is_monotonic_increasing and (worst["p_pos"] < 0.5).all()
     assert all(any(word in text for word in NEGATIVE) for text in worst["text"])
 
-    back = pd.read_csv(io.BytesIO(monitor.scored_csv(scored)), keep_default_na=False)
+    back = pd.read_csv(io.BytesIO(scored_csv(scored)), keep_default_na=False)
     assert len(back) == n + 2 and list(back.columns) == ["row", "timestamp", "text", "score", "label", "reason"]
     assert set(back["label"]) == {"positive", "negative", ""}
 
@@ -107,12 +110,12 @@ def test_large_csv_streams_in_chunks_and_finds_the_burst(scorer):
 def test_pasted_tweets_are_charted_by_position(scorer):
     rng = random.Random(3)
     lines = [tweet(rng, negative=i >= 60) for i in range(100)]
-    data = monitor.pasted_tweets("\n".join(lines[:50] + ["", "   "] + lines[50:]))
-    layout = monitor.inspect_csv(io.BytesIO(data))
+    data = pasted_tweets("\n".join(lines[:50] + ["", "   "] + lines[50:]))
+    layout = inspect_csv(io.BytesIO(data))
     assert layout.lines and layout.time_column is None
-    result = monitor.score_stream(io.BytesIO(data), layout, scorer)
+    result = score_stream(io.BytesIO(data), layout, scorer)
     assert result.report.rows == 100 and result.report.bad_rows == 0 and not result.has_time
-    timeline = monitor.negative_timeline(result.scored, threshold=0.5, min_tweets=1, target_buckets=10)
+    timeline = negative_timeline(result.scored, threshold=0.5, min_tweets=1, target_buckets=10)
     assert timeline.by == "position" and timeline.bucket_label == "10 tweets"
     assert timeline.buckets["alert"].tolist() == [False] * 6 + [True] * 4
     assert timeline.crossings["start"].tolist() == [61]
@@ -125,9 +128,9 @@ def test_sentiment140_raw_file_latin1_with_pdt_dates(scorer):
         '"4","3","Tue Apr 07 01:02:03 PDT 2009","NO_QUERY","user3","best seat ever thanks"',
     ]
     data = ("\n".join(rows) + "\n").encode("latin-1")
-    layout = monitor.inspect_csv(io.BytesIO(data))
+    layout = inspect_csv(io.BytesIO(data))
     assert not layout.header and layout.encoding == "latin-1" and layout.time_column == "date"
-    result = monitor.score_stream(io.BytesIO(data), layout, scorer)
+    result = score_stream(io.BytesIO(data), layout, scorer)
     scored = result.scored
     assert scored["text"][0].endswith("café closed")
     assert scored["timestamp"][0] == pd.Timestamp("2009-04-07 05:19:45", tz="UTC")
@@ -135,22 +138,22 @@ def test_sentiment140_raw_file_latin1_with_pdt_dates(scorer):
 
 
 def test_unusable_inputs_say_what_to_fix(scorer):
-    with pytest.raises(monitor.MonitorError, match="empty"):
-        monitor.inspect_csv(io.BytesIO(b"  \n"))
-    layout = monitor.inspect_csv(io.BytesIO(b"when,what\n2024-01-01,hello\n"))
+    with pytest.raises(MonitorError, match="empty"):
+        inspect_csv(io.BytesIO(b"  \n"))
+    layout = inspect_csv(io.BytesIO(b"when,what\n2024-01-01,hello\n"))
     assert layout.text_column is None
-    with pytest.raises(monitor.MonitorError, match="Pick the column"):
-        monitor.score_stream(io.BytesIO(b"when,what\n2024-01-01,hello\n"), layout, scorer)
+    with pytest.raises(MonitorError, match="Pick the column"):
+        score_stream(io.BytesIO(b"when,what\n2024-01-01,hello\n"), layout, scorer)
     layout.text_column, layout.time_column = "what", "when"  # what the page's selectboxes do
-    result = monitor.score_stream(io.BytesIO(b"when,what\n2024-01-01,love it great\n"), layout, scorer)
+    result = score_stream(io.BytesIO(b"when,what\n2024-01-01,love it great\n"), layout, scorer)
     assert result.scored["label"].tolist() == ["positive"] and result.has_time
-    with pytest.raises(monitor.MonitorError, match="no data lines"):
-        monitor.score_stream(io.BytesIO(b"text\n"), monitor.CsvLayout(["text"], "text", None), scorer)
+    with pytest.raises(MonitorError, match="no data lines"):
+        score_stream(io.BytesIO(b"text\n"), CsvLayout(["text"], "text", None), scorer)
 
 
 def test_unquoted_comma_in_one_column_file_is_a_malformed_line(scorer):
     data = b"text\nlove this crew\nworst delay, lost bag\nbad seat\n"
-    result = monitor.score_stream(io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), scorer)
+    result = score_stream(io.BytesIO(data), inspect_csv(io.BytesIO(data)), scorer)
     assert result.scored["text"].tolist() == ["love this crew", "bad seat"]
     assert result.report.malformed_lines == 1 and result.report.malformed_samples == ["line 3: 2 fields instead of 1"]
 
@@ -158,7 +161,7 @@ def test_unquoted_comma_in_one_column_file_is_a_malformed_line(scorer):
 def test_unclosed_quote_is_contained_and_the_rows_after_it_are_kept(scorer):
     good = "".join(f"great flight {i}\n" for i in range(30))
     data = ("text\n" + good + '"this quote never ends\nawful\n').encode()
-    result = monitor.score_stream(io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), scorer, chunk_rows=10)
+    result = score_stream(io.BytesIO(data), inspect_csv(io.BytesIO(data)), scorer, chunk_rows=10)
     assert result.report.stopped_early is None
     assert result.scored["text"].tolist()[-1] == "awful" and len(result.scored) == 31
     assert result.report.malformed_samples == ["line 32: a quote opened here never closes"]
@@ -191,20 +194,12 @@ def test_service_answers_and_per_row_errors_are_kept(tmp_path):
             + "\n".join(f"great trip {i}" for i in range(250))
             + "\n"
         ).encode()
-        result = monitor.score_stream(
-            io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), monitor.ServiceScorer(client)
-        )
+        result = score_stream(io.BytesIO(data), inspect_csv(io.BytesIO(data)), ServiceScorer(client))
         assert max(r.documents for r in server.requests) <= 10  # the client's own batching
     scored = result.scored
     assert scored["label"].tolist()[:2] == ["positive", "negative"]
     assert result.model == "Azure AI Language" and result.failed_scores == 0  # long text is truncated, not refused
     assert len(scored) == 253 and np.isfinite(scored["p_pos"]).all()
-
-
-def test_choose_bucket():
-    assert monitor.choose_bucket(pd.Timedelta("30min")) == ("1min", "minute")
-    assert monitor.choose_bucket(pd.Timedelta("3D")) == ("3h", "3 hours")
-    assert monitor.choose_bucket(pd.Timedelta("400D")) == ("30D", "30 days")
 
 
 def airline_summary(scored: pd.DataFrame, freq: str, **per_group: GroupRule) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -217,20 +212,20 @@ def airline_summary(scored: pd.DataFrame, freq: str, **per_group: GroupRule) -> 
 
 def test_an_airline_export_split_by_airline_shows_the_burst_in_its_airline_only(scorer):
     data = airline.airline_csv_bytes()
-    layout = monitor.inspect_csv(io.BytesIO(data))
+    layout = inspect_csv(io.BytesIO(data))
     assert (layout.text_column, layout.time_column, layout.group_candidates) == ("text", "tweet_created", ["airline"])
     layout.group_column = "airline"
-    result = monitor.score_stream(io.BytesIO(data), layout, scorer)
+    result = score_stream(io.BytesIO(data), layout, scorer)
     scored = result.scored
     assert result.group_column == "airline" and result.report.bad_rows == 0
     assert len(scored) == result.report.records == len(airline.AIRLINES) * airline.HOURS * airline.PER_HOUR + 3
     counts = scored["group"].value_counts().to_dict()
     assert counts == {
         **dict.fromkeys(airline.AIRLINES, airline.HOURS * airline.PER_HOUR),
-        monitor.NO_GROUP_VALUE: airline.UNNAMED,
+        NO_GROUP_VALUE: airline.UNNAMED,
     }
 
-    timeline = monitor.negative_timeline(scored, threshold=0.6, min_tweets=5)
+    timeline = negative_timeline(scored, threshold=0.6, min_tweets=5)
     assert (timeline.by, timeline.freq) == ("time", "1h")
     windows, summary = airline_summary(scored, timeline.freq)
     burst = summary.loc[airline.BURSTING]
@@ -238,13 +233,13 @@ def test_an_airline_export_split_by_airline_shows_the_burst_in_its_airline_only(
     assert burst["first_crossing"] == pd.Timestamp("2015-02-24 17:00", tz="UTC")  # 09:00 at -0800
     others = summary.drop(index=airline.BURSTING)
     assert others["over_threshold"].eq(0).all() and others["first_crossing"].isna().all()
-    assert summary.index[-1] == monitor.NO_GROUP_VALUE and summary["tweets"].sum() == len(scored)
+    assert summary.index[-1] == NO_GROUP_VALUE and summary["tweets"].sum() == len(scored)
 
     top_share = windows.loc[windows["group"] == airline.BURSTING, "share"].max()
     _, strict = airline_summary(scored, timeline.freq, **{airline.BURSTING: GroupRule(min(top_share + 0.05, 1.0), 5)})
     assert strict["over_threshold"].eq(0).all() and strict["first_crossing"].isna().all()
 
-    back = pd.read_csv(io.BytesIO(monitor.scored_csv(scored)), keep_default_na=False)
+    back = pd.read_csv(io.BytesIO(scored_csv(scored)), keep_default_na=False)
     assert list(back.columns) == ["row", "timestamp", "group", "text", "score", "label", "reason"]
     charted = summary.index[:3].tolist()
     assert [t.name for t in group_share_figure(windows, charted, "hour").data][::3] == charted

@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
+from core.inference.scorers import ModelScorer
 from core.models.base import load
 from core.monitor import alerts
 from core.monitor.channels import WebhookChannel
@@ -20,7 +21,6 @@ from core.monitor.records import Fields
 from core.monitor.rules import SHARE
 from core.monitor.sources import FolderSource
 from core.monitor.store import DB_ENV, Store
-from core.scoring.monitor import ModelScorer
 from tests.integration.test_monitor_watch import (
     BAD,
     GOOD,

@@ -16,6 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.commands import watch as watch_command
+from core.inference.scorers import ModelScorer
+from core.inference.stream_input import inspect_csv
 from core.models.base import load
 from core.monitor import alerts, watch
 from core.monitor.channels import EmailChannel, SmtpSettings, WebhookChannel
@@ -24,8 +27,6 @@ from core.monitor.records import Fields
 from core.monitor.rules import SHARE, GroupRule, Rules
 from core.monitor.sources import FolderSource, TailSource
 from core.monitor.store import Store, StoreError
-from core.scoring import monitor
-from core.scoring.monitor import ModelScorer
 from tests.support.monitor_servers import SmtpSink, WebhookReceiver
 
 AIRLINE_COLUMNS = ["tweet_id", "airline_sentiment", "airline", "name", "text", "tweet_created", "tweet_location"]
@@ -71,7 +72,7 @@ def test_an_airline_export_has_its_text_and_time_columns_found_by_content(tmp_pa
     airlines = ["United", "Delta", "Virgin America"]
     rows = [(airlines[i % 3], f"{GOOD} {i}", START + pd.Timedelta(minutes=i)) for i in range(30)]
     data = airline_export(tmp_path / "Tweets.csv", rows).read_bytes()
-    layout = monitor.inspect_csv(io.BytesIO(data))
+    layout = inspect_csv(io.BytesIO(data))
     assert (layout.text_column, layout.time_column) == ("text", "tweet_created")
     assert "airline" in layout.group_candidates and "tweet_id" not in layout.group_candidates
 
@@ -206,7 +207,7 @@ def test_the_http_endpoint_wants_its_token_and_answers_one_json_line(store, scor
 def test_the_watcher_refuses_to_serve_without_a_token_and_a_database_server(
     tmp_path, trained_logreg_run, capsys, monkeypatch
 ):
-    monkeypatch.delenv(watch.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(watch_command.TOKEN_ENV, raising=False)
     for extra, why in [
         (["--http", "127.0.0.1:0"], "needs a token"),
         (["--http", "127.0.0.1:0", "--db", "postgresql://u:secret@127.0.0.1:1/db"], "cannot open the monitor store"),
@@ -214,7 +215,7 @@ def test_the_watcher_refuses_to_serve_without_a_token_and_a_database_server(
         (["--folder", str(tmp_path), "--threshold", "7"], "between 0 and 1"),
     ]:
         with pytest.raises(SystemExit) as exit_:
-            watch.main(["--run", str(trained_logreg_run), "--db", str(tmp_path / "f.sqlite"), *extra])
+            watch_command.main(["--run", str(trained_logreg_run), "--db", str(tmp_path / "f.sqlite"), *extra])
         err = capsys.readouterr().err.strip()
         assert exit_.value.code == 2 and err.startswith("error: ") and why in err and "\n" not in err
         assert "secret" not in err  # a server URL is shown without its password

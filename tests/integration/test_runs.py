@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from core.files import write_json_atomic
 from core.tracking import runs
-from core.tracking.runs import list_runs, read_run, start_run, write_json_atomic
+from core.tracking.runs import list_runs, read_run, start_run
 from tests.support.data import ROOT
 
 

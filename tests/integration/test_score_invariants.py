@@ -1,7 +1,7 @@
 """Batch scoring accounts for every record (issue 11), and one text gets one answer on every path.
 
 rows out + malformed = records in, on generated files and on each case the issue lists; the same empty,
-blank or huge text gets the same answer from core.scoring.batch, the monitor, the endpoint's score script and the live
+blank or huge text gets the same answer from core.inference.batch, the monitor, the endpoint's score script and the live
 page's preparation.
 """
 
@@ -20,10 +20,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from core.commands import score as score_command
 from core.data import csv_reader
 from core.data.csv_reader import MAX_TEXT_CHARS, prepare_texts
-from core.scoring import batch as score
-from core.scoring import live, monitor
+from core.inference import batch, live
+from core.inference.scorers import ModelScorer
+from core.inference.stream import score_stream
+from core.inference.stream_input import inspect_csv
 from tests.support.cli import score_cli
 from tests.support.csv_strategies import csv_files, start_lines
 
@@ -39,9 +42,9 @@ def read_output(path: Path) -> list[list[str]]:
 
 
 def run_main(capsys, *args: str) -> tuple[int, str, str]:
-    """core.scoring.batch's CLI in this process: (exit code, stdout, stderr)."""
+    """core.inference.batch's CLI in this process: (exit code, stdout, stderr)."""
     try:
-        score.main([str(a) for a in args])
+        score_command.main([str(a) for a in args])
         code = 0
     except SystemExit as exc:
         code = 0 if exc.code in (None, 0) else 1
@@ -60,7 +63,7 @@ def test_score_csv_writes_every_good_record_and_counts_the_rest(tmp_path_factory
     data, _, records, damaged, parts = generated
     folder = tmp_path_factory.mktemp("gen")
     (folder / "in.csv").write_bytes(data)
-    report = score.score_csv(folder / "in.csv", folder / "out.csv", fake_predict, chunk_size=4)
+    report = batch.score_csv(folder / "in.csv", folder / "out.csv", fake_predict, chunk_size=4)
     rows = read_output(folder / "out.csv")
     assert rows[0] == ["id", "text", "user", "score", "label", "reason"]
     good = [record for i, record in enumerate(records) if i not in damaged]
@@ -206,7 +209,7 @@ EMPTY, BLANK, HUGE = "", " \t  ", "  " + "awful delay lost bag " * 50_000  # 1,0
 
 @pytest.fixture()
 def endpoint_script(run_dir, monkeypatch):
-    from core.azure import score_script
+    from core.azure_ml import score_script
 
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(run_dir))
     score_script.init()
@@ -220,31 +223,31 @@ def test_the_same_text_gets_the_same_answer_on_every_path(tmp_path, run_dir, end
     texts = [EMPTY, BLANK, HUGE, "love the crew"]
     expected_huge = float(model.predict_proba([HUGE.strip()[:MAX_TEXT_CHARS]])[0])
 
-    # batch: core.scoring.batch
+    # batch: core.inference.batch
     pd.DataFrame({"text": texts}).to_csv(tmp_path / "in.csv", index=False)
-    predict = score.make_predictor(str(run_dir), None, score.ScoreReport())
-    score.score_csv(tmp_path / "in.csv", tmp_path / "out.csv", predict)
-    batch = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
-    batch_scores = [None if s == "" else float(s) for s in batch["score"]]
+    predict = batch.make_predictor(str(run_dir), None, batch.ScoreReport())
+    batch.score_csv(tmp_path / "in.csv", tmp_path / "out.csv", predict)
+    written = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    batch_scores = [None if s == "" else float(s) for s in written["score"]]
 
     # the monitor
     data = (tmp_path / "in.csv").read_bytes()
-    result = monitor.score_stream(
-        io.BytesIO(data), monitor.inspect_csv(io.BytesIO(data)), monitor.ModelScorer(model, "m")
-    )
+    result = score_stream(io.BytesIO(data), inspect_csv(io.BytesIO(data)), ModelScorer(model, "m"))
     monitor_scores = [None if np.isnan(p) else round(float(p), 6) for p in result.scored["p_pos"]]
 
     # the endpoint's scoring script (what azmlinfsrv calls)
     answer = endpoint_script.run(json.dumps({"texts": texts}))
 
     assert batch_scores[:2] == monitor_scores[:2] == answer["p_pos"][:2] == [None, None]
-    assert list(batch["reason"][:2]) == list(result.scored["reason"][:2]) == answer["reasons"][:2] == ["empty text"] * 2
-    assert answer["labels"][:2] == [None, None] and list(batch["label"][:2]) == ["", ""]
+    assert (
+        list(written["reason"][:2]) == list(result.scored["reason"][:2]) == answer["reasons"][:2] == ["empty text"] * 2
+    )
+    assert answer["labels"][:2] == [None, None] and list(written["label"][:2]) == ["", ""]
     for scores in (batch_scores, monitor_scores, answer["p_pos"]):
         assert scores[2] == pytest.approx(expected_huge, abs=1e-6)
         assert scores[3] == pytest.approx(batch_scores[3], abs=1e-6)
     truncated = csv_reader.truncation_reason(len(HUGE.strip()))
-    assert batch["reason"][2] == result.scored["reason"][2] == answer["reasons"][2] == truncated
+    assert written["reason"][2] == result.scored["reason"][2] == answer["reasons"][2] == truncated
 
     # the live page: refuses empty input, and scores the same prefix of a huge one
     for blank in (EMPTY, BLANK):

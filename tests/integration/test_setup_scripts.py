@@ -319,7 +319,7 @@ def test_setup_hands_its_debian_packages_to_debian_packages_sh(tmp_path):
 # --- scripts/start.sh, scripts/test.sh, .ci/run ----------------------------------------------------------------
 
 STUB_VENV_PYTHON = r"""#!/bin/sh
-if [ "$1 $2" = "-m core.training.quickstart" ]; then
+if [ "$1 $2" = "-m core.commands.quickstart" ]; then
   echo "quickstart $*" >> "$STUB_LOG"; echo "quickstart output"; sleep "${STUB_QUICKSTART_S:-0}"
   echo "quickstart done" >> "$STUB_LOG"; exit 0
 fi
@@ -339,8 +339,8 @@ def launcher_copy(tmp_path: Path, quickstart: bool = True) -> Path:
     write_exe(proj / ".ci" / "run", (ROOT / ".ci" / "run").read_text())
     write_exe(proj / ".venv" / "bin" / "python", STUB_VENV_PYTHON)
     if quickstart:
-        (proj / "core" / "training").mkdir(parents=True)
-        (proj / "core" / "training" / "quickstart.py").write_text("")
+        (proj / "core" / "commands").mkdir(parents=True)
+        (proj / "core" / "commands" / "quickstart.py").write_text("")
     return proj
 
 
@@ -398,7 +398,7 @@ def test_demo_trains_the_quick_baselines_in_the_background(tmp_path, flag, env):
     deadline = time.time() + 20
     while "quickstart done" not in calls(tmp_path) and time.time() < deadline:
         time.sleep(0.1)
-    assert "quickstart -m core.training.quickstart --if-no-runs" in calls(tmp_path)
+    assert "quickstart -m core.commands.quickstart --if-no-runs" in calls(tmp_path)
     assert (proj / "artifacts" / "quickstart.log").read_text() == "quickstart output\n"
 
 
@@ -406,7 +406,7 @@ def test_demo_without_quickstart_module_says_so_and_starts(tmp_path):
     proj = launcher_copy(tmp_path, quickstart=False)
     result = run_in(tmp_path, proj, "scripts/start.sh", "--demo")
     assert result.returncode == 0
-    assert "core/training/quickstart.py is missing" in result.stderr
+    assert "core/commands/quickstart.py is missing" in result.stderr
     assert streamlit_call(tmp_path).endswith(f"{START} --server.address 127.0.0.1 --server.port 8501")
 
 

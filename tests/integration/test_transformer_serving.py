@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.commands import export_onnx
 from core.models import base as models
 from core.models import serving
 from core.models.transformer import TorchBackend
-from tests.support.cli import run_module
 from tests.support.transformer_runs import shared_transformer_run
 
 pytestmark = pytest.mark.slow  # fits and exports a (tiny) neural model
@@ -116,13 +116,24 @@ def test_the_loader_serves_what_run_json_says_and_falls_back_to_pytorch(run_copy
     assert "onnx-int8 unavailable" in fallback.note
 
 
-def test_operator_override_from_the_command_line_changes_what_is_served(run_copy):
+def export_onnx_command(capsys, *args) -> tuple[int, str, str]:
+    """`python -m core.commands.export_onnx ARGS` in this process: (exit status, stdout, stderr)."""
+    try:
+        export_onnx.main([str(a) for a in args])
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_operator_override_from_the_command_line_changes_what_is_served(run_copy, capsys):
     rule_choice = meta_of(run_copy)["onnx"]["preferred"]
     scores = models.load(run_copy).predict_proba(["love the crew", "worst delay"])
     for choice, backend in (("pytorch", "torch"), ("int8", "onnx-int8"), ("fp32", "onnx-fp32")):
-        result = run_module("core.models.onnx_export", "--run", run_copy, "--serve", choice, "--why", "load test")
-        assert result.returncode == 0, result.stderr
-        assert f"serving backend: {serving.backend_label(backend)} (operator override" in result.stdout
+        code, out, err = export_onnx_command(capsys, "--run", run_copy, "--serve", choice, "--why", "load test")
+        assert code == 0, err
+        assert f"serving backend: {serving.backend_label(backend)} (operator override" in out
         served = meta_of(run_copy)["serving"]
         assert served["backend"] == backend and served["decided_by"] == "operator override"
         assert served["why"] == "load test" and "(command line)" in served["by"] and served["at"]
@@ -130,15 +141,15 @@ def test_operator_override_from_the_command_line_changes_what_is_served(run_copy
         model = models.load(run_copy)
         assert model.backend_name == backend and model.decided_by == "operator override"
         assert np.abs(model.predict_proba(["love the crew", "worst delay"]) - scores).max() < 0.05
-    result = run_module("core.models.onnx_export", "--run", run_copy, "--serve", "auto")
-    assert result.returncode == 0, result.stderr
+    code, _, err = export_onnx_command(capsys, "--run", run_copy, "--serve", "auto")
+    assert code == 0, err
     meta = meta_of(run_copy)
     assert meta["serving"]["backend"] == rule_choice and meta["serving"]["decided_by"] == "rule"
     assert [h["backend"] for h in meta["serving_history"][-3:]] == ["torch", "onnx-int8", "onnx-fp32"]
     assert models.load(run_copy).backend_name == rule_choice
 
 
-def test_override_refusals_are_one_line(run_copy, trained_logreg_run):
+def test_override_refusals_are_one_line(run_copy, trained_logreg_run, capsys):
     (run_copy / "onnx" / "model.int8.onnx").unlink()
     before = (run_copy / "run.json").read_text()
     for run_dir, choice, expected in (
@@ -146,8 +157,8 @@ def test_override_refusals_are_one_line(run_copy, trained_logreg_run):
         (trained_logreg_run, "fp32", "is not a transformer run folder"),
         (run_copy, "int9", "invalid choice: 'int9'"),
     ):
-        result = run_module("core.models.onnx_export", "--run", run_dir, "--serve", choice)
-        assert result.returncode == 2
-        assert result.stderr.strip().startswith("error: ") and expected in result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+        code, _, err = export_onnx_command(capsys, "--run", run_dir, "--serve", choice)
+        assert code == 2
+        assert err.strip().startswith("error: ") and expected in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert (run_copy / "run.json").read_text() == before

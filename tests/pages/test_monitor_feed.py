@@ -7,13 +7,13 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
+from core.inference.scorers import ModelScorer
 from core.models.base import load
 from core.monitor import watch
 from core.monitor.http_api import http_rows
 from core.monitor.records import Fields, finish
 from core.monitor.rules import GroupRule, Rules
 from core.monitor.store import Store, default_path
-from core.scoring.monitor import ModelScorer
 
 START = pd.Timestamp("2015-02-24 08:00", tz="UTC")
 
@@ -67,4 +67,4 @@ def test_without_a_store_the_page_opens_on_the_batch_and_says_how_to_start_the_w
     assert at.radio(key="monitor_view").value == "Upload a batch" and at.text_area
     at.radio(key="monitor_view").set_value("Live feed").run()
     assert not at.exception
-    assert "python -m core.monitor.watch" in at.code[0].value and not default_path().exists()
+    assert "python -m core.commands.watch" in at.code[0].value and not default_path().exists()

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import config
 from core.config import PROJECT_ROOT
-from core.scoring.monitor import NO_GROUP_VALUE
+from core.inference.stream_input import NO_GROUP_VALUE
 from tests.support import airline
 
 TIMEOUT = 90

@@ -33,7 +33,7 @@ def test_compare_shows_calibration_and_runs_the_behavioural_tests(one_run):
     ece = next(d.value for d in at.dataframe if "ECE (points)" in d.value.columns)
     assert len(ece) == 1 and 0 <= ece["ECE (points)"].iloc[0] <= 100
     assert "No behavioural test results yet" in texts(at.caption)
-    assert f"python -m core.behaviour --run {one_run}" in texts(at.code)
+    assert f"python -m core.commands.behaviour --run {one_run}" in texts(at.code)
     run_button(at).click().run()
     assert not at.exception, [e.value for e in at.exception]
     results = bh.read_results(one_run)

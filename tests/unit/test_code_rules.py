@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent  # ruff and lint-imports are installed next to
 # The Azure ML inference server and parallel job runner load the scoring scripts by path, outside the project:
 # they must put the code folder on sys.path themselves. Everything else runs from the project root: the trainers
 # and CLIs as `python -m ...`, the benchmarks as `python -m benchmarks.<name>`, the tests with pytest's `pythonpath`.
-SYS_PATH_ALLOWED = {"core/azure/score_script.py", "core/azure/batch_score_script.py"}
+SYS_PATH_ALLOWED = {"core/azure_ml/score_script.py", "core/azure_ml/batch_score_script.py"}
 SCANNED = ["app.py", "core", "trainers", "views", "tests", "benchmarks"]
 # sys.path.insert/append/extend/remove/…, sys.path = / += / [..] =, site.addsitedir: also inside the code string
 # a test hands to a child Python (give the child cwd=ROOT or PYTHONPATH instead).
@@ -71,7 +71,7 @@ def test_no_module_edits_sys_path():
             if SYS_PATH_EDIT.search(line):
                 edits.append(f"{relative}:{number}: {line.strip()}")
     assert not edits, (
-        "only core/azure/score_script.py may edit sys.path; run from the project root instead "
+        "only core/azure_ml/score_script.py may edit sys.path; run from the project root instead "
         "(`python -m ...`, pytest's pythonpath, a child process with cwd=ROOT):\n" + "\n".join(edits)
     )
 

@@ -3,6 +3,7 @@ Azure ML job command and the "train this" commands, and they all agree."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import importlib.util
@@ -15,13 +16,17 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.cli import fields
+from core.cli.parser import parse_options
 from core.config import PROJECT_ROOT
+from core.run_kinds import RUN_KINDS
+from core.tracking import devices
 from core.training import launcher, options
-from core.training.cli import parse_options
-from core.training.registry import TRAINERS, example_args, examples, local_kinds, train_commands, trainer
+from core.training.registry import example_args, examples, local_kinds, train_commands, trainer, trainers
 from tests.support.data import make_tweets_csv
+from tests.unit import test_new_run_kind as new_run_kind
 
-SPECS = list(TRAINERS.values())
+SPECS = list(trainers().values())
 DOCUMENTS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
 # The flags the documentation and the issue name, per trainer: each must keep its spelling.
 DOCUMENTED_FLAGS = {
@@ -65,7 +70,7 @@ COMMON_FLAGS = [["--sample", "1000"], ["--seed", "7"], ["--test-size", "0.25"], 
 
 def other_value(options_cls: type, field: dataclasses.Field):
     """A valid value of the field that is not its default."""
-    kind, default = options.option_kind(options_cls, field), options.default_of(field)
+    kind, default = fields.option_kind(options_cls, field), fields.default_of(field)
     if kind == "list":
         return [*(default or []), f"{field.name}-other"]
     if kind in ("bool", "tristate"):
@@ -144,7 +149,7 @@ def test_help_lists_every_option_in_its_group(spec, capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     for field in dataclasses.fields(spec.options):
-        assert options.flag(field) in out and f"\n{field.metadata['group']}:" in out
+        assert fields.flag(field) in out and f"\n{field.metadata['group']}:" in out
 
 
 def test_the_registry_names_modules_that_exist_and_fit_code_that_keeps_the_contract():
@@ -154,16 +159,25 @@ def test_the_registry_names_modules_that_exist_and_fit_code_that_keeps_the_contr
         assert callable(fit.approach) and (callable(getattr(fit, "train", None)) or callable(fit.run_in))
         for name in spec.run_name_options:
             assert name in {f.name for f in dataclasses.fields(spec.options)}
-    assert trainer("keras_nn") is trainer("keras") is trainer("trainers.keras_nn")
+    assert trainer("keras_nn") == trainer("keras") == trainer("trainers.keras_nn")
     assert set(local_kinds()) == {"logreg", "keras", "transformer", "ensemble"}
 
 
-def test_constants_mirrored_in_the_light_options_module_agree():
-    from core.models.keras import ARCHS
-    from core.models.transformer import DEFAULT_BASE_MODEL, MINILM_ALIAS
+def module_constant(path: str, name: str):
+    """A module's top-level `NAME = literal`, read from its source (importing it would load TensorFlow or PyTorch
+    for three strings)."""
+    tree = ast.parse((PROJECT_ROOT / path).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path} has no {name}")
 
-    assert (options.DEFAULT_BASE_MODEL, options.MINILM_ALIAS) == (DEFAULT_BASE_MODEL, MINILM_ALIAS)
-    assert tuple(options.KERAS_ARCHS) == tuple(ARCHS)
+
+def test_constants_mirrored_in_the_light_options_module_agree():
+    transformer = "core/models/transformer.py"
+    assert options.DEFAULT_BASE_MODEL == module_constant(transformer, "DEFAULT_BASE_MODEL")
+    assert options.MINILM_ALIAS == module_constant(transformer, "MINILM_ALIAS")
+    assert tuple(options.KERAS_ARCHS) == module_constant("core/models/keras.py", "ARCHS")
 
 
 def test_train_this_commands_come_from_the_examples_and_parse():
@@ -178,14 +192,10 @@ def test_train_this_commands_come_from_the_examples_and_parse():
         assert args[len(args) - len(shown) :] == shown
 
 
-def test_options_and_registry_stay_light():
-    code = (
-        "import sys, core.training.registry, core.training.launcher; "
-        "print(sorted(m for m in ('torch', 'tensorflow', 'sklearn', 'transformers') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "[]", done.stderr
-    code = "import sys, core.training.cli; print('torch' in sys.modules)"  # HfArgumentParser without PyTorch
+def test_the_command_line_parser_stays_without_pytorch():
+    """The registry, options and launcher import no ML library (import-linter's `light-for-the-dashboard`
+    contract); the parser imports transformers, which must not pull in PyTorch (a fresh process sees it)."""
+    code = "import sys, core.cli.parser; print('torch' in sys.modules)"  # HfArgumentParser without PyTorch
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
 
@@ -193,8 +203,16 @@ def test_options_and_registry_stay_light():
 def test_launcher_commands_parse_back_into_the_form_values():
     values = {"arch": "bilstm", "trainable_embeddings": False, "epochs": 4, "dropout": None, "mixed_precision": True}
     command = launcher.trainer_command("keras", values, "tweets.csv", "runs/k")
-    parsed = parse_options(TRAINERS["keras"].options, command[3:])
+    parsed = parse_options(trainer("keras").options, command[3:])
     assert {k: getattr(parsed, k) for k in values} == {**values, "dropout": None}
+
+
+@pytest.fixture(autouse=True)
+def cpu_only_machine(monkeypatch):
+    """The Train page's device panel without probing TensorFlow and PyTorch in child processes (seconds each; the
+    probe is the pages' and the browser's business): a 2-core machine without a GPU."""
+    summary = devices.DeviceSummary("test", 2, 8.0, [], {"torch": devices.FrameworkView("torch", True, "test")})
+    monkeypatch.setattr(devices, "device_summary", lambda: summary)
 
 
 WIDGETS = {
@@ -206,22 +224,24 @@ WIDGETS = {
     "text": "text_input",
     "list": "multiselect",  # --extra-data: among the data sources
 }
-TRAINS_NOTHING = ("ensemble", "azure-language")  # views/train.py does not offer them --extra-data
+
 EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")
 
 
 def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
+    """Every trainer's form, and a new kind's from its RunKind alone (tests/unit/test_new_run_kind.py)."""
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("BADBUZZ_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
+    monkeypatch.setitem(RUN_KINDS, new_run_kind.KEY, new_run_kind.ENTRY)
     at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
-    for spec in SPECS:
+    for spec in trainers().values():
         at.selectbox[0].set_value(spec.key).run()
         assert not at.exception, at.exception
         for field in options.form_fields(spec.options):
-            widget = "selectbox" if field.name == "init_from" else WIDGETS[options.option_kind(spec.options, field)]
+            widget = "selectbox" if field.name == "init_from" else WIDGETS[fields.option_kind(spec.options, field)]
             label = field.name.replace("_", " ")
-            shown = 0 if spec.key in TRAINS_NOTHING and field.name in EXTRA_DATA_FIELDS else 1  # no training split
+            shown = 0 if not spec.run_kind.trains and field.name in EXTRA_DATA_FIELDS else 1  # no training split
             assert [w.label for w in getattr(at, widget)].count(label) == shown, (spec.key, field.name)
         shown = "\n".join(str(c.value) for c in at.code)
         assert f"python -m {spec.module} --data " in shown and "--output RUN_DIR" in shown

@@ -26,7 +26,7 @@ from core.analysis.compare import run_label
 from core.config import PROJECT_ROOT
 from core.data import corrections
 from core.models.base import label_for, load
-from core.scoring.live import LOCAL_KINDS
+from core.run_kinds import local_kinds
 from views.components import formatting as fmt
 from views.components.access import access_settings, current_access, is_operator, operator_reason
 from views.components.runs import load_runs
@@ -141,7 +141,7 @@ def corrected_keys() -> set[str]:
 def other_runs(model: tuple[str, str] | None) -> list:
     """Up to labelling.MAX_OTHER_RUNS local runs besides the monitor's, the most accurate first."""
     mine = Path(model[1]).resolve() if model and model[0] == "run" else None
-    runs = [r for r in load_runs() if r.status == "succeeded" and r.kind in LOCAL_KINDS and r.path.resolve() != mine]
+    runs = [r for r in load_runs() if r.status == "succeeded" and r.kind in local_kinds() and r.path.resolve() != mine]
     runs.sort(key=lambda r: -((r.metrics.get("test") or {}).get("accuracy") or 0))
     return runs[: labelling.MAX_OTHER_RUNS]
 
@@ -246,7 +246,7 @@ def corrections_panel() -> None:
         st.caption(
             f"{corrections.usable_rows(frame):,} negative or positive tweets make a labelled set (neutral ones are "
             "counted apart, as in the official test set). Choose **Analyst corrections** as the data source to "
-            f"evaluate a run on them, or give `{export_location()}` to `python -m core.evaluate --data` or to a "
+            f"evaluate a run on them, or give `{export_location()}` to `python -m core.commands.evaluate --data` or to a "
             "trainer's `--extra-data`."
         )
 

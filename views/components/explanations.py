@@ -1,6 +1,6 @@
 """Live scoring's explanations: on request, the words that pushed each local model's score up or down, highlighted
 in the tweet (red toward negative, green toward positive, stronger colour for a larger effect), a table of the top
-words, and for logistic regression the exact coefficient table. The methods are in core/scoring/explain.py."""
+words, and for logistic regression the exact coefficient table. The methods are in core/inference/explain.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import streamlit as st
 
 from core.azure.errors import ServiceError
 from core.azure.services import SERVICE_KEYS, get_service
+from core.inference import explain as ex
+from core.inference import live
 from core.models.base import ModelLoadError
-from core.scoring import explain as ex
-from core.scoring import live
 from views.components.access import current_access
 
 STATE = "live_explanations"  # answer key -> (explained text, [Explanation] or an error sentence)

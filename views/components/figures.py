@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.analysis.resume import MEASURED, STUDY_SOURCE
-from core.scoring.monitor import Timeline
+from core.analysis.resume_table import MEASURED, STUDY_SOURCE
+from core.analysis.timeline import Timeline
 
 # The Air Paradis theme (.streamlit/config.toml): sky blue for positive, warm orange for negative and alerts.
 CLASS_COLORS = {"negative": "#F08A24", "positive": "#1F8FE5"}

@@ -6,8 +6,8 @@ import time
 
 import streamlit as st
 
-from core.scoring.live import Answer, PreparedText
-from core.scoring.monitor import MonitorResult
+from core.inference.live import Answer, PreparedText
+from core.inference.stream import MonitorResult
 
 HISTORY_TEXT_CHARS = 80  # a tweet in the history table is cut to this (with "...")
 

@@ -1,4 +1,4 @@
-"""The monitor page's live feed: what `python -m core.monitor.watch` stores, followed in a fragment that refreshes.
+"""The monitor page's live feed: what `python -m core.commands.watch` stores, followed in a fragment that refreshes.
 
 The store is opened read-only at its configured place ($BADBUZZ_MONITOR_DB set by the operator, a path or a
 database URL, else the data folder's feed.sqlite), never at a path or URL typed into the page."""
@@ -17,7 +17,7 @@ from views.components import formatting as fmt
 LIVE, BATCH = "Live feed", "Upload a batch"
 REFRESH_S = 5
 START_HINT = (
-    "python -m core.monitor.watch --run artifacts/runs/logreg-tfidf --http 127.0.0.1:8765 --group-column airline "
+    "python -m core.commands.watch --run artifacts/runs/logreg-tfidf --http 127.0.0.1:8765 --group-column airline "
     "--webhook $SLACK_OR_TEAMS_WEBHOOK"
 )
 

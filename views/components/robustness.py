@@ -17,7 +17,7 @@ from core.analysis import compare as cmp
 from core.evaluation import behaviour as bh
 from core.evaluation import calibration as cal
 from core.models.base import THRESHOLD, ModelLoadError, load
-from core.scoring.live import LOCAL_KINDS
+from core.run_kinds import local_kinds
 from views.components import figures
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
@@ -60,7 +60,7 @@ def behaviour_section(picked: list) -> None:
         st.caption(
             f"No behavioural test results yet for {', '.join(cmp.run_label(r) for r in missing)}. In a terminal:"
         )
-        st.code("\n".join(f"python -m core.behaviour --run {run.path}" for run in missing), language="bash")
+        st.code("\n".join(f"python -m core.commands.behaviour --run {run.path}" for run in missing), language="bash")
     run_action(picked)
 
 
@@ -111,14 +111,14 @@ def examples_section(have: dict[str, dict]) -> None:
 
 def run_action(picked: list) -> None:
     """The operator's button: run the suite on the selected local runs (bounded), results into their folders."""
-    local = [run for run in picked if run.kind in LOCAL_KINDS]
+    local = [run for run in picked if run.kind in local_kinds()]
     allowed = is_operator()
     why_not = operator_reason() if not allowed else ("" if local else "None of the selected runs is a local model.")
     clicked = st.button(
         RUN_BUTTON,
         disabled=bool(why_not),
         help=why_not
-        or f"Local runs only, at most {PAGE_MAX_CASES} cases per test; cloud runs: `python -m core.behaviour`.",
+        or f"Local runs only, at most {PAGE_MAX_CASES} cases per test; cloud runs: `python -m core.commands.behaviour`.",
         icon=":material/rule:",
     )
     if why_not:

@@ -1,4 +1,6 @@
-"""The study's summary table, measured: one row per run with quality, speed and cost, plus the study's figures.
+"""The Résumé page's tables: the study's summary, measured, one row per run with quality, speed and cost, plus the
+study's figures. What differs between run kinds (notes, serving backend, how inference is priced) is each kind's
+RunKind (core.run_kinds).
 
 Costs come from core.pricing (an editable JSON with sources and dates):
 - training cost: training seconds x the hourly price of the machine that trained (the configurable local-instance
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core import run_kinds
 from core.analysis.compare import SET_COLUMN_PREFIX, evaluation_sets, set_column
 from core.analysis.lineage import describe as describe_lineage
 from core.data.loading import source_name
@@ -56,7 +59,6 @@ COLUMNS = [
     "notes",
     "lineage",
 ]
-CLOUD_KINDS = ("azure-language", "azure-endpoint")
 
 
 @dataclass
@@ -120,58 +122,15 @@ def trained_on_azure_ml(meta: dict) -> str | None:
 
 
 def implementation_notes(run: RunInfo) -> str:
-    meta, params = run.meta, run.meta.get("params") or {}
-    notes = []
-    model = meta.get("model") if isinstance(meta.get("model"), dict) else {}
-    if run.kind == "ensemble":
-        return ensemble_notes(meta)
-    if run.kind == "logreg":
-        if model.get("n_features"):
-            notes.append(f"{model['n_features']:,} features")
-        if model.get("C") is not None:
-            notes.append(f"C={model['C']}")
-        if params.get("ngram_max"):
-            notes.append(f"1-{params['ngram_max']} grams")
-    elif run.kind == "keras":
-        if model.get("arch") or params.get("arch"):
-            notes.append(str(model.get("arch") or params.get("arch")))
-        embedding = meta.get("embedding") if isinstance(meta.get("embedding"), dict) else {}
-        source = embedding.get("source") or params.get("embedding")
-        if source:
-            origin = f" ({embedding['origin']})" if embedding.get("origin") else ""
-            notes.append(f"{source}{origin} embeddings" + (", trainable" if embedding.get("trainable") else ""))
-        coverage = _num(embedding.get("token_coverage"))
-        if coverage is not None:
-            notes.append(f"{coverage:.0%} of tokens covered")
-        if model.get("max_len"):
-            notes.append(f"max length {model['max_len']}")
-    elif run.kind == "transformer":
-        settings = meta.get("transformer") if isinstance(meta.get("transformer"), dict) else {}
-        notes.append(str(settings.get("base_model") or params.get("base_model") or "transformer"))
-        if settings.get("max_length") or params.get("max_length"):
-            notes.append(f"max length {settings.get('max_length') or params.get('max_length')}")
-        if isinstance(meta.get("onnx"), dict):
-            notes.append("ONNX export")
-    elif run.kind in CLOUD_KINDS:
-        n = (run.metrics.get("test") or {}).get("n")
-        if n:
-            notes.append(f"evaluated on {n:,} test tweets")
-    epochs = len(run.history) or params.get("epochs")
-    if epochs and run.kind in ("keras", "transformer"):
-        notes.append(f"{epochs} epochs")
-    sizes = (meta.get("data") or {}).get("sizes") or {}
+    """What the run is, in a few words (its kind's notes), and how many tweets it trained on."""
+    kind = run_kinds.run_kind(run.kind)
+    notes = kind.notes(run) if kind and kind.notes else []
+    if kind and kind.combines_members:
+        return ", ".join(notes)  # the members' training is theirs
+    sizes = (run.meta.get("data") or {}).get("sizes") or {}
     if sizes.get("train"):
         notes.append(f"{sizes['train']:,} training tweets")
     return ", ".join(notes)
-
-
-def ensemble_notes(meta: dict) -> str:
-    """An ensemble's members and how they are combined: their training is theirs, its inference runs them all."""
-    recipe = meta.get("ensemble") if isinstance(meta.get("ensemble"), dict) else {}
-    members = [str(m.get("id") or m.get("run")) for m in recipe.get("members") or []]
-    tweets = (recipe.get("validation") or {}).get("tweets")
-    how = f"weights fitted on {tweets:,} validation tweets" if tweets else "mean"
-    return f"{how} of {len(members)} runs ({', '.join(members)}); each tweet is scored by every member"
 
 
 def ensemble_backend(run: RunInfo) -> str:
@@ -184,12 +143,15 @@ def ensemble_backend(run: RunInfo) -> str:
 
 
 def serving_backend(run: RunInfo) -> str:
-    """What serves the run's model: a transformer's backend (the rule's choice or an operator's override, as the
-    loader will pick it), an ensemble's members', else the library or service of its kind."""
-    if run.kind == "ensemble":
+    """What serves the run's model: a backend chosen per run (a transformer: the rule's choice or an operator's
+    override, as the loader will pick it), an ensemble's members', else the library or service of its kind."""
+    kind = run_kinds.run_kind(run.kind)
+    if kind is None:
+        return ""
+    if kind.combines_members:
         return ensemble_backend(run)
-    if run.kind != "transformer":
-        return serving.KIND_BACKENDS.get(run.kind, "")
+    if not kind.backend_per_run:
+        return kind.backend
     backend, how = serving.served_backend(run.path, run.meta)
     return serving.backend_label(backend) + ("" if how == serving.RULE else f" ({how})")
 
@@ -199,7 +161,8 @@ def serving_speed(run: RunInfo, latency: dict) -> tuple[float | None, float | No
     backend served at training time; after an override to another one, that backend's figures from the export's
     check stand in (measured on the validation tweets), and the note says so."""
     measured = _num(latency.get("batch_tweets_per_s")), _num(latency.get("single_p50_ms")), ""
-    if run.kind != "transformer":
+    kind = run_kinds.run_kind(run.kind)
+    if not (kind and kind.backend_per_run):
         return measured
     served, _ = serving.served_backend(run.path, run.meta)
     measured_backend = (run.metrics.get("transformer") or {}).get("serving_backend") or serving.rule_choice(
@@ -245,7 +208,7 @@ def _percent(value) -> float | None:
 
 def training_cost(run: RunInfo, train_s: float | None, costs: CostSettings, pricing: dict) -> tuple[float | None, str]:
     """(USD, basis) of training: the Azure ML instance it ran on, else this machine's price; none for services."""
-    if run.kind in CLOUD_KINDS or train_s is None:
+    if run_kinds.is_cloud(run.kind) or train_s is None:
         return None, ""
     instance = trained_on_azure_ml(run.meta)
     hourly = pricing["azure_ml_instances"].get(instance, {}).get("per_hour") if instance else None
@@ -260,9 +223,11 @@ def training_cost(run: RunInfo, train_s: float | None, costs: CostSettings, pric
 def inference_cost(
     run: RunInfo, throughput: float | None, costs: CostSettings, pricing: dict
 ) -> tuple[float | None, str]:
-    """(USD per 1,000 tweets, basis): the Language service's price per record, else an instance's hourly price
-    over the measured batched throughput."""
-    if run.kind == "azure-language":
+    """(USD per 1,000 tweets, basis), by the kind's `inference_price`: the Language service's price per record,
+    else an instance's hourly price (the endpoint's, or this machine's) over the measured batched throughput."""
+    kind = run_kinds.run_kind(run.kind)
+    price_by = kind.inference_price if kind else run_kinds.ON_AN_INSTANCE
+    if price_by == run_kinds.PER_TEXT_RECORD:
         lang = pricing["azure_language"]
         price = lang["per_1000_text_records"]
         return price, (
@@ -270,7 +235,7 @@ def inference_cost(
         )
     if not throughput:
         return None, ""
-    if run.kind == "azure-endpoint":
+    if price_by == run_kinds.ON_THE_ENDPOINT:
         hourly, where = costs.endpoint_usd_per_hour, costs.endpoint_instance
     else:
         hourly, where = costs.local_usd_per_hour, costs.local_label

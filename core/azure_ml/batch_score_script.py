@@ -1,8 +1,8 @@
 """Azure ML parallel job entry script: `init()` loads a Bad Buzz run, `run(mini_batch)` scores CSV files.
 
-Azure ML's parallel runner (see core.azure.batch_job) loads this file by path, calls `init()` once per worker
+Azure ML's parallel runner (see core.azure_ml.batch_job) loads this file by path, calls `init()` once per worker
 process and `run(mini_batch)` for each mini-batch of input files (a list of paths). Each file is scored by
-`core.scoring.batch.score_csv`, the code behind `python -m core.score`, into `<scored>/<file name>`: the same rows,
+`core.inference.batch.score_csv`, the code behind `python -m core.score`, into `<scored>/<file name>`: the same rows,
 columns and line ends as core.score writes, and every record accounted for (malformed ones counted, with their
 line, in the file's summary). `run` returns one JSON line per file (the parallel job appends them to its summary
 file, and counts a file without one as failed).
@@ -26,11 +26,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # after ROOT is on sys.path
-from core.azure.score_script import find_run_dir  # noqa: E402
-from core.scoring.batch import ScoreReport, make_predictor, score_csv  # noqa: E402
+from core.azure_ml.score_script import find_run_dir  # noqa: E402
+from core.inference.batch import ScoreReport, make_predictor, score_csv  # noqa: E402
 
 logger = logging.getLogger("badbuzz.batch_score_script")
-MANIFEST = "manifest.json"  # what core.azure.batch_job's split wrote: the records it left out, by line
+MANIFEST = "manifest.json"  # what core.azure_ml.batch_job's split wrote: the records it left out, by line
 options: argparse.Namespace | None = None
 predict = None
 

@@ -1,9 +1,9 @@
-"""`python -m core.behaviour --run RUN`: the behavioural tests (CheckList-style, core/evaluation/behaviour.py) on
+"""`python -m core.commands.behaviour --run RUN`: the behavioural tests (CheckList-style, core/evaluation/behaviour.py) on
 one run, written to `<run>/behaviour/results.json`, with a table of failure rates per test.
 
-    python -m core.behaviour --run artifacts/runs/logreg-tfidf                  # any local run, seconds
-    python -m core.behaviour --run artifacts/runs/logreg-tfidf --max-cases 50   # fewer cases per test
-    python -m core.behaviour --run artifacts/runs/azure-language --max-cases 20 --yes
+    python -m core.commands.behaviour --run artifacts/runs/logreg-tfidf                  # any local run, seconds
+    python -m core.commands.behaviour --run artifacts/runs/logreg-tfidf --max-cases 50   # fewer cases per test
+    python -m core.commands.behaviour --run artifacts/runs/azure-language --max-cases 20 --yes
 
 An `azure-language` or `azure-endpoint` run answers through its paid service (the existing client: spend guard,
 answer cache): the command says how many texts and text records the suite would send and sends nothing unless
@@ -13,41 +13,38 @@ request. Expected failures end with one line `error: ...` and exit status 2.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.cli.fields import option
+from core.cli.parser import fail, parse_options
+from core.evaluation.behaviour import DEFAULT_MAX_CASES
 from core.logs import configure_cli_logging
 from core.pricing import text_records
+from core.run_kinds import is_cloud
 from core.tracking.runs import read_json
-
-CLOUD_KINDS = ("azure-language", "azure-endpoint")
 
 
 class Refused(Exception):
     """The command will not spend without the user's consent, or over their budget."""
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from core.evaluation.behaviour import DEFAULT_MAX_CASES
+@dataclass(kw_only=True)
+class BehaviourOptions:
+    run: Path = option(help="a run folder (any kind)")
+    max_cases: int = option(DEFAULT_MAX_CASES, "cases per test at most (seeded sample)")
+    yes: bool = option(False, "cloud runs: send the texts (billed per text record)")
+    max_records: int | None = option(None, "cloud runs: send only if they fit")
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, type=Path, help="a run folder (any kind)")
-    parser.add_argument(
-        "--max-cases", type=int, default=DEFAULT_MAX_CASES, help="cases per test at most (seeded sample)"
-    )
-    parser.add_argument("--yes", action="store_true", help="cloud runs: send the texts (billed per text record)")
-    parser.add_argument("--max-records", type=int, default=None, help="cloud runs: send only if they fit")
-    args = parser.parse_args(argv)
-    if args.max_cases < 1:
-        parser.exit(2, "error: --max-cases must be at least 1\n")
-    return args
+    def __post_init__(self) -> None:
+        if self.max_cases < 1:
+            raise ValueError("--max-cases must be at least 1")
 
 
-def check_consent(kind: str, texts: list[str], args: argparse.Namespace) -> None:
+def check_consent(kind: str, texts: list[str], args: BehaviourOptions) -> None:
     """Refuse to send the texts of a cloud run without --yes or over --max-records."""
-    if kind not in CLOUD_KINDS:
+    if not is_cloud(kind):
         return
     records = sum(text_records(t) for t in texts)
     need = f"the suite sends {len(texts):,} texts ({records:,} text records) to {kind}"
@@ -57,7 +54,7 @@ def check_consent(kind: str, texts: list[str], args: argparse.Namespace) -> None
         raise Refused(f"{need} (cached answers are not sent again); add --yes or --max-records {records}")
 
 
-def run(args: argparse.Namespace) -> tuple[dict, Path]:
+def run(args: BehaviourOptions) -> tuple[dict, Path]:
     """Load the run's model, run the suite (within the service's budget for a cloud run), write results.json."""
     from core.evaluation import behaviour as bh
     from core.models.base import ModelLoadError, load
@@ -70,7 +67,7 @@ def run(args: argparse.Namespace) -> tuple[dict, Path]:
     check_consent(meta.get("kind", ""), texts, args)
     model = load(args.run)
     budget = nullcontext()
-    if meta.get("kind") in CLOUD_KINDS:
+    if is_cloud(meta.get("kind")):
         from core.azure.services import reserve_budget
 
         budget = reserve_budget(model.service, texts)
@@ -91,14 +88,12 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> None:
     from core.evaluation.behaviour import summary_table
 
-    args = parse_args(argv)
+    args = parse_options(BehaviourOptions, argv, __doc__)
     configure_cli_logging()
     try:
         results, path = run(args)
     except Exception as exc:  # noqa: BLE001 - every failure is one line; the unexpected ones name only their type
-        expected = isinstance(exc, expected_errors())
-        print(f"error: {exc if expected else f'unexpected {type(exc).__name__}; please report it'}", file=sys.stderr)
-        sys.exit(2)
+        fail(exc if isinstance(exc, expected_errors()) else f"unexpected {type(exc).__name__}; please report it")
     table = summary_table(results)
     print(table.to_string(index=False, na_rep="–"))
     failing = int((table["failures"] > 0).sum())

@@ -1,7 +1,5 @@
-"""Batch scoring CLI: add `score` (P(positive)), `label` and `reason` to every row of a CSV.
-
-    python -m core.score --run RUN_DIR --input CSV --output CSV [--text-column NAME] [--chunk-size N]
-    python -m core.score --service azure-language|azure-endpoint --input CSV --output CSV
+"""Batch scoring: add `score` (P(positive)), `label` and `reason` to every row of a CSV (the command:
+`python -m core.score`, core.commands.score).
 
 The input is read by core.data.csv_reader in chunks (constant memory) and every record is accounted for: it is
 written out scored, or written out with an empty score and a `reason` (empty text, a per-row service error), or
@@ -12,7 +10,6 @@ A text longer than MAX_TEXT_CHARS is scored on its first MAX_TEXT_CHARS characte
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import sys
@@ -20,7 +17,6 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +33,7 @@ LINE_END = "\r\n"
 
 
 class ScoreError(Exception):
-    """A request core.scoring.batch refuses (the output would overwrite the input), with what to do instead."""
+    """A request core.inference.batch refuses (the output would overwrite the input), with what to do instead."""
 
 
 @dataclass
@@ -136,7 +132,7 @@ def refuse_overwriting_input(input_path: Path, output_path: Path) -> None:
         same = os.path.samefile(input_path, output_path)
     if same:
         raise ScoreError(
-            f"--output {output_path} is the input file: choose another path (core.scoring.batch never "
+            f"--output {output_path} is the input file: choose another path (core.inference.batch never "
             "overwrites its input)"
         )
 
@@ -193,14 +189,15 @@ def scorable_texts(input_path: Path, text_column: str | None, chunk_size: int = 
             yield from (text for text, ok in zip(model_texts, usable) if ok)
 
 
-def _unexpected(exc: BaseException) -> str:
+def unexpected(exc: BaseException) -> str:
     """Type and place of a bug, not its message (which may quote the data)."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     return f"unexpected {type(exc).__name__}{where}; please report it"
 
 
-def _expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
+def expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
+    """The failures of batch scoring that are the input's or the service's, not bugs."""
     from core.models.base import ModelLoadError
 
     known: tuple[type[BaseException], ...] = (ScoreError, CsvFormatError, ModelLoadError, OSError)
@@ -209,46 +206,3 @@ def _expected_errors(service: str | None) -> tuple[type[BaseException], ...]:
 
         known += (ServiceError,)
     return known
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--run", help="a run folder (any local run kind)")
-    source.add_argument("--service", choices=["azure-language", "azure-endpoint"], help="a cloud service")
-    parser.add_argument("--input", required=True, type=Path, help="CSV with a text column")
-    parser.add_argument("--output", required=True, type=Path, help="CSV to write (input rows + score, label, reason)")
-    parser.add_argument(
-        "--text-column",
-        default=None,
-        help="the column to score (default: the first of text, tweet, full_text, content, ...)",
-    )
-    parser.add_argument("--chunk-size", type=int, default=10_000)
-    args = parser.parse_args(argv)
-    if not args.input.is_file():
-        sys.exit(f"error: input file not found: {args.input}")
-    report = ScoreReport()
-    try:
-        refuse_overwriting_input(args.input, args.output)  # before a model is loaded or a budget reserved
-        predict = make_predictor(args.run, args.service, report)
-        budget = nullcontext()
-        if args.service:  # the whole file's budget is reserved before the first request, not chunk by chunk
-            from core.azure.services import reserve_budget
-
-            budget = reserve_budget(predict.service, scorable_texts(args.input, args.text_column, args.chunk_size))
-        with budget:
-            score_csv(args.input, args.output, predict, args.text_column, args.chunk_size, report)
-    except Exception as exc:  # noqa: BLE001 - every failure ends with one line, and no partial output file
-        expected = isinstance(exc, _expected_errors(args.service))
-        sys.exit(f"error: {exc if expected else _unexpected(exc)}")
-    print(report.summary())
-    print(
-        f"{report.rows:,} rows written to {args.output} ({report.scored:,} scored + {report.unscored:,} kept "
-        f"without a score); {report.malformed_lines:,} malformed records left out"
-    )
-    for example in report.malformed_examples:
-        print(f"  malformed {example}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,11 @@
-"""Deploy a run as an Azure ML managed online endpoint (azure-ai-ml v2), and print its scoring URI.
+"""Deploy a run as an Azure ML managed online endpoint (azure-ai-ml v2), and print its scoring URI (the command:
+core.commands.azure_deploy).
 
-    python -m core.azure.deploy --run artifacts/runs/distilbert --endpoint badbuzz-sentiment \
+    python -m core.commands.azure_deploy --run artifacts/runs/distilbert --endpoint badbuzz-sentiment \
         [--deployment blue] [--instance-type Standard_DS3_v2] [--instance-count 1] [--traffic 100] [--dry-run]
 
 Creates (or updates) a key-authenticated ManagedOnlineEndpoint, registers the run folder as a custom model,
-creates a ManagedOnlineDeployment running core/azure/score_script.py in an environment built from
+creates a ManagedOnlineDeployment running core/azure_ml/score_script.py in an environment built from
 requirements.txt, then routes --traffic percent of the endpoint's traffic to it. The key is never printed: read
 it with `az ml online-endpoint get-credentials` and store it as AZURE_ML_ENDPOINT_KEY (environment, secrets.toml
 or Key Vault). An endpoint is billed per instance hour for as long as it exists.
@@ -12,27 +13,18 @@ or Key Vault). An endpoint is billed per instance hour for as long as it exists.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
-import sys
 from pathlib import Path
 
-from core.azure.errors import ServiceError
-from core.azure.workspace import (
-    add_workspace_arguments,
-    dump_yaml,
-    environment,
-    ml_client,
-    quiet_sdk_logs,
-)
+from core.azure.workspace import environment
 from core.config import PROJECT_ROOT
-from core.logs import configure_cli_logging
 from core.pricing import instance_hourly_usd, load_pricing
+from core.run_kinds import is_cloud
 from core.tracking.runs import read_json
 
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
-SCORING_SCRIPT = "core/azure/score_script.py"
+SCORING_SCRIPT = "core/azure_ml/score_script.py"
 HOURS_PER_MONTH = 730
 
 log = logging.getLogger(__name__)
@@ -44,7 +36,7 @@ def check_run(run_dir: Path) -> dict:
         raise ValueError(f"{run_dir} is not a run folder (no readable run.json)")
     if meta.get("status") != "succeeded":
         raise ValueError(f"run {run_dir.name} is {meta.get('status')}, not succeeded")
-    if str(meta.get("kind", "")).startswith("azure-"):
+    if is_cloud(meta.get("kind")):
         raise ValueError(f"run {run_dir.name} is an {meta['kind']} evaluation: deploy a locally trained run")
     return meta
 
@@ -146,64 +138,3 @@ def deploy(client, online_endpoint, online_deployment, traffic: int) -> str:
     final = client.online_endpoints.get(online_endpoint.name)
     log.info("traffic: %s", final.traffic)
     return final.scoring_uri
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, type=Path, help="run folder to deploy (any local run kind)")
-    parser.add_argument("--endpoint", required=True, help="endpoint name, unique in the Azure region")
-    parser.add_argument("--deployment", default="blue", help="deployment name")
-    parser.add_argument("--instance-type", help="VM size (default: pricing.json defaults.endpoint_instance)")
-    parser.add_argument("--instance-count", type=int, default=1)
-    parser.add_argument("--traffic", type=int, default=100, help="percent of the endpoint's traffic to send here")
-    parser.add_argument("--gpu", action="store_true", help="CUDA base image (for GPU instance types)")
-    parser.add_argument("--requirements", type=Path, help="pip requirements (default: requirements.txt)")
-    parser.add_argument("--dry-run", action="store_true", help="print the endpoint and deployment specs only")
-    add_workspace_arguments(parser)
-    return parser
-
-
-def main(argv: list[str] | None = None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_cli_logging()
-    quiet_sdk_logs()
-    try:
-        online_endpoint, online_deployment = build_deployment(
-            args.run,
-            args.endpoint,
-            args.deployment,
-            args.instance_type,
-            args.instance_count,
-            args.gpu,
-            args.requirements,
-        )
-        if not 0 <= args.traffic <= 100:
-            raise ValueError("--traffic is a percentage, 0 to 100")
-    except ValueError as exc:
-        parser.error(str(exc))
-    print(f"cost: {hourly_cost_line(online_deployment.instance_type, online_deployment.instance_count)}")
-    if args.dry_run:
-        print("# dry run: nothing created")
-        print(dump_yaml(online_endpoint))
-        print("---")
-        print(dump_yaml(online_deployment))
-        return online_endpoint, online_deployment
-    try:
-        scoring_uri = deploy(ml_client(args), online_endpoint, online_deployment, args.traffic)
-    except ServiceError as exc:
-        sys.exit(f"error: {exc}")
-    except Exception as exc:  # the SDK's auth / quota / validation errors: one clear line, no traceback
-        sys.exit(f"error: Azure ML deployment failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
-    print(f"scoring URI: {scoring_uri}")
-    print(
-        f"next: AZURE_ML_ENDPOINT_URL={scoring_uri} and AZURE_ML_ENDPOINT_KEY from "
-        f"`az ml online-endpoint get-credentials --name {args.endpoint}` (environment, .streamlit/secrets.toml "
-        f"or Key Vault secret 'azure-ml-endpoint-key'). Delete it when done: "
-        f"`az ml online-endpoint delete --name {args.endpoint}`."
-    )
-    return scoring_uri
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,7 @@
-"""Run any trainer on an Azure ML compute cluster, as an azure-ai-ml `command` job.
+"""Run any trainer on an Azure ML compute cluster, as an azure-ai-ml `command` job (the command:
+core.commands.azure_job).
 
-    python -m core.azure.jobs --trainer keras_nn --compute gpu-cluster --data CSV [--dry-run] -- <trainer args>
+    python -m core.commands.azure_job --trainer keras_nn --compute gpu-cluster --data CSV [--dry-run] -- <trainer args>
 
 The job's code is this repository (Azure ML skips what .gitignore lists: .venv, artifacts), its command is the
 trainer's own CLI, the data is a job input (a local file is uploaded; azureml:/https:/abfss: URIs are used as
@@ -17,35 +18,28 @@ run shows in Azure ML studio; the environment adds azureml-mlflow for that.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import shlex
-import sys
 from pathlib import Path
 
-from core.azure.errors import ServiceError
-from core.azure.workspace import (
-    add_workspace_arguments,
-    dump_yaml,
-    environment,
-    ml_client,
-    quiet_sdk_logs,
-)
+from core.azure.workspace import environment
 from core.config import PROJECT_ROOT
-from core.logs import configure_cli_logging
-from core.training.registry import TRAINERS, trainer_names
 from core.training.registry import trainer as trainer_spec
+from core.training.registry import trainer_names, trainers
 
-# the trainers that run distributed (one process per GPU, rank from the environment); the others train on one
-# process and would only repeat the same work on every node
-DISTRIBUTED_TRAINERS = tuple(spec.module_name for spec in TRAINERS.values() if spec.distributed)
 # the `azureml://` MLflow tracking store: only the job environment needs it (pinned: mlflow-skinny stays 3.1.4)
 JOB_ONLY_PINS = ("azureml-mlflow==1.62.0.post6",)
 REMOTE_URI = re.compile(r"^(azureml|https?|abfss?|wasbs?|adl)://|^azureml:", re.I)
 DOWNLOADED_DATA = "sentiment140"  # the trainers download the official set themselves
 
 log = logging.getLogger(__name__)
+
+
+def distributed_trainers() -> tuple[str, ...]:
+    """The trainers that run distributed (one process per GPU, rank from the environment); the others train in
+    one process and would only repeat the same work on every node."""
+    return tuple(spec.module_name for spec in trainers().values() if spec.distributed)
 
 
 def available_trainers() -> list[str]:
@@ -147,10 +141,11 @@ def pytorch_distribution(trainer_key: str, instance_count: int, gpus_per_node: i
         raise ValueError("--instance-count and --gpus-per-node must be at least 1")
     if instance_count == 1 and gpus_per_node == 1:
         return None
-    if trainer_key not in DISTRIBUTED_TRAINERS:
+    distributed = distributed_trainers()
+    if trainer_key not in distributed:
         raise ValueError(
             f"the {trainer_key} trainer runs in one process: --instance-count and --gpus-per-node above 1 are for "
-            f"{', '.join(DISTRIBUTED_TRAINERS)}"
+            f"{', '.join(distributed)}"
         )
     if not gpu and gpus_per_node > 1:
         raise ValueError("--gpus-per-node above 1 needs GPU nodes and the CUDA image: drop --cpu")
@@ -182,70 +177,3 @@ def submit(job, client, stream: bool = False, download: Path | None = None):
         client.jobs.download(created.name, download_path=str(download), output_name="run")
         log.info("run folder downloaded under %s/named-outputs/run", download)
     return created
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trainer", required=True, help=f"one of: {', '.join(available_trainers())}")
-    parser.add_argument("--compute", required=True, help="name of an Azure ML compute cluster (GPU or CPU)")
-    parser.add_argument("--data", help="training data: local CSV/zip (uploaded), azureml:// or https:// URI")
-    parser.add_argument("--experiment", default="bad-buzz", help="Azure ML experiment name")
-    parser.add_argument("--cpu", action="store_true", help="CPU base image instead of the CUDA one")
-    parser.add_argument("--image", help="another base image")
-    parser.add_argument(
-        "--requirements", type=Path, help="pip requirements for the environment (default: requirements.txt)"
-    )
-    parser.add_argument(
-        "--instance-count", type=int, default=1, metavar="N", help="nodes (transformer: distributed with PyTorch)"
-    )
-    parser.add_argument(
-        "--gpus-per-node", type=int, default=1, metavar="G", help="processes per node, one per GPU (transformer)"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the job spec, submit nothing")
-    parser.add_argument("--stream", action="store_true", help="follow the job's logs until it ends")
-    parser.add_argument("--download", type=Path, metavar="DIR", help="after the job, download its run folder")
-    add_workspace_arguments(parser)
-    parser.add_argument("trainer_args", nargs=argparse.REMAINDER, help="-- then the trainer's own options")
-    return parser
-
-
-def main(argv: list[str] | None = None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_cli_logging()
-    trainer_args = args.trainer_args[1:] if args.trainer_args[:1] == ["--"] else args.trainer_args
-    quiet_sdk_logs()
-    try:
-        job = build_job(
-            args.trainer,
-            trainer_args,
-            args.compute,
-            data=args.data,
-            experiment=args.experiment,
-            gpu=not args.cpu,
-            image=args.image,
-            requirements=args.requirements,
-            instance_count=args.instance_count,
-            gpus_per_node=args.gpus_per_node,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)  # one line, no usage block
-        sys.exit(2)
-    if args.dry_run:
-        uploads = [f"code {job.code}"] + [
-            f"input {name} {i.path}" for name, i in job.inputs.items() if not REMOTE_URI.match(str(i.path))
-        ]
-        print(f"# dry run: nothing submitted. Uploaded at submission: {'; '.join(uploads)}")
-        print(f"# command: {job.command}")
-        print(dump_yaml(job))
-        return job
-    try:
-        return submit(job, ml_client(args), stream=args.stream, download=args.download)
-    except ServiceError as exc:
-        sys.exit(f"error: {exc}")
-    except Exception as exc:  # the SDK's auth / validation / HTTP errors: one clear line, no traceback
-        sys.exit(f"error: Azure ML refused the job: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.analysis import resume
+from core.analysis import resume_table
 from core.pricing import load_pricing
 from core.tracking.runs import RunInfo, list_runs, read_json, read_run
 from tests.support.data import make_tweets_csv
@@ -29,8 +29,8 @@ def test_measured_rows_come_from_the_run_files(runs_root):
     pricing = load_pricing()
     runs = list_runs(runs_root)
     assert {r.status for r in runs} == {"succeeded", "failed"}
-    table = resume.summary_table(runs, pricing=pricing)
-    measured = table[table["source"] == resume.MEASURED]
+    table = resume_table.summary_table(runs, pricing=pricing)
+    measured = table[table["source"] == resume_table.MEASURED]
     assert sorted(measured["run"]) == ["hashing", "tfidf"]
     assert measured["accuracy (%)"].is_monotonic_decreasing
 
@@ -50,21 +50,21 @@ def test_measured_rows_come_from_the_run_files(runs_root):
 
 
 def test_study_rows_are_marked_and_never_measured(runs_root):
-    table = resume.summary_table(list_runs(runs_root))
-    study = table[table["source"] == resume.STUDY_SOURCE]
+    table = resume_table.summary_table(list_runs(runs_root))
+    study = table[table["source"] == resume_table.STUDY_SOURCE]
     assert sorted(study["accuracy (%)"].round(1)) == [73.0, 75.0, 81.0]
     assert study["training cost (USD)"].isna().all() and study["run"].eq("").all()
     assert "500 tweets" in study.set_index("accuracy (%)").loc[73.0, "notes"]
-    assert resume.STUDY_SOURCE == "study (not measured here)"
-    assert not (resume.summary_table(list_runs(runs_root), include_study=False)["source"] != "measured").any()
+    assert resume_table.STUDY_SOURCE == "study (not measured here)"
+    assert not (resume_table.summary_table(list_runs(runs_root), include_study=False)["source"] != "measured").any()
 
 
 def test_local_price_is_configurable_and_best_per_approach(runs_root):
     runs = list_runs(runs_root)
-    base = resume.summary_table(runs, include_study=False).set_index("run")
-    doubled_price = resume.CostSettings.from_pricing(local_usd_per_hour=2.0)
-    doubled = resume.summary_table(runs, doubled_price, include_study=False).set_index("run")
-    default_price = resume.CostSettings.from_pricing().local_usd_per_hour
+    base = resume_table.summary_table(runs, include_study=False).set_index("run")
+    doubled_price = resume_table.CostSettings.from_pricing(local_usd_per_hour=2.0)
+    doubled = resume_table.summary_table(runs, doubled_price, include_study=False).set_index("run")
+    default_price = resume_table.CostSettings.from_pricing().local_usd_per_hour
     ratio = 2.0 / default_price
     assert doubled.loc["tfidf", "training cost (USD)"] == pytest.approx(
         base.loc["tfidf", "training cost (USD)"] * ratio
@@ -76,7 +76,7 @@ def test_local_price_is_configurable_and_best_per_approach(runs_root):
         for r in runs
         if r.status == "succeeded"
     ]
-    best = resume.summary_table(twice, best_per_approach=True, include_study=False)
+    best = resume_table.summary_table(twice, best_per_approach=True, include_study=False)
     assert len(best) == 2 and best["approach"].is_unique
 
 
@@ -111,7 +111,9 @@ def test_cloud_and_azure_ml_rows_use_their_own_prices(tmp_path):
             "latency": {"batch_tweets_per_s": 500.0},
         },
     )
-    table = resume.summary_table([language, endpoint, on_azure], pricing=pricing, include_study=False).set_index("run")
+    table = resume_table.summary_table([language, endpoint, on_azure], pricing=pricing, include_study=False).set_index(
+        "run"
+    )
     assert (
         table.loc["lang", "inference cost per 1,000 tweets (USD)"] == pricing["azure_language"]["per_1000_text_records"]
     )
@@ -125,10 +127,10 @@ def test_cloud_and_azure_ml_rows_use_their_own_prices(tmp_path):
 
 
 def test_pricing_sources_and_chart(runs_root):
-    sources = resume.pricing_sources()
+    sources = resume_table.pricing_sources()
     assert sources[0]["source"].startswith("https://") and sources[0]["as of"]
     assert any("Standard_NC4as_T4_v3" in s["price"] for s in sources)
-    table = resume.summary_table(list_runs(runs_root))
+    table = resume_table.summary_table(list_runs(runs_root))
     figure = accuracy_cost_figure(table)
     points = sum(len(trace.x) for trace in figure.data)
     assert points == 2
@@ -137,13 +139,13 @@ def test_pricing_sources_and_chart(runs_root):
 
 def test_runs_on_another_test_split_are_named_and_counted(runs_root, tmp_path):
     """A run measured on another split (a fine-tune on a small labelled file) is not silently ranked with the rest."""
-    table = resume.summary_table(list_runs(runs_root), include_study=False)
+    table = resume_table.summary_table(list_runs(runs_root), include_study=False)
     assert table["test split"].str.startswith("tweets.csv · ").all()
-    assert len(resume.test_splits(table)) == 1
+    assert len(resume_table.test_splits(table)) == 1
 
     other = train_logreg(tmp_path, "other-data", make_tweets_csv(tmp_path / "labelled.csv", n=300, seed=3))
-    table = resume.summary_table([*list_runs(runs_root), read_run(other)], include_study=False)
-    splits = resume.test_splits(table)
+    table = resume_table.summary_table([*list_runs(runs_root), read_run(other)], include_study=False)
+    splits = resume_table.test_splits(table)
     assert splits.tolist() == [2, 1]
     assert table.set_index("run").loc["other-data", "test split"].startswith("labelled.csv · ")
     assert "/" not in "".join(table["test split"])  # a file name, never a server path

@@ -1,8 +1,8 @@
-"""`python -m core.evaluate`: measure a run on a labelled file (an evaluation set), stored in the run folder.
+"""`python -m core.commands.evaluate`: measure a run on a labelled file (an evaluation set), stored in the run folder.
 
-    python -m core.evaluate --run RUN --data LABELLED.csv [--name NAME]
-    python -m core.evaluate --run RUN --official       # the official hand-labelled test set (in the official zip)
-    python -m core.evaluate --all-runs --official      # every succeeded local run that lacks it (--cloud: services too)
+    python -m core.commands.evaluate --run RUN --data LABELLED.csv [--name NAME]
+    python -m core.commands.evaluate --run RUN --official       # the official hand-labelled test set (in the official zip)
+    python -m core.commands.evaluate --all-runs --official      # every succeeded local run that lacks it (--cloud: services too)
 
 The file is read as training data is (same reader, same labels: 0/4, 0/1, negative/positive; neutral rows are
 reported apart). The result goes to RUN/evaluations/<name>/evaluation.json and predictions.csv, which the Compare
@@ -12,29 +12,29 @@ cache. Expected failures end with one line, `error: …`, and exit status 2.
 
 from __future__ import annotations
 
-import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import config
+from core.cli.fields import option
+from core.cli.parser import expected_failures, parse_options
 from core.logs import configure_cli_logging
 
-EXIT_EXPECTED_ERROR = 2
 
+@dataclass(kw_only=True)
+class EvaluateOptions:
+    run: Path | None = option(None, "a run folder (any run kind)")
+    all_runs: bool = option(False, "every succeeded run of the runs folder lacking the set (instead of --run)")
+    data: str | None = option(None, "a labelled CSV (or file.zip:member.csv) with a text and a label column")
+    official: bool = option(False, f"the official manual test set ({config.OFFICIAL_TEST_NAME}) (instead of --data)")
+    name: str | None = option(None, "the set's name (default: the file's name; the official set's own name)")
+    cloud: bool = option(False, "with --all-runs: evaluate cloud service runs too")
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--run", type=Path, help="a run folder (any run kind)")
-    which.add_argument("--all-runs", action="store_true", help="every succeeded run of the runs folder lacking the set")
-    data = parser.add_mutually_exclusive_group(required=True)
-    data.add_argument("--data", help="a labelled CSV (or file.zip:member.csv) with a text and a label column")
-    data.add_argument(
-        "--official", action="store_true", help=f"the official manual test set ({config.OFFICIAL_TEST_NAME})"
-    )
-    parser.add_argument("--name", help="the set's name (default: the file's name; the official set's own name)")
-    parser.add_argument("--cloud", action="store_true", help="with --all-runs: evaluate cloud service runs too")
-    return parser.parse_args(argv)
+    def __post_init__(self) -> None:
+        if (self.run is None) == (not self.all_runs):
+            raise ValueError("give --run RUN_DIR or --all-runs, one of them")
+        if (self.data is None) == (not self.official):
+            raise ValueError("give --data CSV or --official, one of them")
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
@@ -55,7 +55,7 @@ def check_run_folder(run: Path) -> None:
         raise ModelLoadError(f"{run} is not a run folder (no readable run.json)")
 
 
-def data_source(args: argparse.Namespace) -> str:
+def data_source(args: EvaluateOptions) -> str:
     from core.evaluation.eval_sets import EvalSetError, official_source
 
     if not args.official:
@@ -66,19 +66,18 @@ def data_source(args: argparse.Namespace) -> str:
     if source is None:
         raise EvalSetError(
             f"the official zip ({config.OFFICIAL_ZIP_NAME}) is not in the data folder {config.data_dir()}: "
-            "download it with `python -m core.data --download`, or pass the test CSV with --data"
+            "download it with `python -m core.commands.data --download`, or pass the test CSV with --data"
         )
     return source
 
 
 def main(argv: list[str] | None = None) -> None:
     configure_cli_logging()
-    args = parse_args(argv)
+    args = parse_options(EvaluateOptions, argv, __doc__)
     from core.evaluation import eval_sets
     from core.models.base import load
-    from core.tracking.runs import one_line
 
-    try:
+    with expected_failures(*expected_errors()):
         source = data_source(args)
         if args.all_runs:
             outcomes = eval_sets.evaluate_missing(source, args.name, cloud=args.cloud)
@@ -89,9 +88,6 @@ def main(argv: list[str] | None = None) -> None:
         check_run_folder(args.run)
         data = eval_sets.load_eval_set(source, args.name)  # the data before the model: refusing a file costs less
         evaluation = eval_sets.evaluate_set(load(args.run), args.run, data)
-    except expected_errors() as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_EXPECTED_ERROR) from None
     print(eval_sets.describe(evaluation))
     folder = Path(args.run) / eval_sets.EVALUATIONS_DIR / eval_sets.slug(evaluation["name"])
     print(f"stored in {folder / eval_sets.EVALUATION_FILE} (predictions: {eval_sets.PREDICTIONS_FILE} beside it)")

@@ -14,15 +14,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.models.base import label_for
-from core.models.serving import KIND_BACKENDS
-from core.training.registry import kind_train_commands, local_kinds
+from core.run_kinds import RUN_KINDS, local_kinds
+from core.training.registry import kind_train_commands
 
 MAX_CHARS = 1000  # a tweet is at most 280 characters; longer input is almost surely pasted by mistake
 DEFAULT_TIMEOUT_S = 15.0
-LOCAL_KINDS = tuple(local_kinds())  # from the trainer registry; azure-* runs answer through their service columns
 OPERATORS_ONLY = "operators only"  # the status of a cloud column shown to a viewer
-
-KIND_LABELS = {kind: spec.live_label for kind, spec in local_kinds().items()}
+# Local kinds (core.run_kinds.local_kinds) answer in run columns; cloud kinds through their service columns.
 
 
 class EmptyText(ValueError):
@@ -131,7 +129,7 @@ def latest_per_approach(runs: list) -> list:
     """The newest succeeded local run of each approach (runs as core.tracking.runs.list_runs returns them)."""
     chosen: dict[str, object] = {}
     for run in sorted(runs, key=_started, reverse=True):
-        if run.status == "succeeded" and run.kind in LOCAL_KINDS:
+        if run.status == "succeeded" and run.kind in local_kinds():
             chosen.setdefault(run.approach, run)
     return list(chosen.values())
 
@@ -163,23 +161,23 @@ def run_column(run, models: ModelCache) -> LiveColumn:
 
 def serving_backend(model) -> str:
     """What answers for a loaded model: the transformer's actual backend (after any fallback), else its library."""
-    label = getattr(model, "backend_label", None) or KIND_BACKENDS.get(getattr(model, "kind", ""), "")
+    label = getattr(model, "backend_label", "")
     return f"{label} (fallback: {model.note})" if getattr(model, "note", "") else label
 
 
 def untrained_columns(runs: list) -> list[LiveColumn]:
-    """One 'not trained' column per local approach family that has no succeeded run yet."""
-    commands = kind_train_commands()
+    """One 'not trained' column per local approach family (that has a "train this" command) with no succeeded run
+    yet."""
     trained = {run.kind for run in runs if run.status == "succeeded"}
     return [
         LiveColumn(
             f"untrained-{kind}",
-            KIND_LABELS[kind],
+            RUN_KINDS[kind].name,
             "local",
             unavailable_status="not trained",
-            unavailable_reason=f"no succeeded {kind} run yet: train one on the Train page or run `{commands[kind]}`",
+            unavailable_reason=f"no succeeded {kind} run yet: train one on the Train page or run `{command}`",
         )
-        for kind in LOCAL_KINDS
+        for kind, command in kind_train_commands().items()
         if kind not in trained
     ]
 

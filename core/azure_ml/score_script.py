@@ -1,7 +1,7 @@
 """Azure ML online endpoint scoring script: `init()` loads a Bad Buzz run, `run(raw)` scores `{"texts": [...]}`.
 
-The same file serves on a managed online endpoint (see core.azure.deploy) and locally under the real
-azureml-inference-server-http (see core.azure.local_endpoint). `AZUREML_MODEL_DIR` is the run folder itself or
+The same file serves on a managed online endpoint (see core.azure_ml.deploy) and locally under the real
+azureml-inference-server-http (see core.azure_ml.local_endpoint). `AZUREML_MODEL_DIR` is the run folder itself or
 a folder holding it (Azure mounts a registered folder model one level down). Any local run kind works: the
 model is loaded through `core.models.base.load`.
 
@@ -110,14 +110,14 @@ def run(raw_data):
 
 
 def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str]]:
-    """(P(positive) or None, label or None, reason) per text, by the rules core.scoring.batch applies."""
+    """(P(positive) or None, label or None, reason) per text, by the rules core.inference.batch applies."""
     model_texts, reasons, usable = prepare_texts(texts)
     raw: list[float | None] = [None] * len(texts)
     ready = [i for i, ok in enumerate(usable) if ok]
     if ready:
         for i, p in zip(ready, model.predict_proba([model_texts[i] for i in ready])):
             raw[i] = float(p)
-    # labelled before rounding, as core.scoring.batch does: 0.4999999 is negative on both paths
+    # labelled before rounding, as core.inference.batch does: 0.4999999 is negative on both paths
     labels = [None if p is None else label_for(p) for p in raw]
     p_pos = [None if p is None else round(p, 6) for p in raw]
     return p_pos, labels, [str(r) for r in reasons]

@@ -52,8 +52,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.inference.live import MAX_CHARS  # what the page scores is what is explained
 from core.models.base import SentimentModel, SklearnModel
-from core.scoring.live import LOCAL_KINDS, MAX_CHARS  # what the page scores is what is explained
+from core.run_kinds import local_kinds
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
 
 def explainable(model: SentimentModel) -> bool:
     """Local models only (the trainer registry's local kinds): a cloud model would bill each variant."""
-    return getattr(model, "kind", "") in LOCAL_KINDS
+    return getattr(model, "kind", "") in local_kinds()
 
 
 def explain(model: SentimentModel, text: str, max_words: int = MAX_WORDS, budget_s: float = BUDGET_S):

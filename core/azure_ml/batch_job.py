@@ -1,6 +1,7 @@
-"""Score a large CSV with any run folder on an Azure ML cluster, in parallel: an Azure ML parallel job.
+"""Score a large CSV with any run folder on an Azure ML cluster, in parallel: an Azure ML parallel job (the
+command: core.commands.azure_batch_job).
 
-    python -m core.azure.batch_job --run RUN_DIR --data CSV --compute NAME [--instance-count N]
+    python -m core.commands.azure_batch_job --run RUN_DIR --data CSV --compute NAME [--instance-count N]
         [--processes-per-node P] [--mini-batch-size FILES] [--part-rows R] [--text-column NAME] [--dry-run]
         [--stream] [--download DIR]
 
@@ -8,8 +9,8 @@ Mini-batches of files, not of rows: a local CSV is first cut here into parts of 
 (`parts/part-00000.csv`, ...) by core.data.csv_reader, the reader core.score uses, so each part is a clean UTF-8
 CSV with the file's header and its records unchanged, and the records the reader cannot use are counted with
 their line in the original file (`manifest.json`). The parts folder is uploaded as a uri_folder input; the
-parallel job hands `--mini-batch-size` parts at a time to core/azure/batch_score_script.py, which scores each with
-core.scoring.batch.score_csv into the output folder `scored` (the run folder is the uri_folder input `run`).
+parallel job hands `--mini-batch-size` parts at a time to core/azure_ml/batch_score_script.py, which scores each with
+core.inference.batch.score_csv into the output folder `scored` (the run folder is the uri_folder input `run`).
 Tabular mini-batches (an MLTable input) would parse the CSV with another reader: quoted line breaks, malformed
 records and encodings would not be counted the way core.score counts them, and the rows could come back in
 another order. A folder or an azureml:// URI is taken as parts already made (each file scored as it is).
@@ -22,27 +23,23 @@ accounting line. `--dry-run` cuts the parts, prints the job spec and submits not
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import logging
 import shlex
-import sys
 from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
-from core.azure.deploy import check_run
-from core.azure.errors import ServiceError
-from core.azure.jobs import REMOTE_URI
-from core.azure.workspace import add_workspace_arguments, dump_yaml, environment, ml_client, quiet_sdk_logs
+from core.azure.workspace import environment
+from core.azure_ml.deploy import check_run
+from core.azure_ml.jobs import REMOTE_URI
 from core.config import PROJECT_ROOT, artifacts_dir
-from core.data.csv_reader import CsvFormatError, open_csv
-from core.logs import configure_cli_logging
-from core.scoring.batch import LINE_END, accounting_line
+from core.data.csv_reader import open_csv
+from core.inference.batch import LINE_END, accounting_line
 from core.training.registry import local_kinds
 
-ENTRY_SCRIPT = "core/azure/batch_score_script.py"
+ENTRY_SCRIPT = "core/azure_ml/batch_score_script.py"
 MANIFEST = "manifest.json"
 SUMMARY_FILE = "parallel_run_step.txt"  # where the parallel job appends run()'s lines (append_row_to)
 PART_ROWS = 100_000
@@ -257,27 +254,7 @@ def collect(download: Path) -> None:
     print(f"{parts} scored parts joined into {download / 'scored.csv'}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, type=Path, help="a run folder (any local run kind)")
-    parser.add_argument("--data", required=True, help="a CSV (cut into parts here), a folder of parts, or a URI")
-    parser.add_argument("--compute", required=True, help="name of an Azure ML compute cluster")
-    parser.add_argument("--instance-count", type=int, default=1, metavar="N", help="nodes")
-    parser.add_argument("--processes-per-node", type=int, default=1, metavar="P", help="scoring processes per node")
-    parser.add_argument("--mini-batch-size", type=int, default=1, metavar="FILES", help="part files per mini-batch")
-    parser.add_argument("--part-rows", type=int, default=PART_ROWS, metavar="R", help="records per part")
-    parser.add_argument("--text-column", help="the column to score (default: as core.score finds it)")
-    parser.add_argument("--staging", type=Path, help="where the parts are written (default: under artifacts/)")
-    parser.add_argument("--experiment", default="bad-buzz", help="Azure ML experiment name")
-    parser.add_argument("--cpu", action="store_true", help="the CPU image even for a transformer or Keras run")
-    parser.add_argument("--dry-run", action="store_true", help="cut the parts, print the job spec, submit nothing")
-    parser.add_argument("--stream", action="store_true", help="follow the job's logs until it ends")
-    parser.add_argument("--download", type=Path, metavar="DIR", help="wait, download, join into DIR/scored.csv")
-    add_workspace_arguments(parser)
-    return parser
-
-
-def prepare(args: argparse.Namespace):
+def prepare(args):
     """The job for the command line (the parts cut first); ValueError and the like for a bad request."""
     check_scale(args.instance_count, args.processes_per_node, args.mini_batch_size, args.part_rows)
     meta = check_run(args.run.resolve())
@@ -297,37 +274,6 @@ def prepare(args: argparse.Namespace):
     )
 
 
-def main(argv: list[str] | None = None):
-    args = build_parser().parse_args(argv)
-    configure_cli_logging()
-    quiet_sdk_logs()
-    try:
-        job = prepare(args)
-    except (ValueError, OSError, CsvFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    if args.dry_run:
-        uploads = [
-            f"{name} {i.path}"
-            for name, i in job.jobs["score"].inputs.items()
-            if i.path and not REMOTE_URI.match(str(i.path))
-        ]
-        print(f"# dry run: nothing submitted. Uploaded at submission: code {PROJECT_ROOT}; {'; '.join(uploads)}")
-        print(dump_yaml(job))
-        return job
-    try:
-        client = ml_client(args)
-        created = submit(job, client, args.stream or bool(args.download))
-        if args.download:
-            client.jobs.download(created.name, download_path=str(args.download), all=True)
-            collect(args.download)
-        return created
-    except ServiceError as exc:
-        sys.exit(f"error: {exc}")
-    except Exception as exc:  # the SDK's auth / validation / HTTP errors: one clear line, no traceback
-        sys.exit(f"error: Azure ML refused the job: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
-
-
 def submit(job, client, stream: bool):
     created = client.jobs.create_or_update(job)
     log.info("submitted job %s (experiment %s); status %s", created.name, created.experiment_name, created.status)
@@ -335,7 +281,3 @@ def submit(job, client, stream: bool):
     if stream:
         client.jobs.stream(created.name)
     return created
-
-
-if __name__ == "__main__":
-    main()
