@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import make_tweets, write_headered_csv
+from tests.support.data import make_three_way_csv, make_tweets, write_headered_csv
 from tests.support.streamlit import serving_on
 
 KINDS = ("unit", "integration", "pages", "browser")
@@ -76,16 +76,33 @@ def tiny_csv(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def three_way_csv(tmp_path_factory) -> Path:
+    """300 learnable tweets labelled negative / neutral / positive (words), 100 of each."""
+    return make_three_way_csv(tmp_path_factory.mktemp("data") / "three.csv", 300)
+
+
+@pytest.fixture(scope="session")
+def three_way_logreg_run(tmp_path_factory, three_way_csv) -> Path:
+    """A real three-way logreg run (--classes auto on neutral data), trained once per test session (copy it
+    before modifying it)."""
+    return _train_shared_logreg(tmp_path_factory, three_way_csv, "logreg-three-way")
+
+
+@pytest.fixture(scope="session")
 def trained_logreg_run(tmp_path_factory, tiny_csv) -> Path:
     """A real logreg run trained once per test session on the tiny CSV (copy it before modifying it)."""
+    return _train_shared_logreg(tmp_path_factory, tiny_csv, "logreg-tiny")
+
+
+def _train_shared_logreg(tmp_path_factory, data: Path, name: str) -> Path:
     from trainers import logreg
 
-    out = tmp_path_factory.mktemp("shared-runs") / "logreg-tiny"
+    out = tmp_path_factory.mktemp("shared-runs") / name
     env = {"BADBUZZ_DATA_DIR": str(out.parent / "data"), "BADBUZZ_NO_DOWNLOAD": "1"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        logreg.main(["--data", str(tiny_csv), "--output", str(out)])
+        logreg.main(["--data", str(data), "--output", str(out)])
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)

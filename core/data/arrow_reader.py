@@ -50,6 +50,7 @@ class FastRead:
     empty: int = 0
     truncated: int = 0
     unknown_label_lines: list[int] = field(default_factory=list)
+    label_values: set[str] = field(default_factory=set)  # the distinct label fields, stripped and lower-cased
 
 
 @dataclass
@@ -77,8 +78,10 @@ def read_labelled(
     name: str,
     label_code: Callable[[str], int],
     extra_columns: Callable[[Layout], dict[str, int]],
+    keep_neutral: bool = False,
 ) -> FastRead:
-    """The labelled rows of a CSV (a path or a binary stream at its start), read batch by batch, or NotExact."""
+    """The labelled rows of a CSV (a path or a binary stream at its start), read batch by batch, or NotExact.
+    Neutral rows are counted (`neutral`) and dropped, or kept with the code NEUTRAL when `keep_neutral`."""
     encoding = _encoding(head, scan, name)
     batches = _binary_batches(source)
     first = next(batches, None)
@@ -97,10 +100,11 @@ def read_labelled(
         _check_batch(batch, scan)
         columns = {key: batch.column(i) for key, i in wanted.items()}
         skip = int(layout.header) if number == 0 else 0  # the header row is not a record
-        _add_batch(columns, skip, read, kept, labels, label_code)
+        _add_batch(columns, skip, read, kept, labels, label_code, keep_neutral)
         last = batch
     _check_end(scan, read, last)
     read.frame = kept.frame()
+    read.label_values = {_decode(value, encoding).strip().lower() for value in labels}
     return read
 
 
@@ -165,7 +169,9 @@ def _decode(value: bytes, encoding: str) -> str:
     return value.decode("latin-1" if encoding == "latin-1" else "utf-8")
 
 
-def _add_batch(columns: dict, skip: int, read: FastRead, kept: _Columns, labels: dict, label_code) -> None:
+def _add_batch(
+    columns: dict, skip: int, read: FastRead, kept: _Columns, labels: dict, label_code, keep_neutral: bool
+) -> None:
     """One batch's rows through loading's rules: label, blank text, truncation; the kept ones go to `kept`."""
     if skip:
         columns = {key: column.slice(skip) for key, column in columns.items()}
@@ -176,7 +182,7 @@ def _add_batch(columns: dict, skip: int, read: FastRead, kept: _Columns, labels:
     read.unknown_label_lines += (np.flatnonzero(codes == UNKNOWN) + start + 1 + int(read.layout.header)).tolist()
     text = _strings(columns["text"], read.encoding)
     blank = _blank(text)
-    labelled = codes >= 0
+    labelled = (codes >= 0) | (codes == NEUTRAL) if keep_neutral else codes >= 0
     read.empty += int((blank & labelled).sum())
     keep = labelled & ~blank
     mask = None if keep.all() else pa.array(keep)

@@ -1,6 +1,9 @@
 """Sentiment140 loading and data-quality cleaning, with the report of what was kept and why.
 
-Labels are normalised to 0 = negative, 1 = positive. Every CSV is read by pyarrow when it reads it exactly as the
+Labels are normalised to label codes (core.data.labels): 0 = negative, 1 = positive for a binary load (neutral
+rows dropped and counted), 0 = negative, 1 = neutral, 2 = positive for a three-way one (`classes=3`). Label words
+(negative / neutral / positive) are read as they say; numeric codes are Sentiment140's 0 / 2 / 4 or a binary
+0 / 1, and a file that holds both 1 and 2 is refused as ambiguous (XLM-T-style sets write 0 / 1 / 2). Every CSV is read by pyarrow when it reads it exactly as the
 one reader (core.data.csv_reader) would (core.data.arrow_reader decides), else by the one reader itself; both
 stream the bytes (a file or a zip member), never holding them whole; `sentiment140` means the downloaded archive.
 """
@@ -36,6 +39,7 @@ from core.data.csv_reader import (
     open_csv,
 )
 from core.data.fingerprints import ByteScan, cached_scan, file_key, remember_scan, scan_stream
+from core.data.labels import classes_for
 
 # Bump when the cleaning rules change: it is part of the split id. 2: the one CSV reader (a stray quote or an
 # extra field affects only its record, NUL bytes are malformed, texts over MAX_TEXT_CHARS are cut).
@@ -45,6 +49,8 @@ log = logging.getLogger(__name__)
 LABEL_MAP = {"0": 0, "4": 1, "1": 1, "negative": 0, "positive": 1, "neg": 0, "pos": 1}
 NEUTRAL_LABELS = {"2", "neutral"}
 UNKNOWN_LABEL = "the label is not 0/4, 0/1 or negative/positive"
+AMBIGUOUS_CODES = {"1", "2"}  # both in one file: Sentiment140's 2 (neutral) or XLM-T's 2 (positive)?
+THREE_WAY_CODES = {0: 0, NEUTRAL: 1, 1: 2}  # the readers' codes (0, 1 = positive, NEUTRAL) -> three-way codes
 TEXT_CODE_BUCKETS = 8
 ROWS_PER_FRAME = 100_000  # the pure-Python reader's rows become a frame this often (Python tuples are heavy)
 OFFICIAL_SHA256 = None  # the archive publishes no checksum; we verify structure and record our own sha256
@@ -64,6 +70,7 @@ class DataReport:
     malformed_examples: list[str] = field(default_factory=list)  # "line N: why", never the line's content
     empty_texts: int = 0
     neutral_dropped: int = 0
+    neutral_kept: int = 0  # a three-way load: neutral rows among the rows kept
     duplicates_dropped: int = 0
     conflicting_texts: int = 0
     conflicting_rows_dropped: int = 0
@@ -76,11 +83,12 @@ class DataReport:
         truncated = (
             f" ({self.truncated_texts:,} texts cut to {MAX_TEXT_CHARS:,} characters)" if self.truncated_texts else ""
         )
+        kept_neutral = f" ({self.neutral_kept:,} of them neutral)" if self.neutral_kept else ""
         return (
             f"{self.rows_read:,} rows read, {self.malformed_rows:,} malformed, {self.empty_texts:,} empty, "
             f"{self.neutral_dropped:,} neutral dropped, {self.duplicates_dropped:,} duplicates dropped, "
             f"{self.conflicting_texts:,} texts with both labels ({self.conflicting_rows_dropped:,} rows) "
-            f"removed: {self.rows_kept:,} rows kept{truncated}"
+            f"removed: {self.rows_kept:,} rows kept{kept_neutral}{truncated}"
         )
 
 
@@ -90,6 +98,7 @@ class LoadedData:
     report: DataReport
     fingerprint: str
     reader: str = "python"  # "pyarrow" when the fast path read it (core.data.arrow_reader), else "python"
+    classes: tuple[str, ...] = ("negative", "positive")  # what the label codes mean (core.data.labels)
 
 
 # ------------------------------------------------------------------ reading
@@ -182,28 +191,45 @@ def _zip_member(path: Path, member: str | None) -> str:
     return member
 
 
-def load_dataset(source: str | Path, fast: bool = True) -> LoadedData:
+def load_dataset(source: str | Path, fast: bool = True, classes: int = 2) -> LoadedData:
     """Read, validate and clean a data source. Malformed records are counted with their line, never fatal.
 
-    `fast` tries pyarrow first (core.data.arrow_reader), which gives the same frame and report as the pure-Python
-    reader or declines; `fast=False` uses the pure-Python reader only."""
+    `classes` 2: labels 0 = negative, 1 = positive, neutral rows dropped and counted (`neutral_dropped`); 3: neutral
+    rows kept, labels 0 = negative, 1 = neutral, 2 = positive (`neutral_kept`). `fast` tries pyarrow first
+    (core.data.arrow_reader), which gives the same frame and report as the pure-Python reader or declines;
+    `fast=False` uses the pure-Python reader only."""
+    names = classes_for(classes)
+    keep_neutral = len(names) == 3
     src = resolve_source(source)
     reader = "pyarrow"
     try:
         scan = src.scan()
-        frame, report = _read_fast(src, scan) if fast else (None, None)
+        frame, report, values = _read_fast(src, scan, keep_neutral) if fast else (None, None, set())
         if frame is None or report is None:
             reader = "python"
-            frame, report = _read_exact(src)
+            frame, report, values = _read_exact(src, keep_neutral)
     except CsvFormatError as exc:
         raise DataError(str(exc)) from None
     except zipfile.BadZipFile:
         raise DataError(f"{src.path} is not a readable zip archive (truncated or corrupt)") from None
+    refuse_ambiguous_codes(values, src.name)
+    if keep_neutral:
+        frame["label"] = frame["label"].map(THREE_WAY_CODES).astype(np.int64)
     frame = _drop_duplicates_and_conflicts(frame, report)
     report.rows_kept = len(frame)
+    report.neutral_kept = int((frame["label"] == 1).sum()) if keep_neutral else 0
     if frame.empty:
         raise DataError(f"{src.name}: no usable rows ({report.summary()})")
-    return LoadedData(frame=frame, report=report, fingerprint=scan.sha256, reader=reader)
+    return LoadedData(frame=frame, report=report, fingerprint=scan.sha256, reader=reader, classes=names)
+
+
+def refuse_ambiguous_codes(label_values: set[str], name: str) -> None:
+    """DataError for a file whose numeric labels hold both 1 and 2: neutral or positive cannot be told apart."""
+    if AMBIGUOUS_CODES <= label_values:
+        raise DataError(
+            f"{name}: the labels hold both 1 and 2, which is ambiguous (Sentiment140 writes 0/2/4 for negative/"
+            "neutral/positive, XLM-T-style sets 0/1/2): write the labels as negative/neutral/positive"
+        )
 
 
 def neutral_texts(source: str | Path) -> list[str]:
@@ -225,28 +251,36 @@ def neutral_texts(source: str | Path) -> list[str]:
         raise DataError(f"{src.path} is not a readable zip archive (truncated or corrupt)") from None
 
 
-def _read_fast(src: Source, scan: ByteScan) -> tuple[pd.DataFrame | None, DataReport | None]:
-    """pyarrow's reading, or (None, None) when it cannot promise the pure-Python reader's result."""
+def _read_fast(src: Source, scan: ByteScan, keep_neutral: bool = False):
+    """pyarrow's reading (frame, report, the distinct label values), or (None, None, set()) when it cannot promise
+    the pure-Python reader's result."""
     with src.open() as fh:
         head = fh.read(SNIFF_BYTES)
         if src.member is not None:
             fh.seek(0)
         try:
             read = read_labelled(
-                str(src.path) if src.member is None else fh, scan, head, src.name, _label_code, _extra_columns
+                str(src.path) if src.member is None else fh,
+                scan,
+                head,
+                src.name,
+                _label_code,
+                _extra_columns,
+                keep_neutral=keep_neutral,
             )
         except NotExact as exc:
             log.debug("%s: the pure-Python reader takes over (%s)", src.name, exc)
-            return None, None
+            return None, None, set()
     report = DataReport(source=src.name, encoding=read.encoding, format=read.layout.kind)
     report.rows_read, report.blank_lines = read.records, read.blank_lines
-    report.neutral_dropped, report.empty_texts, report.truncated_texts = read.neutral, read.empty, read.truncated
+    report.neutral_dropped = 0 if keep_neutral else read.neutral
+    report.empty_texts, report.truncated_texts = read.empty, read.truncated
     table_report = ReadReport(encoding=read.encoding, records=read.records, rows=read.records)
     for line in read.unknown_label_lines:
         table_report.reject(line, UNKNOWN_LABEL)
     report.malformed_rows = table_report.malformed
     report.malformed_examples = list(table_report.malformed_examples)
-    return read.frame, report
+    return read.frame, report, read.label_values
 
 
 def _label_code(raw: str) -> int:
@@ -257,19 +291,19 @@ def _label_code(raw: str) -> int:
     return LABEL_MAP.get(value, UNKNOWN)
 
 
-def _read_exact(src: Source) -> tuple[pd.DataFrame, DataReport]:
+def _read_exact(src: Source, keep_neutral: bool = False) -> tuple[pd.DataFrame, DataReport, set[str]]:
     """The pure-Python reader, streaming from the file; rows become frames of ROWS_PER_FRAME as they come."""
+    values: set[str] = set()
     with src.open() as fh, open_csv(fh, src.name, plain_lines=False) as table:
         layout = _training_layout(table, src.name)
         report = DataReport(source=src.name, encoding=table.encoding, format=layout.kind)
         extras = _extra_columns(layout)
         columns = ["row_id", "text", "label", *extras.keys()]
-        frames = [
-            pd.DataFrame(rows, columns=columns) for rows in _batches(_labelled_rows(table, layout, extras, report))
-        ]
+        rows = _labelled_rows(table, layout, extras, report, keep_neutral, values)
+        frames = [pd.DataFrame(batch, columns=columns) for batch in _batches(rows)]
     _copy_read_report(table.report, report)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    return frame, report
+    return frame, report, values
 
 
 def _batches(rows: Iterable[tuple]) -> Iterator[list[tuple]]:
@@ -305,18 +339,22 @@ def _extra_columns(layout) -> dict[str, int]:
     return {c: lowered.index(c) for c in ("user", "date", "timestamp") if c in lowered}
 
 
-def _labelled_rows(table: CsvTable, layout, extras: dict[str, int], report: DataReport) -> Iterator[tuple]:
-    """(row_id, text, label, extras...) per usable record; row_id is the 0-based record index in the source."""
+def _labelled_rows(
+    table: CsvTable, layout, extras: dict[str, int], report: DataReport, keep_neutral: bool, values: set[str]
+) -> Iterator[tuple]:
+    """(row_id, text, label, extras...) per usable record; row_id is the 0-based record index in the source. The
+    label is 0, 1 (positive) or, kept when `keep_neutral`, NEUTRAL; `values` gathers the distinct label fields."""
     text_idx, label_idx, extra_idx = layout.text_index, layout.label_index, list(extras.values())
     read = table.report
     for row_id, (line, fields, problem) in enumerate(table.records()):
         if problem:
             continue  # counted by the reader, with its line
         label_raw = fields[label_idx].strip().lower()
-        if label_raw in NEUTRAL_LABELS:
+        values.add(label_raw)
+        if label_raw in NEUTRAL_LABELS and not keep_neutral:
             report.neutral_dropped += 1
             continue
-        label = LABEL_MAP.get(label_raw)
+        label = NEUTRAL if label_raw in NEUTRAL_LABELS else LABEL_MAP.get(label_raw)
         if label is None:  # the value itself is file content: say what is accepted instead
             read.reject(line, UNKNOWN_LABEL)
             continue
@@ -343,7 +381,7 @@ def _drop_duplicates_and_conflicts(frame: pd.DataFrame, report: DataReport) -> p
     One factorisation of the texts (integer codes) instead of pandas' drop_duplicates + groupby: 1.6 M strings
     are hashed once."""
     text_codes = _text_codes(frame["text"])
-    pairs = text_codes.astype(np.int64) * 2 + frame["label"].to_numpy(dtype=np.int64)
+    pairs = text_codes.astype(np.int64) * 3 + frame["label"].to_numpy(dtype=np.int64)  # labels 0..2
     _, first = np.unique(pairs, return_index=True)
     keep = np.zeros(len(frame), dtype=bool)
     keep[first] = True

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from core import config
+from core.data.labels import BINARY_CLASSES, classes_for
 from core.data.loading import (
     CLEANING_VERSION,
     DataError,
@@ -40,6 +41,7 @@ class Split:
     fingerprint: str
     report: DataReport
     params: dict
+    classes: tuple[str, ...] = BINARY_CLASSES  # what the label codes mean (core.data.labels)
 
     def describe(self) -> dict:
         """What run.json records about the data."""
@@ -53,9 +55,14 @@ class Split:
         }
 
 
-def split_id_for(fingerprint: str, sample: int | None, seed: int, test_size: float, val_size: float) -> str:
-    key = json.dumps([fingerprint, CLEANING_VERSION, sample, seed, test_size, val_size])
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+def split_id_for(
+    fingerprint: str, sample: int | None, seed: int, test_size: float, val_size: float, classes: int = 2
+) -> str:
+    """A three-way split (neutral rows kept) has its own id; a binary one keeps the id it always had."""
+    key = [fingerprint, CLEANING_VERSION, sample, seed, test_size, val_size]
+    if classes == 3:
+        key.append("three-way")
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
 
 def load_split(
@@ -65,26 +72,31 @@ def load_split(
     test_size: float = 0.2,
     val_size: float = 0.1,
     cache_dir: Path | None = None,
+    classes: int = 2,
 ) -> Split:
-    """The persisted stratified split for this data and these parameters (computed once, then read back)."""
+    """The persisted stratified split for this data and these parameters (computed once, then read back).
+    `classes` 3 keeps the neutral rows (labels 0 / 1 / 2, core.data.labels), under its own split id; run.json's
+    `data` then says `classes: 3` (a binary split's description is unchanged)."""
     if not 0 < test_size < 1 or not 0 <= val_size < 1:
         raise DataError("test_size must be in (0, 1) and val_size in [0, 1)")
+    names = classes_for(classes)
     fingerprint = source_fingerprint(source)  # hashed once per file version (core.data.fingerprints)
-    split_id = split_id_for(fingerprint, sample, seed, test_size, val_size)
+    split_id = split_id_for(fingerprint, sample, seed, test_size, val_size, len(names))
     folder = Path(cache_dir or config.data_dir() / "splits") / split_id
     params = {"sample": sample, "seed": seed, "test_size": test_size, "val_size": val_size}
+    if len(names) == 3:
+        params["classes"] = 3
     if (folder / "split.json").exists():
         meta = json.loads((folder / "split.json").read_text())
         parts = {p: pd.read_parquet(folder / f"{p}.parquet") for p in ("train", "val", "test")}
-        return Split(
-            **parts, split_id=split_id, fingerprint=fingerprint, report=DataReport(**meta["report"]), params=params
-        )
-    loaded = load_dataset(source)
+        report = DataReport(**meta["report"])
+        return Split(**parts, split_id=split_id, fingerprint=fingerprint, report=report, params=params, classes=names)
+    loaded = load_dataset(source, classes=len(names))
     report = loaded.report
     parts = _split_rows(loaded.frame, sample, seed, test_size, val_size)
     del loaded  # the parts are copies: the whole frame goes before they are written
     _persist_split(folder, parts, report, split_id, fingerprint, params)
-    return Split(**parts, split_id=split_id, fingerprint=fingerprint, report=report, params=params)
+    return Split(**parts, split_id=split_id, fingerprint=fingerprint, report=report, params=params, classes=names)
 
 
 def _split_rows(frame: pd.DataFrame, sample: int | None, seed: int, test_size: float, val_size: float) -> dict:
@@ -136,4 +148,5 @@ def split_for_run(run_meta: dict) -> Split:
         seed=data.get("seed", 42),
         test_size=data.get("test_size", 0.2),
         val_size=data.get("val_size", 0.1),
+        classes=data.get("classes", 2),
     )

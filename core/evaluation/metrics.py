@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from core.models.base import CLASS_NAMES, THRESHOLD
+from core.data.labels import BINARY_CLASSES, NEGATIVE, is_three_way, probability_columns
+from core.models.base import CLASS_NAMES, THRESHOLD, class_codes
 
 CURVE_POINTS = 200
 
@@ -19,8 +20,13 @@ def _downsample(*arrays: np.ndarray, n: int = CURVE_POINTS) -> list[list[float]]
     return [np.round(a[idx], 5).tolist() for a in arrays]
 
 
-def classification_report(y_true: Sequence[int], p_pos: Sequence[float], threshold: float = THRESHOLD) -> dict:
-    """Accuracy, per-class and macro precision/recall/F1, ROC AUC, confusion matrix and curve points."""
+def classification_report(
+    y_true: Sequence[int], p_pos, threshold: float = THRESHOLD, classes: Sequence[str] = BINARY_CLASSES
+) -> dict:
+    """Accuracy, per-class and macro precision/recall/F1, ROC AUC, confusion matrix and curve points. A binary run
+    gives P(positive) per tweet; a three-way run (`classes`) its (n, 3) class probabilities (three_way_report)."""
+    if is_three_way(classes):
+        return three_way_report(y_true, p_pos, classes)
     y_true = np.asarray(y_true, dtype=int)
     p_pos = np.asarray(p_pos, dtype=float)
     y_pred = (p_pos >= threshold).astype(int)
@@ -50,6 +56,41 @@ def classification_report(y_true: Sequence[int], p_pos: Sequence[float], thresho
         report["average_precision"] = float(skm.average_precision_score(y_true, p_pos))
         report["roc_curve"] = dict(zip(("fpr", "tpr"), _downsample(fpr, tpr)))
         report["pr_curve"] = dict(zip(("recall", "precision"), _downsample(rec, prec)))
+    return report
+
+
+def three_way_report(y_true: Sequence[int], proba, classes: Sequence[str]) -> dict:
+    """The report of a three-way run: labels by its most probable class, a 3x3 confusion matrix (rows: truth),
+    per-class and macro precision/recall/F1, one-vs-rest macro ROC AUC, and the ROC AUC of P(negative) for
+    negative against the rest (what the monitor's share reads), when the truth has the classes it needs."""
+    y_true = np.asarray(y_true, dtype=int)
+    proba = np.asarray(proba, dtype=float).reshape(len(y_true), len(classes))
+    y_pred = class_codes(proba, classes)
+    codes = list(range(len(classes)))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=codes, zero_division=0)
+    report = {
+        "n": int(len(y_true)),
+        "decision": "most probable class",
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(classes)
+        },
+        "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=codes).tolist(),
+        "labels": list(classes),
+    }
+    report["f1_macro"] = report["macro"]["f1"]
+    if len(np.unique(y_true)) == len(classes):
+        report["roc_auc"] = float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=codes))
+    negative = (y_true == NEGATIVE).astype(int)
+    if 0 < negative.sum() < len(negative):
+        report["negative_roc_auc"] = float(skm.roc_auc_score(negative, proba[:, NEGATIVE]))
     return report
 
 
@@ -95,14 +136,22 @@ def measure_latency(
 def evaluate(
     model, split, run, train_seconds: float | None = None, n_train: int | None = None, extra: dict | None = None
 ) -> dict:
-    """Score the shared test split, write test_predictions.csv, and return the metrics.json content."""
+    """Score the shared test split, write test_predictions.csv, and return the metrics.json content. A three-way
+    run's file adds p_negative, p_neutral, p_positive (core.data.labels) and its report is three_way_report."""
     test = split.test
-    p_pos = np.asarray(model.predict_proba(test["text"].tolist()), dtype=float)
+    classes = check_classes(model, getattr(split, "classes", BINARY_CLASSES))
+    proba = np.asarray(model.predict_class_proba(test["text"].tolist()), dtype=float)
+    p_pos = proba[:, -1]
     pd.DataFrame(
-        {"row_id": test["row_id"].to_numpy(), "label": test["label"].to_numpy(), "p_pos": np.round(p_pos, 6)}
+        {
+            "row_id": test["row_id"].to_numpy(),
+            "label": test["label"].to_numpy(),
+            "p_pos": np.round(p_pos, 6),
+            **probability_columns(proba, classes),
+        }
     ).to_csv(run.path / "test_predictions.csv", index=False)
     metrics = {
-        "test": classification_report(test["label"], p_pos),
+        "test": classification_report(test["label"], proba if is_three_way(classes) else p_pos, classes=classes),
         "latency": measure_latency(model.predict_proba, test["text"].tolist()[:500]),
     }
     if train_seconds is not None:
@@ -115,3 +164,10 @@ def evaluate(
         run.set_timing(train_seconds=float(train_seconds))
     metrics.update(extra or {})
     return metrics
+
+
+def check_classes(model, classes: Sequence[str]) -> tuple[str, ...]:
+    """The classes a model and the labels it is measured on share; a mismatch is a bug of the trainer."""
+    if tuple(model.classes) != tuple(classes):
+        raise ValueError(f"the model learns {model.classes}, its test split is labelled {tuple(classes)}")
+    return tuple(classes)

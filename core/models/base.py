@@ -1,4 +1,5 @@
-"""One interface for every approach: `predict_proba(texts) -> P(positive)`, and `load(run_dir)`.
+"""One interface for every approach: `predict_proba(texts) -> P(positive)`, `predict_class_proba(texts) -> (n, k)` in
+the model's `classes` (core.data.labels: binary or three-way), and `load(run_dir)`.
 
 Loaders are imported lazily by run kind (core.run_kinds names each kind's loader), so loading a
 logistic-regression run never pulls in TensorFlow or PyTorch.
@@ -16,11 +17,13 @@ import joblib
 import numpy as np
 
 from core import run_kinds
+from core.data.labels import BINARY_CLASSES, NEGATIVE, binary_proba, classes_for, is_three_way, positive_index
 from core.tracking.runs import effective_status, read_json
 
-CLASS_NAMES = ("negative", "positive")  # label 0, label 1
+CLASS_NAMES = BINARY_CLASSES  # label 0, label 1 of a binary run
 # The decision rule of the model contract: P(positive) at or above it reads "positive". Metrics, batch and live
-# scoring, the monitor, the endpoint and the pages all label through label_for / labels_for, so they agree.
+# scoring, the monitor, the endpoint and the pages all label through label_for / labels_for (a binary run) or
+# labels_from_proba (any run), so they agree. A three-way run's label is its most probable class.
 THRESHOLD = 0.5
 
 
@@ -40,24 +43,75 @@ def labels_for(p_pos, missing: str = "") -> np.ndarray:
     return np.where(np.isnan(p_pos), missing, np.where(p_pos >= THRESHOLD, CLASS_NAMES[1], CLASS_NAMES[0]))
 
 
+def class_codes(proba, classes=BINARY_CLASSES) -> np.ndarray:
+    """The predicted label code (index in `classes`) per row of (n, k) class probabilities: a binary run by the
+    THRESHOLD on P(positive), a three-way run by its most probable class (-1 where the row has no score)."""
+    proba = np.asarray(proba, dtype=float).reshape(-1, len(classes))
+    missing = np.isnan(proba).any(axis=1)
+    if is_three_way(classes):
+        codes = np.argmax(np.where(np.isnan(proba), -np.inf, proba), axis=1)
+    else:
+        codes = is_positive(proba[:, 1]).astype(int)
+    return np.where(missing, -1, codes)
+
+
+def labels_from_proba(proba, classes=BINARY_CLASSES, missing: str = "") -> np.ndarray:
+    """The label of each row of (n, k) class probabilities; `missing` where there is no score. For a binary run it
+    is `labels_for(P(positive))`, so every existing output keeps its labels."""
+    codes = class_codes(proba, classes)
+    names = np.array([*classes, missing], dtype=object)
+    return names[np.where(codes < 0, len(classes), codes)].astype(str)
+
+
 class ModelLoadError(Exception):
     """A run folder that cannot be turned into a model, with the reason."""
 
 
 class SentimentModel:
-    """Base class: subclasses implement `_predict(texts)` on non-empty input."""
+    """Base class. `classes` is BINARY_CLASSES or THREE_CLASSES (core.data.labels). A binary model implements
+    `_predict(texts)` -> P(positive), (n,); a three-way one `_predict_classes(texts)` -> (n, 3) class
+    probabilities in `classes` order; both on non-empty input (None/NaN read as "")."""
 
     kind = "?"
+    classes: tuple[str, ...] = BINARY_CLASSES
 
     def __init__(self, name: str):
         self.name = name
 
+    @staticmethod
+    def _texts(texts: Sequence[str]) -> list[str]:
+        return ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(positive) per text, shape (n,)."""
-        texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+        """P(positive) per text, shape (n,), for every model (a three-way model's positive column)."""
+        texts = self._texts(texts)
         if not texts:
             return np.zeros(0)
+        if is_three_way(self.classes):
+            return self.predict_class_proba(texts)[:, positive_index(self.classes)]
         return np.asarray(self._predict(texts), dtype=float).reshape(-1)
+
+    def predict_class_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities per text, shape (n, k), columns in `self.classes` order (a binary model:
+        [1 - P(positive), P(positive)]); NaN rows where the model has no answer (a cloud service)."""
+        texts = self._texts(texts)
+        if not is_three_way(self.classes):
+            return binary_proba(self.predict_proba(texts))
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        return np.asarray(self._predict_classes(texts), dtype=float).reshape(len(texts), len(self.classes))
+
+    def predict_negative(self, texts: Sequence[str]) -> np.ndarray:
+        """P(negative) per text, shape (n,), for any model (what the monitor's negative share is built from)."""
+        return self.predict_class_proba(texts)[:, NEGATIVE]
+
+    def predict_labels(self, texts: Sequence[str], missing: str = "") -> np.ndarray:
+        """The label of each text by the one decision rule (labels_from_proba)."""
+        return labels_from_proba(self.predict_class_proba(texts), self.classes, missing)
+
+    @property
+    def three_way(self) -> bool:
+        return is_three_way(self.classes)
 
     @property
     def backend_label(self) -> str:
@@ -66,14 +120,26 @@ class SentimentModel:
         return run_kinds.backend_label(self.kind)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Labels as ints (1 = positive), by the shared THRESHOLD."""
-        return is_positive(self.predict_proba(texts)).astype(int)
+        """Label codes as ints (the index in `classes`: 1 = positive for a binary model), by the decision rule."""
+        if not self.three_way:
+            return is_positive(self.predict_proba(texts)).astype(int)
+        return class_codes(self.predict_class_proba(texts), self.classes)
 
     def _predict(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def _predict_classes(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+def p_negative(model: SentimentModel, texts: Sequence[str]) -> np.ndarray:
+    """P(negative) per text for any run's model, binary or three-way."""
+    return model.predict_negative(texts)
+
 
 class SklearnModel(SentimentModel):
+    """A scikit-learn pipeline ending in a classifier fitted on label codes (0/1, or 0/1/2 for three classes)."""
+
     kind = "logreg"
 
     def __init__(self, pipeline, name: str, parallel_from: int | None = None):
@@ -81,18 +147,22 @@ class SklearnModel(SentimentModel):
 
         super().__init__(name)
         self.pipeline = pipeline
+        self.classes = classes_for(len(pipeline.steps[-1][1].classes_))
         self.parallel_from = parallel_from or PARALLEL_MIN_TEXTS  # texts at once from which tokenising goes parallel
 
     def _predict(self, texts: list[str]) -> np.ndarray:
+        return self._predict_classes(texts)[:, 1]
+
+    def _predict_classes(self, texts: list[str]) -> np.ndarray:
         from sklearn.pipeline import Pipeline
 
         from core.text.tokens import tweet_token_strings
 
         if len(texts) < self.parallel_from or not tokenises_tweets(self.pipeline.steps[0][1]):
-            return self.pipeline.predict_proba(texts)[:, 1]
+            return self.pipeline.predict_proba(texts)
         # Many texts: the tokeniser runs on every core, the rest of the pipeline on the pre-tokenised strings.
         steps = [("tokens", pretokenised(self.pipeline.steps[0][1])), *self.pipeline.steps[1:]]
-        return Pipeline(steps).predict_proba(tweet_token_strings(texts, parallel_from=self.parallel_from))[:, 1]
+        return Pipeline(steps).predict_proba(tweet_token_strings(texts, parallel_from=self.parallel_from))
 
 
 def tokenises_tweets(vectorizer) -> bool:

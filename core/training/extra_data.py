@@ -3,8 +3,9 @@
 Every trainer gets the same mixing, here, through `core.training.runner.load_run_split` (and `load_checked_split`,
 which the other ranks of a distributed training load):
 
-- each file is read by `core.data.loading.load_dataset`, the reader and labels of `--data` (neutral tweets,
-  malformed records, duplicates and conflicting labels dropped and counted by its report);
+- each file is read by `core.data.loading.load_dataset`, the reader and labels of `--data`, with the run's classes
+  (neutral tweets kept by a three-way run, else dropped and counted; malformed records, duplicates and
+  conflicting labels dropped and counted by its report);
 - an extra tweet whose text is also in the run's test or validation split is dropped and counted (a leak would
   flatter the run); texts are compared stripped, with runs of white space squeezed and case folded;
 - the others go into the training split only, each `--extra-repeat` times (oversampling: every trainer sees the
@@ -49,6 +50,7 @@ class ExtraReport:
     rows_read: int
     rows_kept: int  # by the reader: malformed, empty, neutral, duplicate and conflicting rows are not
     neutral_dropped: int
+    neutral_kept: int = 0  # a three-way run: neutral tweets among the rows kept (recorded when there are some)
     leaks_dropped: dict = field(default_factory=dict)  # {"test": n, "validation": n}
     already_in_train: int = 0  # kept: the same text is in the base training split (perhaps with another label)
     rows_used: int = 0
@@ -59,13 +61,19 @@ class ExtraReport:
         return self.rows_used * self.repeat
 
     def record(self) -> dict:
-        return {"role": "extra", **dataclasses.asdict(self), "tweets_added": self.tweets_added}
+        fields = dataclasses.asdict(self)
+        if not self.neutral_kept:  # a binary run's lineage reads as it always did
+            fields.pop("neutral_kept")
+        return {"role": "extra", **fields, "tweets_added": self.tweets_added}
 
     def summary(self) -> str:
         leaks = ", ".join(f"{n:,} also in the {part} split" for part, n in self.leaks_dropped.items() if n)
+        neutral = (
+            f"{self.neutral_kept:,} neutral kept" if self.neutral_kept else f"{self.neutral_dropped:,} neutral dropped"
+        )
         return (
             f"extra data {self.file}: {self.rows_read:,} rows read, {self.rows_kept:,} kept by the reader "
-            f"({self.neutral_dropped:,} neutral dropped); {leaks or 'no text in the test or validation split'}"
+            f"({neutral}); {leaks or 'no text in the test or validation split'}"
             f"{' dropped' if leaks else ''}; {self.rows_used:,} tweets x{self.repeat} = {self.tweets_added:,} "
             "added to the training split"
         )
@@ -120,7 +128,7 @@ def extra_rows(
     source: str, split: Split, held_out: dict[str, pd.Series], in_train: pd.Series, repeat: int
 ) -> tuple[pd.DataFrame, ExtraReport]:
     """One file's usable rows (row_id, text, label; row ids 0-based as read) and its report."""
-    loaded = load_dataset(source)
+    loaded = load_dataset(source, classes=len(split.classes))
     if loaded.fingerprint == split.fingerprint:
         raise ExtraDataError(f"--extra-data {source_name(source)} holds the same bytes as --data")
     frame = loaded.frame.loc[:, list(TRAIN_COLUMNS)].reset_index(drop=True)
@@ -136,6 +144,7 @@ def extra_rows(
         rows_read=loaded.report.rows_read,
         rows_kept=loaded.report.rows_kept,
         neutral_dropped=loaded.report.neutral_dropped,
+        neutral_kept=loaded.report.neutral_kept,
         leaks_dropped=leaks,
         already_in_train=int(texts[~leaked].isin(in_train).sum()),
         rows_used=len(kept),

@@ -29,6 +29,7 @@ GROUP_HARDWARE = "hardware and export"
 GROUP_SERVICE = "service"
 LAUNCHER_FIELDS = ("data", "output")  # the launcher fills these itself: they are not on the form
 
+CLASS_CHOICES = ("auto", "2", "3")  # --classes (core.data.labels: what 2 and 3 mean)
 C_GRID = (0.5, 1.0, 2.0, 4.0)  # logistic regression: the values `--C auto` tries on the validation split
 KERAS_ARCHS = {"base": "base model", "lstm": "LSTM", "bilstm": "BiLSTM"}
 KERAS_PRESETS = ("default", "study")
@@ -63,8 +64,8 @@ class DataOptions:
     test_size: float = option(0.2, "test fraction (the study used 0.2)", group=GROUP_DATA)
     val_size: float = option(0.1, "validation fraction, carved out of train", group=GROUP_DATA)
     extra_data: list[str] = option(
-        help="labelled CSV(s) mixed into the training split only, read like --data (neutral tweets dropped and "
-        "counted; tweets also in the test or validation split dropped and counted); several files, or the flag "
+        help="labelled CSV(s) mixed into the training split only, read like --data (neutral tweets kept by a "
+        "three-way run, else dropped and counted; tweets also in the test or validation split dropped and counted); several files, or the flag "
         "again, add more. The run's split, and so its test tweets, stay those of --data",
         group=GROUP_DATA,
         default_factory=list,
@@ -72,6 +73,13 @@ class DataOptions:
     )
     extra_repeat: int = option(
         1, "times each --extra-data tweet appears in the training split (oversampling, at least 1)", group=GROUP_DATA
+    )
+    classes: str = option(
+        "auto",
+        "classes the run learns: 2 (negative/positive: neutral tweets dropped and counted), 3 (negative/neutral/"
+        "positive), or auto: 3 when --data and --extra-data together hold at least 10 neutral tweets, else 2",
+        group=GROUP_DATA,
+        choices=CLASS_CHOICES,
     )
 
 

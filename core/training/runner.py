@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 
 from core.cli.parser import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
+from core.data.labels import BINARY_CLASSES, MIN_NEUTRAL_FOR_AUTO
 from core.data.loading import DataError, load_dataset, source_file
 from core.data.split import Split, load_split
 from core.evaluation.eval_sets import evaluate_official_set
@@ -141,7 +142,9 @@ def load_run_split(options: DataOptions, run) -> Split:
     run.progress(phase="data", message=f"loading {options.data}")
     base = load_base_split(options)
     split, extras = mix_extra_data(base, options)
+    check_training_classes(split)
     run.set_data(split)
+    run.update(classes=list(split.classes))
     lineage = lineage_record(base, extras, parent_record(options))
     if lineage:
         run.update(lineage=lineage)
@@ -155,32 +158,77 @@ def load_run_split(options: DataOptions, run) -> Split:
 
 def load_checked_split(options: DataOptions) -> Split:
     """The split `load_run_split` gives, with nothing recorded (the other ranks of a distributed training)."""
-    return mix_extra_data(load_base_split(options), options)[0]
+    split = mix_extra_data(load_base_split(options), options)[0]
+    check_training_classes(split)
+    return split
+
+
+def check_training_classes(split: Split) -> None:
+    """A three-way run learns from tweets of each of its classes (a binary one was checked by load_base_split)."""
+    missing = [name for code, name in enumerate(split.classes) if not (split.train["label"] == code).any()]
+    if missing and len(split.classes) == 3:
+        raise DataError(
+            f"a three-way run needs negative, neutral and positive tweets to train on; its training split has no "
+            f"{' and no '.join(missing)} tweet (add labelled tweets with --extra-data, or --classes 2)"
+        )
 
 
 def load_base_split(options: DataOptions) -> Split:
     """`core.data.split.load_split` with the data that cannot train a model refused as DataError: a folder, a file
-    that cannot be read, one class only, too few rows to split."""
+    that cannot be read, one class only, too few rows to split. Binary or three-way by `--classes`: `auto` is
+    three-way when --data and --extra-data together hold at least MIN_NEUTRAL_FOR_AUTO neutral tweets."""
     check_data_argument(options.data)
+    split = split_by_classes(options)
+    labels = set(split.train["label"]) | set(split.test["label"])
+    if len(labels) < 2:
+        raise one_class_error(split.report.source, labels, split.report.rows_kept, split.classes)
+    return split
+
+
+def split_by_classes(options: DataOptions) -> Split:
+    """The binary or three-way split `--classes` asks for (`auto`: by the neutral tweets of the training data)."""
+    wanted = getattr(options, "classes", "auto")
+    if wanted == "3":
+        split = split_of(options, 3)
+        if split.report.neutral_kept == 0 and extra_neutral(options) == 0:
+            raise DataError("--classes 3: the training data (--data and --extra-data) hold no neutral tweet")
+        return split
+    binary = split_of(options, 2)
+    if wanted == "2" or not binary.report.neutral_dropped and not options.extra_data:
+        return binary
+    neutral = binary.report.neutral_dropped + extra_neutral(options)
+    if neutral >= MIN_NEUTRAL_FOR_AUTO:
+        return split_of(options, 3)
+    if neutral:
+        log.info(
+            f"--classes auto: the training data hold {neutral:,} neutral tweets, fewer than {MIN_NEUTRAL_FOR_AUTO}: "
+            "the run is binary and they are dropped (--classes 3 keeps them)"
+        )
+    return binary
+
+
+def split_of(options: DataOptions, classes: int) -> Split:
     try:
-        split = load_split(
+        return load_split(
             options.data,
             sample=options.sample,
             seed=options.seed,
             test_size=options.test_size,
             val_size=options.val_size,
+            classes=classes,
         )
     except OSError as exc:  # unreadable: say why, never what the file holds
         raise DataError(f"cannot read {options.data}: {exc.strerror or type(exc).__name__}") from None
     except ValueError:  # scikit-learn could not stratify: say why in terms of the data, if that is the reason
-        unsplittable = why_unsplittable(options)
+        unsplittable = why_unsplittable(options, classes)
         if unsplittable is None:
             raise
         raise unsplittable from None
-    labels = set(split.train["label"]) | set(split.test["label"])
-    if len(labels) < 2:
-        raise one_class_error(split.report.source, labels, split.report.rows_kept)
-    return split
+
+
+def extra_neutral(options: DataOptions) -> int:
+    """Neutral tweets in the --extra-data files (each read once more, binary, to count them)."""
+    return sum(load_dataset(extra).report.neutral_dropped for extra in options.extra_data)
 
 
 def check_data_argument(data: str) -> None:
@@ -188,22 +236,24 @@ def check_data_argument(data: str) -> None:
         raise DataError(f"--data {data} is a folder: pass a CSV or zip file (or 'sentiment140' for the official set)")
 
 
-def why_unsplittable(options: DataOptions) -> DataError | None:
+def why_unsplittable(options: DataOptions, classes: int = 2) -> DataError | None:
     """After load_split failed with a ValueError: DataError when the data are too few (or of one class) for
     its stratified splits, None when that was not the reason."""
-    loaded = load_dataset(options.data)
+    loaded = load_dataset(options.data, classes=classes)
     labels = loaded.frame["label"].to_numpy()
     counts = loaded.frame["label"].value_counts()
     if len(counts) < 2:
-        return one_class_error(loaded.report.source, set(counts.index), len(labels))
+        return one_class_error(loaded.report.source, set(counts.index), len(labels), loaded.classes)
     if _labels_split(labels, options):
         return None
     rows = min(options.sample or len(labels), len(labels))
+    per_class = ", ".join(f"{counts.get(code, 0):,} {name}" for code, name in enumerate(loaded.classes))
     return DataError(
-        f"{loaded.report.source}: {rows:,} usable rows ({counts.get(0, 0):,} negative, "
-        f"{counts.get(1, 0):,} positive{' before --sample' if rows < len(labels) else ''}) are too few "
+        f"{loaded.report.source}: {rows:,} usable rows ({per_class}"
+        f"{' before --sample' if rows < len(labels) else ''}) are too few "
         f"to split into train, validation and test (--test-size {options.test_size}, --val-size "
-        f"{options.val_size}): every part needs tweets of both classes; use more data"
+        f"{options.val_size}): every part needs tweets of {'both' if len(loaded.classes) == 2 else 'every'} "
+        f"class{'es' if len(loaded.classes) == 2 else ''}; use more data"
     )
 
 
@@ -222,8 +272,8 @@ def _labels_split(labels, options: DataOptions) -> bool:
     return True
 
 
-def one_class_error(source: str, labels: set, rows: int) -> DataError:
-    only = {0: "negative", 1: "positive"}.get(next(iter(labels), None), "no")
+def one_class_error(source: str, labels: set, rows: int, classes=BINARY_CLASSES) -> DataError:
+    only = dict(enumerate(classes)).get(next(iter(labels), None), "no")
     return DataError(
         f"{source} has {only} tweets only ({rows:,} usable rows): a sentiment model needs both "
         "negative and positive tweets"

@@ -47,7 +47,36 @@ def make_tweets(n: int, seed: int = 0) -> list[tuple[int, str]]:
     return rows
 
 
-def write_headered_csv(path: Path, rows: list[tuple[int, str]]) -> Path:
+NEUTRAL = [
+    "flight number",
+    "gate change",
+    "boarding at",
+    "question about",
+    "what time",
+    "is there wifi",
+    "which terminal",
+]
+
+
+def make_three_way_tweets(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """n (label, text) pairs, labels the words negative / neutral / positive in turn, learnable from their words."""
+    rng = random.Random(seed)
+    words_of = {"negative": NEGATIVE, "neutral": NEUTRAL, "positive": POSITIVE}
+    rows = []
+    for i in range(n):
+        label = ("negative", "neutral", "positive")[i % 3]
+        words = rng.sample(FILLER, 3) + rng.sample(words_of[label], 2)
+        rng.shuffle(words)
+        rows.append((label, f"{' '.join(words)} {i}"))
+    return rows
+
+
+def make_three_way_csv(path: Path, n: int = 300, seed: int = 0) -> Path:
+    """A small CSV (target negative/neutral/positive, text) a linear model learns three ways."""
+    return write_headered_csv(path, make_three_way_tweets(n, seed))
+
+
+def write_headered_csv(path: Path, rows: list[tuple[int | str, str]]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["target", "text"])

@@ -78,16 +78,16 @@ def training_files(draw, damage: bool):
     return body.encode(encoding, errors="replace"), simple
 
 
-def _load_both(data: bytes):
+def _load_both(data: bytes, classes: int = 2):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "d.csv"
         path.write_bytes(data)
-        return _load(path, fast=True), _load(path, fast=False)
+        return _load(path, fast=True, classes=classes), _load(path, fast=False, classes=classes)
 
 
-def _load(path: Path, fast: bool):
+def _load(path: Path, fast: bool, classes: int = 2):
     try:
-        return load_dataset(path, fast=fast)
+        return load_dataset(path, fast=fast, classes=classes)
     except DataError as exc:
         return f"DataError: {exc}"
 
@@ -116,6 +116,7 @@ def test_clean_files_take_the_fast_path_and_read_the_same(generated):
 def test_hostile_files_read_the_same_by_either_path(generated):
     data, _ = generated
     _assert_same(*_load_both(data))
+    _assert_same(*_load_both(data, classes=3))  # neutral rows kept
 
 
 def test_clean_official_and_headered_files_use_pyarrow(tmp_path):
