@@ -192,6 +192,8 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         page.screenshot(path=SCREENSHOTS / "overview.png")
 
         open_page(page, app_url, "data", "Data")
+        # The summary renders after the headings on a loaded machine: wait for it rather than for a quiet page.
+        page.get_by_text("Tweets kept").wait_for(timeout=60_000)
         settle(page)
         assert "tweets" in main_text(page).lower()
         page.screenshot(path=SCREENSHOTS / "data.png")
