@@ -13,9 +13,10 @@ import streamlit as st
 from core.analysis import compare as cmp
 from core.analysis.timeline import ALERT_SHARE, Timeline, most_negative, negative_timeline
 from core.config import runs_dir
+from core.data.spreadsheet import XLSX_MIME
 from core.inference.scorers import ModelScorer, ServiceScorer, scorer_for_run
-from core.inference.stream import MonitorResult, score_stream, scored_csv
-from core.inference.stream_input import CsvLayout, MonitorError, inspect_csv, pasted_tweets
+from core.inference.stream import MonitorResult, score_stream, scored_csv, scored_xlsx
+from core.inference.stream_input import CsvLayout, MonitorError, inspect_csv, pasted_layout, pasted_tweets
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules, RulesError
 from core.run_kinds import local_kinds
@@ -25,6 +26,7 @@ from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
 
 NO_TIME = "(none: chart by position in the file)"
+PASTED = "pasted tweets"
 NO_SPLIT = "(none)"
 MOST_NEGATIVE = 20
 CHARTED_GROUPS = 8  # lines on the per-group chart: the groups with the most tweets
@@ -89,7 +91,7 @@ def read_input() -> tuple[bytes | None, str]:
     if upload is not None:
         return upload.getvalue(), upload.name
     if pasted.strip():
-        return pasted_tweets(pasted), "pasted tweets"
+        return pasted_tweets(pasted), PASTED
     return None, ""
 
 
@@ -316,13 +318,38 @@ def most_negative_section(result: MonitorResult) -> None:
         worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability(), "timestamp": SECOND}
     )
     corrections.mark_tweets(worst.rename(columns={"P(positive)": "p_pos"}), result, scored_by(), key="worst")
-    st.download_button(
-        "Download the scored CSV",
-        scored_csv(result.scored),
-        file_name="scored_tweets.csv",
+    downloads(result)
+
+
+def downloads(result: MonitorResult) -> None:
+    """The scored tweets as a workbook (for a spreadsheet), a spreadsheet-safe CSV and the exact CSV."""
+    scored = result.scored
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "Download for a spreadsheet (.xlsx)",
+        scored_xlsx(scored),
+        file_name="scored_tweets.xlsx",
+        key="scored-xlsx",
+        mime=XLSX_MIME,
+        icon=":material/table_view:",
+    )
+    c2.download_button(
+        "Download a spreadsheet-safe CSV",
+        scored_csv(scored, spreadsheet_safe=True),
+        file_name="scored_tweets_for_spreadsheets.csv",
+        key="scored-safe-csv",
         mime="text/csv",
         icon=":material/download:",
     )
+    c3.download_button(
+        "Download the scored CSV",
+        scored_csv(scored),
+        file_name="scored_tweets.csv",
+        key="scored-csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    st.caption(fmt.SPREADSHEET_NOTE)
 
 
 def scored_by() -> tuple[str, str] | None:
@@ -383,7 +410,7 @@ def main() -> None:
     data, source = read_input()
     model = choose_model()
     if data is not None:
-        layout = read_layout(data)
+        layout = pasted_layout() if source == PASTED else read_layout(data)  # one tweet per line, always
         if layout is not None and model is not None:
             if st.button("Score", type="primary", icon=":material/query_stats:"):
                 score(data, source, layout, model)

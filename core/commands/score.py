@@ -1,11 +1,14 @@
 """Batch scoring: add `score` (P(positive)), `label` and `reason` to every row of a CSV (core.inference.batch).
 
-    python -m core.score --run RUN_DIR --input CSV --output CSV [--text-column NAME] [--chunk-size N]
+    python -m core.score --run RUN_DIR --input CSV --output CSV|XLSX [--text-column NAME] [--chunk-size N]
+        [--spreadsheet-safe]
     python -m core.score --service azure-language|azure-endpoint --input CSV --output CSV
 
 `python -m core.score` is this command's documented name (core/score.py). Every record is accounted for: written
 out scored, or with an empty score and a `reason`, or counted as malformed with its line in the summary. Every
-failure ends with one line, `error: …`, and leaves no partial output file.
+failure ends with one line, `error: …`, and leaves no partial output file. Tweets are written by anyone: open the
+.xlsx output (or a CSV written with --spreadsheet-safe) in a spreadsheet, never the plain CSV, whose `=…` cells a
+spreadsheet would run (core.data.spreadsheet).
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ class ScoreOptions:
     run: str | None = option(None, "a run folder (any local run kind)")
     service: str | None = option(None, "a cloud service (instead of --run)", choices=cloud_kinds())
     input: Path = option(help="CSV with a text column")
-    output: Path = option(help="CSV to write (input rows + score, label, reason)")
+    output: Path = option(
+        help="CSV to write (input rows + score, label, reason); a name ending in .xlsx writes an Excel workbook"
+    )
+    spreadsheet_safe: bool = option(
+        False, "prefix a ' to CSV cells starting with = + - @ (a spreadsheet would run them as formulas)"
+    )
     text_column: str | None = option(
         None, "the column to score (default: the first of text, tweet, full_text, content, ...)"
     )
@@ -55,7 +63,15 @@ def score(options: ScoreOptions) -> ScoreReport:
 
         budget = reserve_budget(predict.service, scorable_texts(options.input, options.text_column, options.chunk_size))
     with budget:
-        score_csv(options.input, options.output, predict, options.text_column, options.chunk_size, report)
+        score_csv(
+            options.input,
+            options.output,
+            predict,
+            options.text_column,
+            options.chunk_size,
+            report,
+            options.spreadsheet_safe,
+        )
     return report
 
 

@@ -1,10 +1,14 @@
 """Follow a feed of tweets, score each new one with a run, store it, and raise alerts that reach people
 (core.monitor.watch).
 
-    python -m core.commands.watch --run RUN (--folder DIR | --file FILE | --http HOST:PORT) [--db PATH|URL]
-        [--group-column airline] [--threshold 0.6 --min-volume 20 --window 15min --cooldown 60min]
-        [--spike-factor 3 --spike-min 30] [--rules rules.json] [--webhook URL]
-        [--smtp HOST:PORT --smtp-to a@x,b@y [--smtp-from ...] [--smtp-starttls]]
+    python -m core.commands.watch --run RUN (--folder DIR | --file FILE | --http HOST:PORT)
+        [--db PATH|URL | --db-file F] [--group-column airline]
+        [--threshold 0.6 --min-volume 20 --window 15min --cooldown 60min]
+        [--spike-factor 3 --spike-min 30] [--rules rules.json] [--webhook-file F | --webhook URL]
+        [--smtp HOST:PORT --smtp-to a@x,b@y [--smtp-from ...] [--smtp-starttls | --smtp-ssl] [--smtp-password-file F]]
+
+Secrets (a database URL with a password, the webhook URL, the SMTP password) come from a file or the environment
+($BADBUZZ_MONITOR_DB, $BADBUZZ_MONITOR_WEBHOOK, $BADBUZZ_SMTP_PASSWORD), not argv, and are masked wherever shown.
 
 --folder: CSV / JSON-lines files that land there are read once each. --file: a file that grows is tailed.
 --http: POST /tweets with `Authorization: Bearer $BADBUZZ_MONITOR_TOKEN` (or --token-file). The store is SQLite
@@ -15,6 +19,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import threading
@@ -28,11 +33,14 @@ from core.logs import configure_cli_logging
 from core.models.base import ModelLoadError
 from core.monitor.channels import EmailChannel, SmtpSettings, WebhookChannel
 from core.monitor.http_api import TweetApi
+from core.monitor.masking import mask_url
 from core.monitor.records import Fields
 from core.monitor.rules import GroupRule, Rules, RulesError, load_rules
 from core.monitor.sources import FolderSource, TailSource
-from core.monitor.store import Store, StoreError
+from core.monitor.store import DB_ENV, Store, StoreError
 from core.monitor.watch import Watcher
+
+log = logging.getLogger(__name__)
 
 TOKEN_ENV = "BADBUZZ_MONITOR_TOKEN"
 WEBHOOK_ENV = "BADBUZZ_MONITOR_WEBHOOK"
@@ -50,8 +58,9 @@ class WatchOptions:
     db: str | None = option(
         None,
         "the store: a SQLite path, sqlite:///PATH or postgresql://user@host:port/db "
-        "(default: data dir/monitor/feed.sqlite)",
+        f"(default: ${DB_ENV}, else data dir/monitor/feed.sqlite)",
     )
+    db_file: Path | None = option(None, "a file holding the store's URL (keeps a password out of ps)")
     group_column: str | None = option(None, "the field that splits the feed (airline, route, language)")
     text_column: str | None = option(None, "the text field (default: found from the values, or `text`)")
     time_column: str | None = option(None, "the time field (default: found from the values, or `created_at`)")
@@ -64,13 +73,25 @@ class WatchOptions:
     )
     spike_min: int = option(GroupRule.spike_min, "tweets a window needs to count as a spike", group=RULES)
     rules: Path | None = option(None, "a JSON rules file (docs/monitor.md)", group=RULES)
-    webhook: str | None = option(None, f"Slack / Teams incoming webhook URL (or ${WEBHOOK_ENV})", group=CHANNELS)
+    webhook: str | None = option(
+        None, f"Slack / Teams incoming webhook URL (better: ${WEBHOOK_ENV} or --webhook-file)", group=CHANNELS
+    )
+    webhook_file: Path | None = option(
+        None, "a file holding the webhook URL (a secret: kept out of ps)", group=CHANNELS
+    )
     smtp: str | None = option(
         None, "mail server HOST[:PORT] (user and password: BADBUZZ_SMTP_USER/_PASSWORD)", group=CHANNELS
     )
     smtp_to: str | None = option(None, "comma-separated recipients (or BADBUZZ_SMTP_TO)", group=CHANNELS)
     smtp_from: str | None = option(None, "sender (or BADBUZZ_SMTP_FROM)", group=CHANNELS)
-    smtp_starttls: bool = option(False, "STARTTLS after connecting", group=CHANNELS)
+    smtp_starttls: bool = option(False, "upgrade the connection with STARTTLS", group=CHANNELS)
+    smtp_ssl: bool = option(False, "implicit TLS (SMTPS; the default port becomes 465)", group=CHANNELS)
+    smtp_password_file: Path | None = option(
+        None, "a file holding the SMTP password (or BADBUZZ_SMTP_PASSWORD)", group=CHANNELS
+    )
+    smtp_allow_plaintext: bool = option(
+        False, "send the SMTP password unencrypted: only to a test server on this machine (127.0.0.1)", group=CHANNELS
+    )
     link_template: str | None = option(
         None, "a tweet's link in alerts, {id} replaced (default: twitter.com status)", group=CHANNELS
     )
@@ -82,6 +103,9 @@ class WatchOptions:
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.folder, self.file, self.http)) != 1:
             raise ValueError("give one source: --folder DIR, --file FILE or --http HOST:PORT")
+        for one, other in (("db", "db_file"), ("webhook", "webhook_file"), ("smtp_starttls", "smtp_ssl")):
+            if getattr(self, one) and getattr(self, other):
+                raise ValueError(f"--{one.replace('_', '-')} and --{other.replace('_', '-')}: give one of them")
 
 
 def rules_from(options: WatchOptions) -> Rules:
@@ -92,23 +116,50 @@ def rules_from(options: WatchOptions) -> Rules:
 
 def channels_from(options: WatchOptions) -> dict:
     channels = {}
-    webhook = options.webhook or os.environ.get(WEBHOOK_ENV)
+    webhook = options.webhook or read_secret(options.webhook_file, WEBHOOK_ENV, "webhook URL")
     if webhook:
         channels["webhook"] = WebhookChannel(webhook)
     if options.smtp:
-        channels["email"] = EmailChannel(
-            SmtpSettings.parse(options.smtp, options.smtp_from, options.smtp_to, options.smtp_starttls)
+        password = read_secret(options.smtp_password_file, None, "SMTP password") or None
+        settings = SmtpSettings.parse(
+            options.smtp,
+            options.smtp_from,
+            options.smtp_to,
+            options.smtp_starttls,
+            options.smtp_ssl,
+            password,
+            options.smtp_allow_plaintext,
         )
+        channels["email"] = EmailChannel(settings)
     return channels
 
 
-def read_token(token_file: Path | None) -> str:
-    if token_file is None:
-        return os.environ.get(TOKEN_ENV, "").strip()
+def read_secret(path: Path | None, env: str | None, what: str) -> str:
+    """A secret from its file when one is given, else from the environment ('' when neither says)."""
+    if path is None:
+        return os.environ.get(env, "").strip() if env else ""
     try:
-        return token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read the token file {token_file}: {exc.strerror or type(exc).__name__}") from None
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ValueError(f"cannot read the {what} file {path}: {why}") from None
+
+
+def read_token(token_file: Path | None) -> str:
+    return read_secret(token_file, TOKEN_ENV, "token")
+
+
+def store_target(options: WatchOptions) -> str | Path | None:
+    """--db, else the URL in --db-file, else $BADBUZZ_MONITOR_DB (what the dashboard reads), else the default."""
+    return options.db or read_secret(options.db_file, DB_ENV, "store URL") or None
+
+
+def warn_about_argv_secrets(options: WatchOptions) -> None:
+    """Secrets given as options work, but every local user reads them with `ps`: say what to use instead."""
+    if options.webhook:
+        log.warning("--webhook is readable by every local user (ps): prefer --webhook-file or $%s", WEBHOOK_ENV)
+    if options.db and "://" in options.db and mask_url(options.db) != options.db:
+        log.warning("--db holds a password readable by every local user (ps): prefer --db-file or $%s", DB_ENV)
 
 
 def host_port(address: str) -> tuple[str, int]:
@@ -124,7 +175,7 @@ def build(options: WatchOptions) -> tuple[Watcher, TweetApi | None]:
     if not (options.run / "run.json").is_file():
         raise ValueError(f"{options.run} is not a run folder (no run.json)")
     fields = Fields(options.text_column, options.time_column, [options.group_column] if options.group_column else [])
-    store = Store.open(options.db)
+    store = Store.open(store_target(options))
     watcher = Watcher(
         store,
         scorer_for_run(options.run),
@@ -153,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     with expected_failures(ValueError, OSError, RulesError, StoreError, ModelLoadError):
         watcher, api = build(options)
         gc.freeze()  # the model's objects live as long as the watcher: full collections need not walk them
+    warn_about_argv_secrets(options)
     source = str(options.folder or options.file or f"http://{options.http}/tweets")
     watcher.save_settings(source)
     if options.once:

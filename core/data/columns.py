@@ -25,6 +25,9 @@ MIN_VALUES = 1
 # or a price is not.
 EPOCH_SECONDS = (946_684_800, 4_102_444_800)
 EPOCH_MILLIS = (EPOCH_SECONDS[0] * 1000, EPOCH_SECONDS[1] * 1000)
+# A written date is a tweet's time only from 1970 to 2200: pandas holds 1677-2262 at most, and the windows,
+# buckets and cool-downs built on a time need room around it. Outside, it reads as unparseable.
+TIME_RANGE = (pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC"))
 MIN_TEXT_CHARS = 15  # mean length below which a column is a name or a code, not free text
 MIN_SPACED_SHARE = 0.5  # free text has words: at least half its values hold a space
 MIN_DISTINCT_SHARE = 0.3
@@ -74,7 +77,8 @@ class ColumnGuess:
 
 
 def parse_timestamps(values: pd.Series) -> pd.Series:
-    """Strings -> UTC datetimes (NaT where unparseable): ISO, US-style, Twitter, Sentiment140, epoch s or ms."""
+    """Strings -> UTC datetimes (NaT where unparseable or out of range): ISO, US-style, Twitter, Sentiment140, epoch
+    s or ms."""
     values = pd.Series(values, dtype=object).fillna("").astype(str).str.strip()
     filled = values.ne("")
     if len(values) and filled.any() and values[filled].str.fullmatch(_NUMBER).all():
@@ -82,11 +86,18 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     values = values.str.replace(_TZ_RE, lambda m: " " + TZ_ABBREVIATIONS[m.group(1)], regex=True)
     with warnings.catch_warnings():  # "could not infer format": the mixed pass below reads those
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(values.where(filled, None), errors="coerce", utc=True)
+        parsed = _in_range(pd.to_datetime(values.where(filled, None), errors="coerce", utc=True))
         missed = parsed.isna() & filled
         if missed.any():  # several formats in one column: read the others one by one
-            parsed[missed] = pd.to_datetime(values[missed], errors="coerce", utc=True, format="mixed")
-    return parsed.astype("datetime64[ns, UTC]")
+            parsed[missed] = _in_range(pd.to_datetime(values[missed], errors="coerce", utc=True, format="mixed"))
+    return parsed
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Nanosecond UTC datetimes, NaT outside TIME_RANGE: a date pandas reads but cannot hold in nanoseconds
+    (9999-12-31) is one unparseable value, not an OutOfBoundsDatetime that fails its whole batch."""
+    inside = (parsed >= TIME_RANGE[0]) & (parsed < TIME_RANGE[1])
+    return parsed.where(inside).astype("datetime64[ns, UTC]")
 
 
 def _epoch(values: pd.Series) -> pd.Series:

@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from core import config
+from core.data.spreadsheet import neutralised, xlsx_bytes
 from core.files import write_atomic
 
 LABELS = ("negative", "neutral", "positive")
@@ -168,7 +169,7 @@ def add_correction(
         conn.execute(
             "INSERT INTO corrections (text_key, text, label, who, corrected_at, origin, answers) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, str(text).replace("\0", "").strip(), label, who, stamp, origin, stored),
+            (key, str(text), label, who, stamp, origin, stored),  # the text exactly: its ends and NULs kept
         )
         times = conn.execute("SELECT COUNT(*) FROM corrections WHERE text_key = ?", (key,)).fetchone()[0]
     corrections_csv_path()
@@ -247,22 +248,36 @@ def latest_label(text: str) -> str | None:
 # ------------------------------------------------------------------ export
 
 
-def export_csv(target: str | Path | None = None) -> bytes:
-    """The corrections as a labelled CSV (UTF-8, CRLF): `text,label` and the metadata columns.
+def export_csv(target: str | Path | None = None, spreadsheet_safe: bool = False, with_who: bool = True) -> bytes:
+    """The corrections as a labelled CSV (UTF-8, CRLF): `text,label` and the metadata columns, every text exactly
+    as marked (its ends, NULs and a leading `=` kept: what `load_dataset` reads back). `spreadsheet_safe` prefixes
+    a `'` to formula-leading cells (core.data.spreadsheet), for a spreadsheet only; `with_who=False` leaves out
+    who marked each text (their e-mail addresses: a viewer's download).
 
     Written atomically to `target` when one is given; the bytes are returned either way (a download button)."""
-    content = _csv_bytes(corrections_frame())
+    frame = export_frame(with_who)
+    content = _csv_bytes(neutralised(frame) if spreadsheet_safe else frame)
     if target is not None:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, content)
     return content
 
 
+def export_xlsx(with_who: bool = True) -> bytes:
+    """The corrections as an Excel workbook whose text cells stay text (for a spreadsheet)."""
+    return xlsx_bytes(export_frame(with_who), sheet="corrections")
+
+
+def export_frame(with_who: bool = True) -> pd.DataFrame:
+    frame = corrections_frame()
+    return frame if with_who else frame.drop(columns=["who"])
+
+
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=LINE_END)
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(frame[EXPORT_COLUMNS].itertuples(index=False, name=None))
+    writer.writerow(list(frame.columns))
+    writer.writerows(frame.itertuples(index=False, name=None))
     return out.getvalue().encode("utf-8")
 
 

@@ -53,6 +53,9 @@ AMBIGUOUS_CODES = {"1", "2"}  # both in one file: Sentiment140's 2 (neutral) or 
 THREE_WAY_CODES = {0: 0, NEUTRAL: 1, 1: 2}  # the readers' codes (0, 1 = positive, NEUTRAL) -> three-way codes
 TEXT_CODE_BUCKETS = 8
 ROWS_PER_FRAME = 100_000  # the pure-Python reader's rows become a frame this often (Python tuples are heavy)
+ENCRYPTED = 0x1  # a zip member's general-purpose flag bit 0
+DEFLATE64 = 9
+READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 OFFICIAL_SHA256 = None  # the archive publishes no checksum; we verify structure and record our own sha256
 
 
@@ -188,7 +191,19 @@ def _zip_member(path: Path, member: str | None) -> str:
         )
     if member not in names:
         raise DataError(f"{path} has no member {member!r}")
+    with zipfile.ZipFile(path) as zf:
+        check_zip_member(zf.getinfo(member), f"{path.name}:{member}")
     return member
+
+
+def check_zip_member(info: zipfile.ZipInfo, name: str) -> None:
+    """DataError, in one sentence, for a member Python's zipfile cannot read: encrypted, or compressed with a method
+    it lacks (deflate64, which Windows' "Send to compressed folder" uses for large files; PPMd…)."""
+    if info.flag_bits & ENCRYPTED:
+        raise DataError(f"{name} is encrypted: extract the CSV from the zip (or re-zip it without a password)")
+    if info.compress_type not in READABLE_METHODS:
+        method = "deflate64" if info.compress_type == DEFLATE64 else f"method {info.compress_type}"
+        raise DataError(f"{name} is compressed with {method}, which cannot be read here: re-zip it with plain deflate")
 
 
 def load_dataset(source: str | Path, fast: bool = True, classes: int = 2) -> LoadedData:

@@ -16,9 +16,11 @@ is still the dashboard's data after a restart.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,8 @@ from core.data import corrections
 from core.files import write_atomic
 
 DATA_SUFFIXES = (".csv", ".zip")
+MAX_ZIP_RATIO = 100  # CSV text compresses 3-10 times; a zip bomb by thousands
+ZIP_RATIO_FROM = 10 << 20  # the ratio is judged once a member has expanded past this
 DEFAULT_MAX_UPLOAD_MB = 300  # Streamlit's server.maxUploadSize in .streamlit/config.toml says the same
 REMEMBERED = "dashboard_source.json"
 OFFICIAL_KEY = "sentiment140"  # "download the official set" on the Train page
@@ -198,15 +202,20 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     if not content:
         raise DataError("the uploaded file is empty")
     suffix = ".zip" if content[:4] == b"PK\x03\x04" and not _looks_like_office(content) else ".csv"
+    if suffix == ".zip":
+        check_zip_upload(content, max_upload_bytes())  # before anything is written or expanded
     digest = hashlib.sha256(content).hexdigest()[:20]
     target = uploads_dir() / f"{digest}{suffix}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, content)
     try:
+        write_atomic(target, content)
         loaded = load_dataset(target)
-    except DataError:
+    except BaseException as exc:  # a refused file never stays behind to be offered as a source
         target.unlink(missing_ok=True)
-        raise
+        if not isinstance(exc, Exception):
+            raise
+        why = str(exc) if isinstance(exc, DataError) else f"it could not be read ({type(exc).__name__})"
+        raise DataError(_without_paths(why, target, _safe_name(filename))) from None
     meta = {
         "name": _safe_name(filename),
         "uploaded": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -217,6 +226,46 @@ def store_upload(filename: str, content: bytes) -> DataSource:
     source = next(s for s in allowed_sources() if s.key == str(target))
     remember(source)
     return source
+
+
+def check_zip_upload(content: bytes, limit: int) -> None:
+    """DataError for a zip that expands past `limit` bytes in all, or more than MAX_ZIP_RATIO times its compressed
+    size (past ZIP_RATIO_FROM bytes), or whose members cannot be read (encrypted, deflate64). The members are
+    expanded as a stream, so a zip bomb costs a few MB of memory and stops at the first cap it passes."""
+    from core.data.loading import DataError, check_zip_member
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            members = [info for info in zf.infolist() if not info.is_dir()]
+            if sum(info.file_size for info in members) > limit:
+                raise DataError(f"the zip expands to more than {limit / 1e6:,.0f} MB (BADBUZZ_MAX_UPLOAD_MB)")
+            expanded = 0
+            for info in members:
+                check_zip_member(info, "a member of the zip")
+                expanded += _expanded_size(zf, info, limit - expanded)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError, ValueError):
+        raise DataError("the upload is not a readable zip archive (truncated, corrupt or encrypted)") from None
+
+
+def _expanded_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, room: int) -> int:
+    from core.data.loading import DataError
+
+    size = 0
+    with zf.open(info) as member:
+        while chunk := member.read(1 << 20):
+            size += len(chunk)
+            if size > room:
+                raise DataError("the zip expands to more than the upload limit (BADBUZZ_MAX_UPLOAD_MB)")
+            if size > ZIP_RATIO_FROM and size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+                raise DataError(f"the zip expands more than {MAX_ZIP_RATIO} times its size: refused as a zip bomb")
+    return size
+
+
+def _without_paths(message: str, target: Path, name: str) -> str:
+    """An error about an upload, naming it as the visitor knows it, never by the server's paths."""
+    for where in (str(target), target.name, str(target.parent), str(config.data_dir())):
+        message = message.replace(where, name)
+    return message
 
 
 def _looks_like_office(content: bytes) -> bool:

@@ -6,6 +6,8 @@ written out scored, or written out with an empty score and a `reason` (empty tex
 counted as malformed with its line number in the summary; the summary's counts add up to the records read.
 A text longer than MAX_TEXT_CHARS is scored on its first MAX_TEXT_CHARS characters and says so in `reason`
 (the output keeps the whole text). The output is UTF-8 with CRLF line ends and never replaces the input file.
+Tweets are written by anyone: open the .xlsx output (or a CSV written with --spreadsheet-safe) in a spreadsheet,
+never the plain CSV, whose `=…` cells a spreadsheet would run (core.data.spreadsheet).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
+from core.data.spreadsheet import XlsxWriter, neutralise, neutralised
 from core.models.base import labels_for
 
 OUTPUT_COLUMNS = ("score", "label", "reason")
@@ -144,22 +147,25 @@ def score_csv(
     text_column: str | None = None,
     chunk_size: int = 10_000,
     report: ScoreReport | None = None,
+    spreadsheet_safe: bool = False,
 ) -> ScoreReport:
-    """Score every record of `input_path` into `output_path` (written whole or not at all)."""
+    """Score every record of `input_path` into `output_path` (written whole or not at all): a CSV, or an Excel
+    workbook when it ends in .xlsx (text cells stay text); `spreadsheet_safe` neutralises the CSV's formula-leading
+    cells (core.data.spreadsheet)."""
     report = report or ScoreReport()
     input_path, output_path = Path(input_path), Path(output_path)
     refuse_overwriting_input(input_path, output_path)
     start = time.perf_counter()
     tmp = output_path.with_name(f".{output_path.name}.{os.getpid()}.part")
     output_path.parent.mkdir(parents=True, exist_ok=True)
+    xlsx = output_path.suffix.lower() == ".xlsx"
     try:
-        with open_csv(input_path) as table, open(tmp, "w", encoding="utf-8", newline="") as out:
+        with open_csv(input_path) as table, _Output(tmp, xlsx, spreadsheet_safe) as out:
             column = table.column(text_column)
-            header = [*table.layout.columns, *OUTPUT_COLUMNS]
-            csv.writer(out, lineterminator=LINE_END).writerow(header)
+            out.header([*table.layout.columns, *OUTPUT_COLUMNS])
             for chunk in table.frames(chunk_size):
                 scored = score_frame(chunk, column, predict)
-                scored.to_csv(out, header=False, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END)
+                out.rows(scored)
                 _count_rows(scored, report)
                 print(f"[progress] scored {report.rows:,} rows", file=sys.stderr, flush=True)
             report.take_read_report(table.report)
@@ -168,6 +174,40 @@ def score_csv(
         tmp.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - start
     return report
+
+
+class _Output:
+    """Where score_csv writes: a UTF-8 CSV with CRLF line ends (spreadsheet-safe on demand) or an .xlsx workbook."""
+
+    def __init__(self, path: Path, xlsx: bool, spreadsheet_safe: bool):
+        self.path, self.xlsx, self.safe = path, xlsx, spreadsheet_safe
+        self.file = None if xlsx else open(path, "w", encoding="utf-8", newline="")  # closed on exit
+        self.workbook: XlsxWriter | None = None
+
+    def __enter__(self) -> _Output:
+        return self
+
+    def header(self, names: list[str]) -> None:
+        if self.xlsx:
+            self.workbook = XlsxWriter(names)
+        else:
+            csv.writer(self.file, lineterminator=LINE_END).writerow(
+                [neutralise(n) for n in names] if self.safe else names
+            )
+
+    def rows(self, frame: pd.DataFrame) -> None:
+        if self.workbook is not None:
+            for row in frame.itertuples(index=False, name=None):
+                self.workbook.append(row)
+            return
+        frame = neutralised(frame) if self.safe else frame
+        frame.to_csv(self.file, header=False, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator=LINE_END)
+
+    def __exit__(self, exc_type, *_) -> None:
+        if self.file is not None:
+            self.file.close()
+        elif self.workbook is not None and exc_type is None:
+            self.workbook.save(self.path)
 
 
 def _count_rows(scored: pd.DataFrame, report: ScoreReport) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import EMPTY_TEXT
+from core.data.spreadsheet import neutralised, xlsx_bytes
 from core.inference.batch import LINE_END, accounting_line
 from core.inference.scorers import Scorer
 from core.inference.stream_input import CHUNK_ROWS, CsvLayout, InputReport, MonitorError, count, read_chunks
@@ -115,10 +116,21 @@ def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
     return cost
 
 
-def scored_csv(scored: pd.DataFrame) -> bytes:
+def scored_table(scored: pd.DataFrame) -> pd.DataFrame:
+    """The scored rows as the downloads give them: row, timestamp (ISO, UTC), group, text, score, label, reason."""
     out = scored.rename(columns={"p_pos": "score"})
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     columns = ["row", "timestamp", *(["group"] if "group" in out else []), "text", "score", "label", "reason"]
-    return (
-        out[columns].to_csv(index=False, lineterminator=LINE_END).encode("utf-8")
-    )  # see core.inference.batch.LINE_END
+    return out[columns]
+
+
+def scored_csv(scored: pd.DataFrame, spreadsheet_safe: bool = False) -> bytes:
+    """The exact texts (UTF-8, CRLF; see core.inference.batch.LINE_END), or with formula-leading cells neutralised."""
+    out = scored_table(scored)
+    out = neutralised(out) if spreadsheet_safe else out
+    return out.to_csv(index=False, lineterminator=LINE_END).encode("utf-8")
+
+
+def scored_xlsx(scored: pd.DataFrame) -> bytes:
+    """The scored rows as an Excel workbook whose text cells stay text (core.data.spreadsheet)."""
+    return xlsx_bytes(scored_table(scored), sheet="scored tweets")

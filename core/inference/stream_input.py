@@ -186,5 +186,10 @@ def _normalise(chunk: pd.DataFrame, layout: CsvLayout, report: InputReport, firs
 
 
 def pasted_tweets(text: str) -> bytes:
-    """Pasted tweets, one per line, as a file the reader takes (blank lines dropped)."""
+    """Pasted tweets, one per line, as a file the reader takes (blank lines dropped); read it with pasted_layout."""
     return "\n".join(line for line in text.splitlines() if line.strip()).encode("utf-8")
+
+
+def pasted_layout() -> CsvLayout:
+    """Pasted tweets are one tweet per line, whatever line 1 holds: a comma or a quote never makes it a header."""
+    return CsvLayout(["text"], "text", None, header=False, lines=True)

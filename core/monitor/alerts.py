@@ -19,6 +19,7 @@ from core.inference.stream_input import NO_GROUP_VALUE
 from core.models.base import is_positive
 from core.monitor.channels import AlertMessage, DeliveryError, format_alert
 from core.monitor.groups import ALERT_COLUMN, breaches, window_counts
+from core.monitor.masking import mask_secrets
 from core.monitor.rules import NO_GROUP, RULES, Rules
 from core.monitor.store import Store, deliveries
 from core.monitor.store import alerts as alerts_table
@@ -50,7 +51,7 @@ def stored_windows(store: Store, rules: Rules, group_column: str | None, start: 
             "negative": ~is_positive(tweets["score"].astype(float)),
         }
     )
-    windows = breaches(window_counts(frame, rules.window_delta), rules)
+    windows = breaches(window_counts(frame, rules.window_delta, rules.history), rules)
     windows["complete"] = windows["end"] <= frame["time"].max() if len(frame) else False
     return windows[windows["start"] >= pd.Timestamp(first, unit="s", tz="UTC")].reset_index(drop=True)
 
@@ -184,11 +185,14 @@ def deliver_pending(store: Store, channels: dict, link_template: str | None = No
         if channel not in channels:  # not configured in this run: kept for a run that has it
             continue
         row = alert(store, alert_id)
-        message: AlertMessage = format_alert(row, alert_tweets(store, row), link_template)
         try:
+            message: AlertMessage = format_alert(row, alert_tweets(store, row), link_template)
             channels[channel].send(message)
-        except DeliveryError as exc:
-            _failed(store, delivery_id, attempts + 1, str(exc))
+        except DeliveryError as exc:  # one line, safe to store and show by the channels' contract
+            _failed(store, delivery_id, channel, attempts + 1, mask_secrets(str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other failure is this channel's alone: the others still go
+            _failed(store, delivery_id, channel, attempts + 1, f"{channel} failed: {type(exc).__name__}")
             continue
         store.query(
             "UPDATE deliveries SET status='sent', attempts=:attempts, sent_at=:at WHERE id=:id",
@@ -198,10 +202,10 @@ def deliver_pending(store: Store, channels: dict, link_template: str | None = No
     return sent
 
 
-def _failed(store: Store, delivery_id: int, attempts: int, why: str) -> None:
+def _failed(store: Store, delivery_id: int, channel: str, attempts: int, why: str) -> None:
     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
     wait = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
-    log.warning("delivery %d failed (attempt %d): %s", delivery_id, attempts, why)
+    log.warning("delivery %d (%s) failed (attempt %d): %s", delivery_id, channel, attempts, why)
     store.query(
         "UPDATE deliveries SET status=:status, attempts=:attempts, last_error=:why, next_try_at=:due WHERE id=:id",
         {"status": status, "attempts": attempts, "why": why, "due": time.time() + wait, "id": delivery_id},

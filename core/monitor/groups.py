@@ -39,24 +39,34 @@ def keep_largest_groups(tweets: pd.DataFrame, keep: int, other: str = OTHER) -> 
     return tweets.assign(group=tweets["group"].where(tweets["group"].isin(kept), other))
 
 
-def window_counts(tweets: pd.DataFrame, window: pd.Timedelta) -> pd.DataFrame:
-    """One row per group and window from the first to the last tweet of that group (empty windows count 0)."""
+def window_counts(tweets: pd.DataFrame, window: pd.Timedelta, history: int | None = None) -> pd.DataFrame:
+    """One row per group and window from the first to the last tweet of that group (empty windows count 0).
+
+    With `history` (the watcher), only the empty windows within `history` windows after a tweet are kept: the
+    rules see the same figures (a spike's trailing median looks `history` windows back, and a window with no
+    tweet alerts on nothing), and a feed whose times span years (a tweet dated 2199) is not millions of rows."""
     tweets = tweets[tweets["time"].notna()]
     if tweets.empty:
         return pd.DataFrame(columns=WINDOW_COLUMNS)
     start = tweets["time"].dt.floor(window)
     grouped = tweets.assign(start=start).groupby(["group", "start"])["negative"]
     counts = pd.DataFrame({"volume": grouped.size(), "negative": grouped.sum().astype(int)})
-    parts = [_fill_gaps(frame.droplevel("group"), window).assign(group=g) for g, frame in counts.groupby(level=0)]
+    parts = [
+        _fill_gaps(frame.droplevel("group"), window, history).assign(group=g) for g, frame in counts.groupby(level=0)
+    ]
     out = pd.concat(parts).rename_axis("start").reset_index()
     out["end"] = out["start"] + window
     out["share"] = (out["negative"] / out["volume"]).where(out["volume"] > 0)
     return out[WINDOW_COLUMNS].sort_values(["group", "start"], ignore_index=True)
 
 
-def _fill_gaps(frame: pd.DataFrame, window: pd.Timedelta) -> pd.DataFrame:
-    full = pd.date_range(frame.index.min(), frame.index.max(), freq=window)
-    return frame.reindex(full, fill_value=0)
+def _fill_gaps(frame: pd.DataFrame, window: pd.Timedelta, history: int | None) -> pd.DataFrame:
+    if history is None:
+        full = pd.date_range(frame.index.min(), frame.index.max(), freq=window)
+        return frame.reindex(full, fill_value=0)
+    after = [frame.index + window * step for step in range(history + 1)]
+    kept = after[0].append(after[1:]).unique().sort_values()
+    return frame.reindex(kept[kept <= frame.index.max()], fill_value=0)
 
 
 def breaches(windows: pd.DataFrame, rules: Rules) -> pd.DataFrame:

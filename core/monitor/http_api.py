@@ -13,14 +13,19 @@ docs/monitor.md documents the API.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import io
 import json
 import logging
+import socket
+import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from core.monitor.records import Fields, digest, finish, json_tweet, tweet_row
+from core.monitor.records import NOT_JSON, Fields, digest, finish, json_tweet, parse_json, tweet_row
 from core.monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,10 @@ MAX_TWEETS = 1_000
 DRAIN_BYTES = 8 << 20  # an oversized body is read up to this much before the 413 (then the socket is closed)
 MAX_TEXT_CHARS = 10_000  # a tweet is 280; longer is not a tweet (the model would see its first 1,000 anyway)
 SOURCE = "http"
+MAX_CONNECTIONS = 64  # connections served at once (a thread each); one more is answered 503
+IDLE_S = 5.0  # a connection that sends nothing for this long is closed (an idle keep-alive one included)
+REQUEST_S = 30.0  # a request (its line, headers and body) must arrive within this
+CLOSING = (400, 411, 413)  # answered before the body was read: the connection cannot go on
 
 
 class ApiError(Exception):
@@ -61,13 +70,21 @@ def http_rows(payload, fields: Fields) -> tuple[list[dict], list[dict]]:
 class TweetApi:
     """The server, served from a thread; `on_new()` is called after tweets are stored (wakes the watcher)."""
 
-    def __init__(self, store: Store, fields: Fields, token: str, host: str, port: int, on_new: Callable[[], None]):
+    def __init__(
+        self,
+        store: Store,
+        fields: Fields,
+        token: str,
+        host: str,
+        port: int,
+        on_new: Callable[[], None],
+        max_connections: int = MAX_CONNECTIONS,
+    ):
         if not token:
             raise ValueError("the HTTP endpoint needs a token: set BADBUZZ_MONITOR_TOKEN or --token-file")
         handler = type("Handler", (_Handler,), {"api": self})
         self.store, self.fields, self.token, self.on_new = store, fields, token, on_new
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = BoundedHTTPServer((host, port), handler, max_connections)
         self._thread = threading.Thread(target=self.server.serve_forever, name="monitor-http", daemon=True)
 
     @property
@@ -82,6 +99,7 @@ class TweetApi:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.server.close_connections()
 
     def authorised(self, header: str | None) -> bool:
         scheme, _, given = (header or "").partition(" ")
@@ -89,9 +107,9 @@ class TweetApi:
 
     def post_tweets(self, body: bytes) -> dict:
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "the body is not valid JSON") from None
+            payload = parse_json(body)
+        except ValueError as exc:
+            raise ApiError(400, f"the body is {exc}" if str(exc) == NOT_JSON else f"the body's {exc}") from None
         rows, rejected = http_rows(payload, self.fields)
         added, duplicates = self.store.add_tweets(finish(rows)) if rows else (0, 0)
         if added:
@@ -99,12 +117,97 @@ class TweetApi:
         return {"accepted": added, "duplicates": duplicates, "rejected": rejected}
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most `max_connections` at once: one more is answered 503 and closed at once.
+    A connection's handler gives up on a request that is not read within REQUEST_S (slow or idle clients)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler, max_connections: int):
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            _refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        with self._open_lock:
+            self.open.add(request)
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._done(request)
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done(request)
+
+    def _done(self, request) -> None:
+        with self._open_lock:
+            self.open.discard(request)
+        self.slots.release()
+
+    def handle_error(self, request, client_address) -> None:  # one line, never the caller's address or data
+        log.warning("a connection to the API failed: %s", sys.exc_info()[0].__name__)
+
+    def close_connections(self) -> None:
+        """Wake the handlers still reading (stop)."""
+        with self._open_lock:
+            for request in list(self.open):
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
+
+
+def _refuse_busy(request: socket.socket) -> None:
+    body = json.dumps({"error": "the monitor is busy: try again in a few seconds"}).encode() + b"\n"
+    head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
+    head += f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    with contextlib.suppress(OSError):
+        request.settimeout(1)
+        request.sendall(head.encode() + body)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes, each read given at most the time left to the request (and IDLE_S without a byte):
+    a client that trickles its headers or body is cut off at the deadline, not kept for ever."""
+
+    def __init__(self, connection: socket.socket):
+        self.connection, self.deadline = connection, time.monotonic() + REQUEST_S
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took too long")
+        self.connection.settimeout(min(left, IDLE_S))
+        return self.connection.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: TweetApi
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms wait for a delayed ACK)
 
     def log_message(self, *args) -> None:  # requests are not logged: they would hold the callers' addresses
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()
+        self.reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.deadline = time.monotonic() + REQUEST_S  # the wait for the next request included
+        super().handle_one_request()
 
     def _send(self, status: int, body: dict, close: bool = False) -> None:
         data = (json.dumps(body) + "\n").encode()
@@ -128,13 +231,20 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._send(202, self._post())
         except ApiError as exc:
-            self._send(exc.status, {"error": str(exc)}, close=exc.status == 413)
+            self._send(exc.status, {"error": str(exc)}, close=exc.status in CLOSING)
+        except OSError:  # too slow (TimeoutError) or gone: no answer can be read
+            self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - the caller gets one line, the watcher goes on
             log.error("POST /tweets failed: %s", type(exc).__name__)
             self._send(500, {"error": f"the monitor could not store the tweets ({type(exc).__name__})"})
 
     def _post(self) -> dict:
-        length = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:  # which one frames the body? (request smuggling): refused
+            raise ApiError(400, "more than one Content-Length header")
+        if self.headers.get("Transfer-Encoding"):
+            raise ApiError(411, "Content-Length required (a chunked body is not read)")
+        length = lengths[0].strip() if lengths else None
         if length is None or not length.isdigit():
             raise ApiError(411, "Content-Length required")
         if int(length) > MAX_BODY_BYTES:

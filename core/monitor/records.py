@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ BAD_TIME = "unparseable timestamp"
 NO_TEXT_COLUMN = "no text column in its file"
 CHUNK_ROWS = 5_000
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+NOT_JSON = "not valid JSON"
+DEEP = "JSON nested too deeply"
 
 
 @dataclass
@@ -126,12 +129,45 @@ def json_tweet(obj, fields: Fields) -> tuple[str, str, str, dict]:
     for name in fields.group_columns:
         if name in obj and name not in groups:
             groups[name] = _plain(obj[name])
-    tweet_id = obj.get("id")
-    return ("" if tweet_id is None else str(tweet_id)), text, _plain(created), groups
+    tweet_id = "" if obj.get("id") is None else str(obj.get("id"))
+    created = _plain(created)
+    for name, value in (("text", text), ("id", tweet_id), ("time", created), *_group_strings(groups)):
+        _check_storable(name, value)
+    return tweet_id, text, created, groups
 
 
 def _plain(value) -> str:
     return "" if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _group_strings(groups: dict) -> list[tuple[str, str]]:
+    return [("group", string) for pair in groups.items() for string in pair]
+
+
+def _check_storable(name: str, value: str) -> None:
+    """ValueError for a string no store keeps as it is: a lone surrogate (`\\ud800` in JSON: not Unicode text, which
+    no database encodes) or a NUL character (PostgreSQL refuses it; the CSV reader counts such a record malformed)."""
+    if "\x00" in value:
+        raise ValueError(f"the {name} holds a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"the {name} is not valid Unicode (a lone surrogate)") from None
+
+
+def safe_name(name: str) -> str:
+    """A file name or path as text any store keeps: a name that is not UTF-8 on disk has its bytes escaped."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def parse_json(raw: bytes | str):
+    """json.loads, with one ValueError for anything that is not a JSON document it can hold (too deep included)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError(DEEP) from None
+    except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
+        raise ValueError(NOT_JSON) from None
 
 
 def json_line_rows(data: bytes, source: str, prefix: str, fields: Fields, line_base: int = 0) -> list[dict]:
@@ -141,10 +177,9 @@ def json_line_rows(data: bytes, source: str, prefix: str, fields: Fields, line_b
         if not raw.strip():
             continue
         try:
-            tweet_id, text, created, groups = json_tweet(json.loads(raw), fields)
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            why = "not valid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            rows.append(malformed_row(source, f"{prefix}:{number}:{MALFORMED}", number, why))
+            tweet_id, text, created, groups = json_tweet(parse_json(raw), fields)
+        except ValueError as exc:
+            rows.append(malformed_row(source, f"{prefix}:{number}:{MALFORMED}", number, str(exc)))
             continue
         key = f"{prefix}:{number}:{digest(tweet_id, text, created)}"
         rows.append(tweet_row(source, key, text, created, groups, line=number, tweet_id=tweet_id or None))

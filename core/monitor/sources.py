@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from core.data.csv_reader import CsvFormatError
 from core.monitor.records import (
     JSON_SUFFIXES,
@@ -24,6 +26,7 @@ from core.monitor.records import (
     finish,
     json_line_rows,
     malformed_row,
+    safe_name,
 )
 from core.monitor.store import Offset, Store
 
@@ -83,7 +86,7 @@ class FolderSource:
         return added
 
     def _seen(self, path: Path, stat: os.stat_result) -> bool:
-        done = self.store.offset(str(path.resolve()))
+        done = self.store.offset(safe_name(str(path.resolve())))
         return done is not None and (done.inode, done.size, done.mtime_ns) == (
             stat.st_ino,
             stat.st_size,
@@ -91,24 +94,30 @@ class FolderSource:
         )
 
     def read(self, path: Path, stat: os.stat_result) -> int:
-        """Store every record of a landed file; the file is marked read in the last batch's transaction."""
-        done = Offset(str(path.resolve()), "file", stat.st_ino, stat.st_size, stat.st_mtime_ns, offset=stat.st_size)
-        prefix = f"file:{path.name}"
+        """Store every record of a landed file; the file is marked read in the last batch's transaction. A file
+        that cannot be read through (not a CSV, or a reading error) ends as one malformed record: the folder goes
+        on. A store or disk error (OSError, SQLAlchemyError) leaves the file to the next poll."""
+        done = Offset(safe_name(str(path.resolve())), "file", stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        done.offset, name = stat.st_size, safe_name(path.name)
+        prefix = f"file:{name}"
         if path.suffix.lower() in JSON_SUFFIXES:
             batches: Iterable[list[dict]] = [json_line_rows(path.read_bytes(), self.kind, prefix, self.fields)]
         else:
-            batches = csv_rows(str(path), path.name, self.kind, prefix, self.fields)
+            batches = csv_rows(str(path), name, self.kind, prefix, self.fields)
         added = 0
         try:
             for batch, last in _with_last(batches):
                 added += self.store.add_tweets(finish(batch), done if last else None)[0]
-        except CsvFormatError as exc:  # not a CSV (an Excel workbook): one record, kept with why
-            row = malformed_row(self.kind, f"{prefix}:{stat.st_size}:{MALFORMED}", None, str(exc))
+        except (OSError, SQLAlchemyError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - not a CSV (an Excel workbook), or a bug: one record, kept with why
+            why = str(exc) if isinstance(exc, CsvFormatError) else f"the file could not be read ({type(exc).__name__})"
+            row = malformed_row(self.kind, f"{prefix}:{stat.st_size}:{MALFORMED}", None, why)
             added += self.store.add_tweets(finish([row]), done)[0]
         else:
             if not added and self.store.offset(done.path) != done:  # an empty file
                 self.store.save_offset(done)
-        log.info("%s: %d new records", path.name, added)
+        log.info("%s: %d new records", name, added)
         return added
 
 
@@ -119,7 +128,7 @@ class TailSource:
 
     def __init__(self, path: Path, store: Store, fields: Fields, max_bytes: int = MAX_TAIL_BYTES):
         self.path, self.store, self.fields, self.max_bytes = Path(path), store, fields, max_bytes
-        self.key = str(self.path.resolve())
+        self.key, self.name = safe_name(str(self.path.resolve())), safe_name(self.path.name)
         self.json = self.path.suffix.lower() in JSON_SUFFIXES
         self._held: tuple[int, int] | None = None  # (offset, size) when an open quote at the end was held back
 
@@ -137,7 +146,12 @@ class TailSource:
         end = data.rfind(b"\n") + 1  # a line is read once its line end is written
         if not end:
             return 0
-        rows, consumed = self._rows(data[:end], offset, stat.st_size)
+        try:
+            rows, consumed = self._rows(data[:end], offset, stat.st_size)
+        except Exception as exc:  # noqa: BLE001 - a bug on some lines must not stall the feed: one malformed record
+            line = offset.line + 1
+            why = f"lines from here could not be read ({type(exc).__name__})"
+            rows, consumed = [malformed_row(self.kind, f"{self._prefix(offset)}:{line}:{MALFORMED}", line, why)], end
         offset.offset += consumed
         offset.line += len(data[:consumed].splitlines())
         offset.size, offset.mtime_ns = stat.st_size, stat.st_mtime_ns
@@ -146,13 +160,16 @@ class TailSource:
     def _offset(self, stat: os.stat_result) -> Offset:
         offset = self.store.offset(self.key) or Offset(self.key, "tail", inode=stat.st_ino)
         if offset.inode != stat.st_ino or stat.st_size < offset.offset:  # replaced or truncated
-            log.info("%s was truncated or replaced: reading it from the start", self.path.name)
+            log.info("%s was truncated or replaced: reading it from the start", self.name)
             offset = Offset(self.key, "tail", inode=stat.st_ino, generation=offset.generation + 1)
         return offset
 
+    def _prefix(self, offset: Offset) -> str:
+        return f"tail:{self.name}:{offset.generation}"
+
     def _rows(self, chunk: bytes, offset: Offset, size: int) -> tuple[list[dict], int]:
         """The rows of the complete lines read, and how many of their bytes they consumed."""
-        prefix = f"tail:{self.path.name}:{offset.generation}"
+        prefix = self._prefix(offset)
         if self.json:
             return json_line_rows(chunk, self.kind, prefix, self.fields, line_base=offset.line), len(chunk)
         if offset.header is None:  # the first read: line 1 is the header
@@ -162,9 +179,7 @@ class TailSource:
             data, line_base = offset.header.encode("latin-1") + chunk, offset.line - 1
         try:
             rows = [
-                row
-                for batch in csv_rows(data, self.path.name, self.kind, prefix, self.fields, line_base)
-                for row in batch
+                row for batch in csv_rows(data, self.name, self.kind, prefix, self.fields, line_base) for row in batch
             ]
         except CsvFormatError as exc:
             return [

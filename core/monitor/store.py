@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
 
 from core import config
+from core.monitor.masking import mask_secrets, mask_url
 
 DB_ENV = "BADBUZZ_MONITOR_DB"  # the store the dashboard reads (set by the operator)
 TWEET_FIELDS = ("source", "source_key", "tweet_id", "line", "text", "groups", "created_at", "received_at", "event_at")
@@ -144,8 +145,9 @@ def url_from_target(target: str | Path | None) -> URL:
 
 
 def shown(url: URL) -> str:
-    """A URL fit for a message or a log: never its password; a SQLite store by its path."""
-    return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    """A URL fit for a message or a log: never its password (in the user part or a `?password=` parameter); a
+    SQLite store by its path."""
+    return url.database if url.get_backend_name() == "sqlite" else mask_url(url.render_as_string(hide_password=False))
 
 
 @dataclass
@@ -181,7 +183,7 @@ class Store:
                     pass
         except sa.exc.SQLAlchemyError as exc:
             self.engine.dispose()
-            why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            why = mask_secrets(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
             raise StoreError(f"cannot open the monitor store {self.where}: {why}") from None
 
     @classmethod

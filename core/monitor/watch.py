@@ -6,15 +6,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import exc as sa_exc
 
 from core.inference.scorers import Scorer
 from core.monitor import alerts
+from core.monitor.masking import mask_secrets
 from core.monitor.rules import Rules
 from core.monitor.scoring import score_pending
-from core.monitor.store import Store
+from core.monitor.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+SAFE_TO_QUOTE = (OSError, StoreError, sa_exc.SQLAlchemyError)  # their messages name a file or a database, masked
 
 
 @dataclass
@@ -56,7 +63,7 @@ class Watcher:
             try:
                 self.run_once()
             except Exception as exc:  # noqa: BLE001 - a watcher keeps watching (a locked store, a full disk)
-                log.error("round failed: %s: %s", type(exc).__name__, exc)
+                log.error("round failed: %s", round_error(exc))
             self.wake.wait(self.poll_s)
             self.wake.clear()
 
@@ -73,3 +80,12 @@ class Watcher:
                 "channels": sorted(self.channels),
             },
         )
+
+
+def round_error(exc: Exception) -> str:
+    """One line for the log: the error's type and where it was raised; its message only for a store or file error
+    (a locked database, a full disk), masked, since another message may quote a URL or a tweet."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    said = f": {mask_secrets(str(exc).strip().splitlines()[0])}" if isinstance(exc, SAFE_TO_QUOTE) and str(exc) else ""
+    return f"{type(exc).__name__}{where}{said}"

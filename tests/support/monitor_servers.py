@@ -32,10 +32,12 @@ class WebhookReceiver(LocalServer):
 
 
 class SmtpSink(LocalServer):
-    """Enough of SMTP for smtplib.send_message: every message's DATA is kept in `messages`."""
+    """Enough of SMTP for smtplib.send_message: every message's DATA is kept in `messages`, every command line in
+    `commands`; with `auth`, EHLO offers AUTH PLAIN (and never STARTTLS) and any AUTH is accepted."""
 
-    def __init__(self):
+    def __init__(self, auth: bool = False):
         self.messages: list[str] = []
+        self.commands: list[str] = []
         sink = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -45,8 +47,14 @@ class SmtpSink(LocalServer):
             def handle(self):
                 self.reply("220 sink ready")
                 for raw in self.rfile:
+                    sink.commands.append(raw.decode(errors="replace").strip())
                     verb = raw.decode(errors="replace").strip().split(" ")[0].upper()
-                    if verb == "DATA":
+                    if verb == "EHLO" and auth:
+                        self.reply("250-sink")
+                        self.reply("250 AUTH PLAIN")
+                    elif verb == "AUTH":
+                        self.reply("235 accepted")
+                    elif verb == "DATA":
                         self.reply("354 go on")
                         sink.messages.append(self.read_data())
                         self.reply("250 kept")

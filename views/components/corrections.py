@@ -25,6 +25,7 @@ from core.analysis import labelling
 from core.analysis.compare import run_label
 from core.config import PROJECT_ROOT
 from core.data import corrections
+from core.data.spreadsheet import XLSX_MIME
 from core.models.base import label_for, load
 from core.run_kinds import local_kinds
 from views.components import formatting as fmt
@@ -231,24 +232,48 @@ def corrections_panel() -> None:
         counts = frame["label"].value_counts()
         for col, label in zip(st.columns(len(corrections.LABELS)), corrections.LABELS):
             col.metric(label.capitalize(), f"{int(counts.get(label, 0)):,}")
-        st.dataframe(
-            frame.drop(columns=["first_corrected_at"]),
-            hide_index=True,
-            width="stretch",
-        )
-        st.download_button(
-            "Download the corrections (CSV)",
-            corrections.export_csv(),
-            file_name="corrections.csv",
-            mime="text/csv",
-            icon=":material/download:",
-        )
+        operator = is_operator()  # `who` holds the operators' e-mail addresses: not for viewers
+        shown = frame.drop(columns=["first_corrected_at", *([] if operator else ["who"])])
+        st.dataframe(shown, hide_index=True, width="stretch")
+        if not operator:
+            st.caption(f"Who marked each tweet is not shown. {operator_reason()}")
+        corrections_downloads(with_who=operator)
         st.caption(
             f"{corrections.usable_rows(frame):,} negative or positive tweets make a labelled set (neutral ones are "
             "counted apart, as in the official test set). Choose **Analyst corrections** as the data source to "
             f"evaluate a run on them, or give `{export_location()}` to `python -m core.commands.evaluate --data` or to a "
             "trainer's `--extra-data`."
         )
+
+
+def corrections_downloads(with_who: bool) -> None:
+    """The corrections as a workbook and a spreadsheet-safe CSV (for a spreadsheet) and as the exact CSV."""
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        "Download for a spreadsheet (.xlsx)",
+        corrections.export_xlsx(with_who=with_who),
+        file_name="corrections.xlsx",
+        mime=XLSX_MIME,
+        icon=":material/table_view:",
+        key="corrections-xlsx",
+    )
+    c2.download_button(
+        "Download a spreadsheet-safe CSV",
+        corrections.export_csv(spreadsheet_safe=True, with_who=with_who),
+        file_name="corrections_for_spreadsheets.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="corrections-safe-csv",
+    )
+    c3.download_button(
+        "Download the corrections (CSV)",
+        corrections.export_csv(with_who=with_who),
+        file_name="corrections.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="corrections-csv",
+    )
+    st.caption(fmt.SPREADSHEET_NOTE)
 
 
 # ------------------------------------------------------------------ Live scoring

@@ -124,3 +124,10 @@ def history_rows(text: str, answers: list[Answer], when: float | None = None) ->
         }
         for a in answers
     ]
+
+
+SPREADSHEET_NOTE = (
+    "Open the **.xlsx** (or the spreadsheet-safe CSV) in Excel, LibreOffice or Google Sheets: tweets are written by "
+    "anyone, and a text starting with `=`, `+`, `-` or `@` would run there as a formula. The spreadsheet-safe CSV "
+    "puts a `'` before such texts; the plain CSV keeps every text exactly, for programs (and the project's readers)."
+)
