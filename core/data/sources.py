@@ -238,7 +238,7 @@ def check_zip_upload(content: bytes, limit: int) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             members = [info for info in zf.infolist() if not info.is_dir()]
             if sum(info.file_size for info in members) > limit:
-                raise DataError(f"the zip expands to more than {limit / 1e6:,.0f} MB (BADBUZZ_MAX_UPLOAD_MB)")
+                raise DataError(f"the zip expands to more than {limit / 2**20:,.0f} MiB (BADBUZZ_MAX_UPLOAD_MB)")
             expanded = 0
             for info in members:
                 check_zip_member(info, "a member of the zip")

@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 
+import pandas as pd
 import pytest
 
 from core.cli.parser import parse_options
@@ -19,7 +20,7 @@ from core.commands import watch as watch_command
 from core.inference import stream, stream_input
 from core.inference.scorers import ModelScorer
 from core.models.base import load
-from core.monitor import http_api, watch
+from core.monitor import alerts, http_api, watch
 from core.monitor.channels import AlertMessage, DeliveryError, EmailChannel, SmtpSettings, WebhookChannel
 from core.monitor.http_api import TweetApi
 from core.monitor.masking import mask_secrets, mask_url

@@ -114,3 +114,22 @@ def test_a_burst_raises_exactly_one_alert_per_group_on_postgres_and_its_webhook(
     assert not at.exception and at.radio(key="monitor_view").value == "Live feed"
     assert {m.label: m.value for m in at.metric}["Tweets stored"] == "360"
     assert sorted(at.dataframe[0].value["group"]) == ["A", "B"]
+
+
+def test_a_nul_or_a_lone_surrogate_is_one_rejected_tweet_on_postgres_not_a_lost_request(server):
+    store = Store.open(server.create_database("hostile"))
+    api = TweetApi(store, Fields(), TOKEN, "127.0.0.1", 0, on_new=lambda: None).start()
+    try:
+        raw = (
+            '{"tweets": [{"id": "1", "text": "before"}, {"id": "2", "text": "a NUL \\u0000 here"}, '
+            '{"id": "3", "text": "lone \\ud800"}, {"id": "4", "text": "after", "created_at": "9999-12-31"}]}'
+        )
+        status, body, _ = post(api, raw.encode())
+    finally:
+        api.stop()
+    assert status == 202 and body["accepted"] == 2 and [r["index"] for r in body["rejected"]] == [1, 2]
+    assert store.frame("SELECT text, reason FROM tweets ORDER BY id").values.tolist() == [
+        ["before", ""],
+        ["after", "unparseable timestamp"],
+    ]
+    store.close()
