@@ -1,12 +1,15 @@
-"""The monitor's HTTP API (standard library ThreadingHTTPServer): other systems POST tweets, the watcher scores them.
+"""The monitor's HTTP API (the standard library's HTTP server, bounded): other systems POST tweets, the watcher
+scores them.
 
     POST /tweets   Authorization: Bearer <token>   {"tweets": [{"id": "...", "text": "...", "created_at": "...",
                                                                 "group": {"airline": "United"}}]}
       -> 202 {"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": "..."}]}
     GET /health -> 200 {"status": "ok", "tweets": n, "scored": n, "pending": n, "malformed": n}
 
-Errors are one JSON line, {"error": "..."}: 401 without the token, 400 for a body that is not the JSON above, 411
-without Content-Length, 413 over MAX_BODY_BYTES or MAX_TWEETS. A tweet with an `id` is stored once whatever
+Errors are one JSON line, {"error": "..."}: 401 without the token, 400 for a body that is not the JSON above (or
+two Content-Length headers), 411 without Content-Length, 413 over MAX_BODY_BYTES or MAX_TWEETS, 503 past
+MAX_CONNECTIONS. A tweet no store can keep (a NUL, a lone surrogate) is rejected alone; a connection idle for IDLE_S
+or whose request is not read within REQUEST_S is closed. A tweet with an `id` is stored once whatever
 the number of times it is posted; without one, the same text, time and groups count as the same tweet.
 docs/monitor.md documents the API.
 """

@@ -3,7 +3,7 @@
 A database URL may hold a password (`postgresql://u:pw@host/db`, `?password=…`), a webhook URL is a secret as a
 whole (a Slack or Teams incoming webhook's path is its key). `mask_url` is the one rendering of such a URL for a
 message; `mask_secrets` applies it to every URL found in a free text (a driver's error) and hides `password=…`
-pairs. Secret values themselves are given through the environment or a file (core.monitor.watch), not argv.
+pairs. Secret values themselves are given through the environment or a file (core.commands.watch), not argv.
 """
 
 from __future__ import annotations

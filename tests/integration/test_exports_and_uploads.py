@@ -15,19 +15,19 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from core.commands import score as score_command
 from core.data import corrections
 from core.data.loading import DataError, load_dataset
 from core.data.sources import allowed_sources, store_upload, uploads_dir
-from core.scoring import monitor
-from core.scoring.batch import ScoreReport, make_predictor, score_csv
-from tests.support.cli import score_cli
+from core.inference.batch import ScoreReport, make_predictor, score_csv
+from core.inference.stream import scored_csv, scored_xlsx
 
 FORMULAS = ['=HYPERLINK("http://x","click")', "+cmd|' /c calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=2"]
 
 
 def run_score(run, src, out, *extra: str) -> None:
-    done = score_cli(run, src, out, *extra)
-    assert done.returncode == 0, done.stderr
+    """The command in-process (a failure ends in SystemExit with its one line)."""
+    score_command.main(["--run", str(run), "--input", str(src), "--output", str(out), *extra])
 
 
 def workbook_rows(data: bytes) -> list[list]:
@@ -53,11 +53,11 @@ def test_the_monitors_scored_tweets_download_safely(tmp_path):
             "reason": "",
         }
     )
-    exact = csv_rows(monitor.scored_csv(scored))
+    exact = csv_rows(scored_csv(scored))
     assert [row[2] for row in exact[1:]] == FORMULAS  # the plain CSV round-trips exactly
-    safe = csv_rows(monitor.scored_csv(scored, spreadsheet_safe=True))
+    safe = csv_rows(scored_csv(scored, spreadsheet_safe=True))
     assert [row[2] for row in safe[1:]] == ["'" + text for text in FORMULAS]
-    book = workbook_rows(monitor.scored_xlsx(scored))
+    book = workbook_rows(scored_xlsx(scored))
     assert book[0] == ["row", "timestamp", "text", "score", "label", "reason"]
     assert [row[2] for row in book[1:5]] == FORMULAS[:4] and book[5][2] == "\t=1+1"
     assert isinstance(book[1][3], float)  # numbers stay numbers

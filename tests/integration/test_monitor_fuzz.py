@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.data.csv_reader import open_csv
+from core.inference.scorers import ModelScorer
 from core.models.base import load
 from core.monitor import watch
 from core.monitor.http_api import MAX_TEXT_CHARS, ApiError, TweetApi
@@ -32,9 +33,10 @@ from core.monitor.records import Fields
 from core.monitor.rules import GroupRule, Rules
 from core.monitor.sources import FolderSource, TailSource
 from core.monitor.store import Store
-from core.scoring.monitor import ModelScorer
 
 API_EXAMPLES, FOLDER_EXAMPLES, TAIL_EXAMPLES = 120, 40, 25
+
+
 def fuzz(examples: int) -> settings:
     return settings(FUZZ, max_examples=examples)
 

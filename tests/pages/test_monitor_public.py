@@ -29,7 +29,11 @@ def test_pasted_tweets_with_commas_are_one_tweet_per_line(runs):
     assert {m.label: m.value for m in at.metric}["Tweets scored"] == "4"
     assert "0 malformed" in texts(at.caption) and "malformed (line" not in texts(at.caption) + texts(at.markdown)
     labels = [e.proto.label for e in at.get("download_button")]
-    assert labels == ["Download for a spreadsheet (.xlsx)", "Download a spreadsheet-safe CSV", "Download the scored CSV"]
+    assert labels == [
+        "Download for a spreadsheet (.xlsx)",
+        "Download a spreadsheet-safe CSV",
+        "Download the scored CSV",
+    ]
     assert "Open the **.xlsx**" in texts(at.caption)
 
 
