@@ -40,7 +40,7 @@ def test_marks_of_one_text_are_one_correction_the_latest_label_winning():
     corrections.add_correction("great crew", "positive")
     frame = corrections.corrections_frame()
     assert list(frame.columns) == corrections.EXPORT_COLUMNS
-    assert frame["text"].tolist() == ["@airline thanks for\nnothing", "great crew"]
+    assert frame["text"].tolist() == ["  @airline thanks for\nnothing ", "great crew"]  # the latest mark, exactly
     row = frame.iloc[0]
     assert (row["label"], row["who"], row["origin"], row["times_corrected"]) == ("negative", "bob", "live", 2)
     assert row["first_corrected_at"] == "2024-05-01T12:00:00+00:00"
