@@ -55,6 +55,17 @@ def local_operator(monkeypatch):
 
 
 @pytest.fixture
+def fake_encoder(monkeypatch):
+    """Every sentence encoder name builds tests/support/encoders.FakeEncoder (no model); returns the e5 one."""
+    from core.embedding.encoders import E5, forget_loaded_encoders
+    from tests.support.encoders import install_fake_encoder
+
+    fakes = install_fake_encoder(monkeypatch)
+    yield fakes[E5]
+    forget_loaded_encoders()
+
+
+@pytest.fixture
 def no_cloud(monkeypatch, tmp_path):
     """No Azure settings, whatever the developer's machine has (environment or secrets file): cloud columns say
     'not configured' and no client is built. Operator settings are cleared by `local_operator`."""
