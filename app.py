@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import streamlit as st
 
 from core.config import PROJECT_ROOT
 from core.data.sources import dashboard_source, page_sources
 from views.components.access import sidebar_panel as access_panel
+from views.components.devices import device_probe
+from views.components.live_models import warm_up_once
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
     ("views/overview.py", "Overview", ":material/dashboard:"),
@@ -22,16 +24,7 @@ PAGES = [  # (file, title, icon); a page whose file does not exist yet is skippe
 ]
 
 st.set_page_config(page_title="Bad Buzz — Air Paradis", page_icon="✈️", layout="wide")
-
-
-@st.cache_resource(show_spinner=False)
-def device_probe() -> Future | None:
-    """Probe TensorFlow and PyTorch once per server, in the background, so no page waits for it."""
-    try:
-        from core.tracking.devices import device_summary
-    except ImportError:
-        return None
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-probe").submit(device_summary)
+warm_up_once()  # Live scoring's models, in the background, once per server (serve.py starts it with the server)
 
 
 def data_source_panel() -> None:

@@ -140,6 +140,14 @@ def explain(model: SentimentModel, text: str, max_words: int = MAX_WORDS, budget
     return explanations
 
 
+def explain_best(model: SentimentModel, text: str, max_words: int = MAX_WORDS, budget_s: float = BUDGET_S):
+    """The one explanation a page shows: the exact contributions when the model has them (logistic regression),
+    else occlusion."""
+    if has_exact(model):
+        return logreg_contributions(model, text)
+    return occlusion(model, text, max_words=max_words, budget_s=budget_s)
+
+
 # ------------------------------------------------------------------------------------------------ occlusion
 
 

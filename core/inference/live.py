@@ -6,6 +6,7 @@ offline, a model still loading) never holds the others back: it answers with the
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,9 @@ MAX_CHARS = 1000  # a tweet is at most 280 characters; longer input is almost su
 DEFAULT_TIMEOUT_S = 15.0
 OPERATORS_ONLY = "operators only"  # the status of a cloud column shown to a viewer
 # Local kinds (core.run_kinds.local_kinds) answer in run columns; cloud kinds through their service columns.
+LOADING = "loading"  # the status of a column whose model is still being loaded (by the warm-up, say)
+LOADING_WAIT_S = 1.0  # how long a click waits for a model someone else is loading before answering LOADING
+log = logging.getLogger(__name__)
 
 
 class EmptyText(ValueError):
@@ -93,24 +97,34 @@ class LiveColumn:
 # ----------------------------------------------------------------- local runs
 
 
+class StillLoading(Exception):
+    """The model is being loaded by another thread (the warm-up at server start, or another visitor's click)."""
+
+
 class ModelCache:
     """Loaded models by run folder, reloaded when the run's files change; safe to share between threads.
 
-    A load that outlives a column's timeout keeps going in its thread and is ready for the next tweet.
+    One per server: `warm(runs)` loads models in a background thread as soon as the server starts, so no visitor
+    pays for it. A caller that finds a model being loaded waits at most `wait_s` (None: as long as it takes), then
+    gets StillLoading; the load keeps going and is ready for the next tweet.
     """
 
     def __init__(self):
         self._models: dict[Path, tuple[float, object]] = {}
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self.warm_seconds: dict[str, float] = {}  # run folder name -> seconds its warm-up load took
 
-    def get(self, run_dir: Path) -> tuple[object, float | None]:
+    def get(self, run_dir: Path, wait_s: float | None = None) -> tuple[object, float | None]:
         """(model, milliseconds spent loading it now, or None when it was already loaded)."""
         run_dir = Path(run_dir)
         stamp = (run_dir / "run.json").stat().st_mtime
         with self._guard:
             lock = self._locks.setdefault(run_dir, threading.Lock())
-        with lock:
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise StillLoading(run_dir.name)
+        try:
             cached = self._models.get(run_dir)
             if cached and cached[0] == stamp:
                 return cached[1], None
@@ -123,6 +137,36 @@ class ModelCache:
             model.predict_proba(["warm up"])  # graph tracing / session start count as loading, not as latency
             self._models[run_dir] = (stamp, model)
             return model, (time.perf_counter() - started) * 1000
+        finally:
+            lock.release()
+
+    def loaded(self, run_dir: Path) -> bool:
+        return Path(run_dir) in self._models
+
+    def warm(self, run_dirs: list[Path]) -> threading.Thread | None:
+        """Load these runs' models one after the other in a background thread (once: later calls while it runs,
+        or for runs already loaded, start nothing). A run that cannot load is logged and skipped: its column
+        says why when asked."""
+        with self._guard:
+            if self._warming is not None and self._warming.is_alive():
+                return None
+            todo = [Path(d) for d in run_dirs if not self.loaded(d)]
+            if not todo:
+                return None
+            self._warming = threading.Thread(target=self._warm, args=(todo,), name="live-warm-up", daemon=True)
+            self._warming.start()
+            return self._warming
+
+    def _warm(self, run_dirs: list[Path]) -> None:
+        for run_dir in run_dirs:
+            started = time.perf_counter()
+            try:
+                self.get(run_dir)
+            except Exception as exc:  # noqa: BLE001 - the column reports it when asked; the warm-up goes on
+                log.warning("warm-up: run %s not loaded (%s)", run_dir.name, type(exc).__name__)
+                continue
+            self.warm_seconds[run_dir.name] = time.perf_counter() - started
+            log.info("warm-up: run %s loaded in %.1f s", run_dir.name, self.warm_seconds[run_dir.name])
 
 
 def latest_per_approach(runs: list) -> list:
@@ -138,8 +182,9 @@ def _started(run) -> float:
     return run.meta.get("timings", {}).get("started_unix", 0.0)
 
 
-def run_column(run, models: ModelCache) -> LiveColumn:
-    """A column answered by a local run's model."""
+def run_column(run, models: ModelCache, wait_s: float | None = LOADING_WAIT_S) -> LiveColumn:
+    """A column answered by a local run's model; while another thread loads that model, the column waits
+    `wait_s` at most, then answers LOADING (the load goes on, and the next tweet gets the model)."""
     name = f"{run.approach} · {run.id}"
     if run.status != "succeeded":
         return LiveColumn(
@@ -151,7 +196,12 @@ def run_column(run, models: ModelCache) -> LiveColumn:
         )
 
     def score(text: str) -> Score:
-        model, load_ms = models.get(run.path)
+        try:
+            model, load_ms = models.get(run.path, wait_s=wait_s)
+        except StillLoading:
+            raise Unavailable(
+                LOADING, "the model is still loading (the server has just started): ask again in a few seconds"
+            ) from None
         started = time.perf_counter()
         p = float(model.predict_proba([text])[0])
         return Score(p_pos=p, latency_ms=_ms_since(started), load_ms=load_ms, backend=serving_backend(model))
@@ -168,7 +218,11 @@ def serving_backend(model) -> str:
 def untrained_columns(runs: list) -> list[LiveColumn]:
     """One 'not trained' column per local approach family (that has a "train this" command) with no succeeded run
     yet."""
-    trained = {run.kind for run in runs if run.status == "succeeded"}
+    return untrained_kind_columns(frozenset(run.kind for run in runs if run.status == "succeeded"))
+
+
+def untrained_kind_columns(trained_kinds: frozenset[str]) -> list[LiveColumn]:
+    """untrained_columns, from the kinds that have a succeeded run (what a page caches on)."""
     return [
         LiveColumn(
             f"untrained-{kind}",
@@ -178,7 +232,7 @@ def untrained_columns(runs: list) -> list[LiveColumn]:
             unavailable_reason=f"no succeeded {kind} run yet: train one on the Train page or run `{command}`",
         )
         for kind, command in kind_train_commands().items()
-        if kind not in trained
+        if kind not in trained_kinds
     ]
 
 

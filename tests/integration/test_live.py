@@ -159,7 +159,7 @@ def test_history_rows_keep_one_row_per_answer(run):
     answers = live.score_columns([live.run_column(run, live.ModelCache())], "x" * 100)
     [row] = history_rows("x" * 100, answers, when=0)
     assert row["text"].endswith("...") and len(row["text"]) == 80
-    assert row["P(positive)"] == pytest.approx(answers[0].p_pos, abs=1e-4) and row["cost (USD)"] == 0.0
+    assert row["P(positive)"] == pytest.approx(answers[0].p_pos, abs=1e-4) and row["cost (USD)"] is None
 
 
 def test_one_threshold_labels_every_scoring_path(run):

@@ -251,10 +251,11 @@ def test_a_viewer_on_an_exposed_server_gets_no_cloud_call(no_cloud, cloud_calls)
     sidebar = texts(at.sidebar.info) + texts(at.sidebar.warning)
     assert "**Viewer**" in sidebar and "score tweets with the local models" in sidebar
     assert "listens on `0.0.0.0` and has no authentication" in sidebar and "BADBUZZ_OPERATOR_PASSWORD" in sidebar
-    refused = [i.value for i in at.info if i.value.startswith("Operators only:")]
-    assert len(refused) == 2 and all("reachable from the network" in r for r in refused)
+    line = next(c.value for c in at.caption if c.value.startswith("Not answering here:"))
+    assert "Azure AI Language (operators only)" in line and "Azure ML endpoint (operators only)" in line
     assert cloud_calls == []  # not even a status check
-    assert "Not trained" in texts(at.info)  # the local columns still answer for themselves
+    assert "(not trained)" in line and "python" not in line  # a viewer gets no command and no server path
+    assert not [e for e in at.expander if e.label.startswith("Why, and how")]  # the how-to is for operators
 
 
 def test_a_viewer_signs_in_with_the_operator_password(no_cloud, cloud_calls, monkeypatch):
@@ -283,7 +284,7 @@ def test_on_a_loopback_server_without_auth_the_visitor_is_operator(no_cloud, clo
     assert "**Operator**" in texts(at.sidebar.success) and "127.0.0.1" in texts(at.sidebar.success)
     assert not [b for b in at.sidebar.button if b.label == "Sign out"]  # nothing to sign out of
     assert {key for key, _ in cloud_calls} == {"azure-language", "azure-endpoint"}
-    assert "Not configured" in texts(at.info)
+    assert "Azure AI Language (not configured)" in texts(at.caption)
 
 
 def test_with_a_login_configured_the_sidebar_offers_it_and_allowed_emails_are_operators(no_cloud, monkeypatch):

@@ -1,5 +1,6 @@
-"""Live scoring's "Explain": computed only when asked, the tweet highlighted with its text escaped (it is user
-input), the top words and, for logistic regression, the exact coefficient table."""
+"""Live scoring's "Why?": computed only when asked, shown right under the answers, the tweet highlighted with its
+text escaped (it is user input), the top words and, for logistic regression, its exact contributions alone (the
+full coefficient table folded)."""
 
 from __future__ import annotations
 
@@ -35,24 +36,25 @@ def html_bodies(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.proto.allow_html]
 
 
-def test_explain_highlights_the_escaped_tweet_and_shows_the_coefficients(logreg_runs):
+def test_explain_highlights_the_escaped_tweet_right_under_the_answers_with_one_method(logreg_runs):
     at = scored("<b>x</b> great :smile: **love**")
     assert not html_bodies(at) and len(at.dataframe) == 1  # nothing computed before the click (history only)
     at = ran(at.button(key="explain-logreg-tiny").click().run())
-    bodies = html_bodies(at)
-    assert len(bodies) == 2  # occlusion, exact contributions
-    for body in bodies:
-        assert "<b>" not in body and "**" not in body and ":smile:" not in body
-        assert "&#60;b&#62;x&#60;/b&#62;" in body and "&#42;&#42;love&#42;&#42;" in body
-        assert "rgba(22, 163, 74" in body  # "great" pushed toward positive: green
-    tables = [d.value for d in at.dataframe]
-    words = tables[0]
+    [body] = html_bodies(at)  # logistic regression: its exact contributions only, not occlusion besides
+    assert "<b>" not in body and "**" not in body and ":smile:" not in body
+    assert "&#60;b&#62;x&#60;/b&#62;" in body and "&#42;&#42;love&#42;&#42;" in body
+    assert "rgba(22, 163, 74" in body  # "great" pushed toward positive: green
+    markdown = [m.value for m in at.markdown]
+    why = next(i for i, m in enumerate(markdown) if m.startswith("**Why "))
+    assert "exact contributions" in markdown[why]
+    assert why < markdown.index("**True label**")  # under the answers, above the label control and the history
+    words, coefficients, _history = (d.value for d in at.dataframe)
     assert words.iloc[0]["pushed toward"] == "positive" and "great" in set(words["word"])
-    coefficients = next(t for t in tables if "coefficient" in t.columns)
     assert coefficients.iloc[-1]["n-gram"] == "(intercept)" and "great" in set(coefficients["n-gram"])
+    assert [e.label for e in at.expander if e.label == "Every n-gram's coefficient"]  # folded
     assert "= P(positive)" in "\n".join(str(c.value) for c in at.caption)
     at = ran(next(b for b in at.button if b.label == "Score").click().run())  # the same tweet: kept
-    assert len(html_bodies(at)) == 2
+    assert len(html_bodies(at)) == 1
     at.text_area(key="live_text").input("lost my bag")
     at = ran(next(b for b in at.button if b.label == "Score").click().run())  # another tweet: asked again
     assert not html_bodies(at)

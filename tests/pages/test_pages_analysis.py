@@ -229,11 +229,12 @@ def score(at: AppTest, text: str) -> AppTest:
     return at
 
 
-def test_live_without_runs_says_each_column_is_not_trained(data_no_runs):
+def test_live_without_runs_folds_what_cannot_answer_into_one_line(data_no_runs):
     at = score(render("views/live.py"), "lost my bag")
-    infos = texts(at.info)
-    assert "Not trained" in infos and "python -m trainers.keras_nn" in infos
-    assert "Not configured" in infos  # the cloud services, with no Azure settings here
+    line = next(c.value for c in at.caption if c.value.startswith("Not answering here:"))
+    assert "(not trained)" in line and "(not configured)" in line  # local approaches; the cloud, no Azure here
+    assert "python" not in line and "/" not in line  # no command, no server path in the line itself
+    assert "python -m trainers.keras_nn" in texts(at.info)  # an operator (here) gets the how-to, folded
     assert not at.get("progress")
 
 
@@ -246,9 +247,10 @@ def test_live_answers_a_typed_tweet_in_both_columns(with_runs):
     answered = texts(at.markdown)
     for run in with_runs.values():
         assert f"{run.approach} · {run.id}" in answered
-    assert "latency" in texts(at.caption) and "USD" in texts(at.caption)
+    assert "latency" in texts(at.caption) and "USD" not in texts(at.caption)  # a local model costs nothing per call
     history = at.dataframe[0].value
     assert len(history) == 2 and set(history["label"]) <= {"positive", "negative"}
+    assert history["cost (USD)"].isna().all()
     score(at, "   ")
     assert "text is empty" in texts(at.warning)
     score(at, "delayed " * 200)

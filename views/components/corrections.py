@@ -280,10 +280,15 @@ def corrections_downloads(with_who: bool) -> None:
 
 
 def mark_live(text: str | None, answers: Sequence) -> None:
-    """Under Live scoring's answers: the true label of the scored tweet, with every local and cloud answer given
-    (the store keeps the ones that were wrong)."""
+    """Under Live scoring's answers, folded: the true label of the scored tweet, with every local and cloud answer
+    given (the store keeps the ones that were wrong), and what saving it is for."""
     if not text or not str(text).strip():
         return
     given = [corrections.ModelAnswer(a.key, a.name, a.p_pos, a.label) for a in answers if a.ok]
-    with st.container(border=True):
+    with st.expander("Was a model wrong? Save this tweet's true label", icon=":material/fact_check:"):
+        st.caption(
+            "Say what the tweet really is. It is saved as an analyst's correction, with the models that got it "
+            "wrong: the corrections are a labelled set to measure the models on (Compare, Résumé) and training "
+            "data for the next runs. Marking builds a shared dataset, so it is for operators."
+        )
         mark_label(text, given, "live", key="live-mark")

@@ -1,6 +1,8 @@
-"""Live scoring's explanations: on request, the words that pushed each local model's score up or down, highlighted
-in the tweet (red toward negative, green toward positive, stronger colour for a larger effect), a table of the top
-words, and for logistic regression the exact coefficient table. The methods are in core/inference/explain.py."""
+"""Live scoring's explanations: a "Why?" button in each answer's card; the words that pushed that model's score up
+or down show right under the answers, highlighted in the tweet (red toward negative, green toward positive,
+stronger colour for a larger effect), with a table of the top words. One method per model: the exact
+contributions for logistic regression (its full coefficient table folded), occlusion for the others. The methods
+are in core/inference/explain.py."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from core.inference import live
 from core.models.base import ModelLoadError
 from views.components.access import current_access
 
-STATE = "live_explanations"  # answer key -> (explained text, [Explanation] or an error sentence)
+STATE = "live_explanations"  # answer key -> (explained text, Explanation or an error sentence)
+SHOWN = "live_explained"  # the answer key whose explanation shows under the answers
 TOP_WORDS = 10
 POSITIVE_RGB, NEGATIVE_RGB = (22, 163, 74), (220, 38, 38)
 # Every character HTML or Markdown would read (and Streamlit's :emoji: / :material/ codes, $math$), written as a
@@ -91,8 +94,11 @@ def logit_caption(explanation: ex.Explanation) -> str:
     )
 
 
-def show_explanation(explanation: ex.Explanation) -> None:
-    st.markdown(f"**{'Exact contributions' if explanation.method == ex.LOGREG else 'Occlusion'}**")
+def show_explanation(explanation: ex.Explanation, name: str) -> None:
+    """One method per model: the highlighted tweet and its top words; logistic regression's full n-gram table is
+    folded below them."""
+    method = "exact contributions" if explanation.method == ex.LOGREG else "occlusion"
+    st.markdown(f"**Why {name} answered so** · {method}")
     st.caption(METHOD_CAPTIONS[explanation.method])
     if not explanation.words:
         st.info("Nothing to explain: the text has no words.")
@@ -102,8 +108,9 @@ def show_explanation(explanation: ex.Explanation) -> None:
     st.caption(" · ".join(details + ([explanation.note] if explanation.note else [])))
     st.dataframe(top_words_table(explanation), hide_index=True, column_config={explanation.unit: _signed()})
     if explanation.method == ex.LOGREG:
-        st.caption(logit_caption(explanation))
-        st.dataframe(coefficient_table(explanation), hide_index=True, column_config=_coefficient_formats())
+        with st.expander("Every n-gram's coefficient"):
+            st.caption(logit_caption(explanation))
+            st.dataframe(coefficient_table(explanation), hide_index=True, column_config=_coefficient_formats())
 
 
 def _signed() -> st.column_config.NumberColumn:
@@ -118,8 +125,8 @@ def _coefficient_formats() -> dict:
     }
 
 
-def compute(answer: live.Answer, run, models: live.ModelCache, text: str) -> list[ex.Explanation] | str:
-    """The explanations of one column, or the sentence saying why there are none."""
+def compute(run, models: live.ModelCache, text: str) -> ex.Explanation | str:
+    """The explanation of one local column, or the sentence saying why there is none."""
     try:
         model, _ = models.get(run.path)
     except ModelLoadError as exc:
@@ -129,76 +136,66 @@ def compute(answer: live.Answer, run, models: live.ModelCache, text: str) -> lis
     if not ex.explainable(model):
         return "This model is not explained here (only local models are)."
     try:
-        return ex.explain(model, text)
+        return ex.explain_best(model, text)
     except Exception as exc:  # noqa: BLE001 - one sentence on the page; its type only (a message may quote data)
         return f"The explanation failed ({type(exc).__name__})."
 
 
-def show_stored(key: str, text: str) -> None:
-    """The explanations computed for this column and this text, or why there are none."""
-    text_and_result = st.session_state.get(STATE, {}).get(key)
-    if not text_and_result or text_and_result[0] != text:
-        return
-    if isinstance(text_and_result[1], str):
-        st.error(text_and_result[1])
-        return
-    for explanation in text_and_result[1]:
-        show_explanation(explanation)
-
-
-def explain_column(answer: live.Answer, run, models: live.ModelCache, text: str) -> None:
-    with st.container(border=True):
-        st.markdown(f"**{answer.name}**")
-        if st.button("Explain", key=f"explain-{answer.key}", icon=":material/lightbulb:"):
-            with st.spinner("Scoring the tweet without each word…"):
-                st.session_state.setdefault(STATE, {})[answer.key] = (text, compute(answer, run, models, text))
-        show_stored(answer.key, text)
-
-
-def compute_cloud(service, text: str) -> list[ex.Explanation] | str:
+def compute_cloud(service, text: str) -> ex.Explanation | str:
     if not current_access().is_operator:  # checked again at the click
         return f"Explaining a cloud service is for operators: {current_access().reason}"
     try:
-        return [ex.explain_cloud(service, text)]
+        return ex.explain_cloud(service, text)
     except ServiceError as exc:
         return f"The service refused the explanation: {exc}"
     except Exception as exc:  # noqa: BLE001 - offline and the like: one sentence, its type only
         return f"The explanation failed ({type(exc).__name__})."
 
 
-def explain_cloud_column(answer: live.Answer, text: str) -> None:
-    """Operators only: the cost first, then the explanation through the service's client on a click."""
-    with st.container(border=True):
-        st.markdown(f"**{answer.name}**")
-        rights = current_access()
-        if not rights.is_operator:
-            st.info(f"Explaining a cloud service is for operators: {rights.reason}")
-            return
-        service = get_service(answer.key)
-        cost = ex.cloud_cost(service, text)
-        st.caption(f"Occlusion sends up to {cost.texts} texts to the service, each billed; {cost.sentence}.")
-        label = f"Explain ({cost.texts} billed texts)"
-        if st.button(label, key=f"explain-{answer.key}", icon=":material/paid:", disabled=not cost.fits):
-            with st.spinner("Asking the service about the tweet without each word…"):
-                st.session_state.setdefault(STATE, {})[answer.key] = (text, compute_cloud(service, text))
-        show_stored(answer.key, text)
+def ask(key: str, text: str, result: ex.Explanation | str) -> None:
+    st.session_state.setdefault(STATE, {})[key] = (text, result)
+    st.session_state[SHOWN] = key
 
 
-def explain_section(answers: list[live.Answer], runs: list, models: live.ModelCache, text: str | None) -> None:
-    """'Why these scores?': an Explain button per answered column (computed only when clicked); cloud columns for
-    operators only, with their cost shown before the click."""
-    by_id = {run.id: run for run in runs}
-    local = [a for a in answers if a.ok and a.source == "local" and a.key in by_id]
-    cloud = [a for a in answers if a.ok and a.source == "cloud" and a.key in SERVICE_KEYS]
-    if not (local or cloud) or not text:
+def explain_button(answer: live.Answer, run, models: live.ModelCache, text: str) -> None:
+    """Inside a local answer's card: "Why?", computed on the click and shown under the answers."""
+    if st.button("Why?", key=f"explain-{answer.key}", icon=":material/lightbulb:", type="tertiary"):
+        with st.spinner("Looking at each word…"):
+            ask(answer.key, text, compute(run, models, text))
+
+
+def explain_cloud_button(answer: live.Answer, text: str) -> None:
+    """Inside a cloud answer's card, for operators only: the cost first, then the explanation on a click."""
+    if not current_access().is_operator:
         return
-    st.subheader("Why these scores?")
-    st.caption(
-        "Computed on request. Green words pushed the score toward positive, red ones toward negative; the "
-        "stronger the colour, the larger the effect. Explaining a cloud service costs one billed call per word: "
-        "operators only, with the cost shown first."
-    )
-    for answer in local:
-        explain_column(answer, by_id[answer.key], models, text)
-    for answer in cloud:
-        explain_cloud_column(answer, text)
+    service = get_service(answer.key)
+    cost = ex.cloud_cost(service, text)
+    st.caption(f"Occlusion sends up to {cost.texts} texts to the service, each billed; {cost.sentence}.")
+    label = f"Explain ({cost.texts} billed texts)"
+    if st.button(label, key=f"explain-{answer.key}", icon=":material/paid:", disabled=not cost.fits):
+        with st.spinner("Asking the service about the tweet without each word…"):
+            ask(answer.key, text, compute_cloud(service, text))
+
+
+def card_button(answer: live.Answer, runs_by_id: dict, models: live.ModelCache, text: str | None) -> None:
+    """The explain control of one answered card (nothing for a column that cannot be explained)."""
+    if not (answer.ok and text):
+        return
+    if answer.source == "local" and answer.key in runs_by_id:
+        explain_button(answer, runs_by_id[answer.key], models, text)
+    elif answer.source == "cloud" and answer.key in SERVICE_KEYS:
+        explain_cloud_button(answer, text)
+
+
+def show_asked(answers: list[live.Answer], text: str | None) -> None:
+    """Right under the answers: the explanation last asked for on this text, or why there is none."""
+    key = st.session_state.get(SHOWN)
+    text_and_result = st.session_state.get(STATE, {}).get(key)
+    names = {a.key: a.name for a in answers}
+    if not text or key not in names or not text_and_result or text_and_result[0] != text:
+        return
+    with st.container(border=True):
+        if isinstance(text_and_result[1], str):
+            st.error(text_and_result[1])
+        else:
+            show_explanation(text_and_result[1], names[key])

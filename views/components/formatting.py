@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import streamlit as st
@@ -120,7 +121,7 @@ def history_rows(text: str, answers: list[Answer], when: float | None = None) ->
             "label": a.label if a.ok else f"({a.status})",
             "P(positive)": round(a.p_pos, 4) if a.p_pos is not None else None,
             "latency (ms)": round(a.latency_ms, 1) if a.latency_ms is not None else None,
-            "cost (USD)": a.cost_usd,
+            "cost (USD)": a.cost_usd if a.source == "cloud" else None,  # a local model costs nothing per call
         }
         for a in answers
     ]
@@ -131,3 +132,22 @@ SPREADSHEET_NOTE = (
     "anyone, and a text starting with `=`, `+`, `-` or `@` would run there as a formula. The spreadsheet-safe CSV "
     "puts a `'` before such texts; the plain CSV keeps every text exactly, for programs (and the project's readers)."
 )
+
+
+def usd(amount: float) -> str:
+    """A price as people read it, with two significant digits however small: '$0.0010', '$0.00025'."""
+    if not amount:
+        return "no charge"
+    digits = max(2, 1 - math.floor(math.log10(abs(amount))))
+    return f"${amount:,.{digits}f}"
+
+
+def answer_details(answer: Answer) -> str:
+    """Under a Live answer: how long it took, what loading cost, and for a cloud service what the call cost (a
+    local model costs nothing per call, so its cost is not shown)."""
+    parts = [f"latency {answer.latency_ms:.1f} ms"] if answer.latency_ms is not None else []
+    if answer.source == "cloud":
+        parts.append("cached answer, not billed" if answer.cached else usd(answer.cost_usd or 0.0))
+    if answer.load_ms:
+        parts.append(f"model loaded in {answer.load_ms:.0f} ms")
+    return " · ".join(parts)

@@ -1,9 +1,16 @@
 """The monitor page's live feed: what `python -m core.commands.watch` stores, followed in a fragment that refreshes.
 
 The store is opened read-only at its configured place ($BADBUZZ_MONITOR_DB set by the operator, a path or a
-database URL, else the data folder's feed.sqlite), never at a path or URL typed into the page."""
+database URL, else the data folder's feed.sqlite), never at a path or URL typed into the page.
+
+Every viewer's fragment reruns every REFRESH_S seconds. What it shows (the counts, the windows, the figure, the
+alerts) is read and drawn once per server and per change of the store, then shared by every viewer: a viewer's
+refresh only re-sends it."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,11 +18,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.monitor import feed
-from core.monitor.store import StoreError
+from core.monitor.store import StoreError, configured_target
 from views.components import formatting as fmt
 
 LIVE, BATCH = "Live feed", "Upload a batch"
 REFRESH_S = 5
+VERSION_TTL_S = 2  # how stale the feed may be beyond REFRESH_S: the store is asked what changed this often at most
 START_HINT = (
     "python -m core.commands.watch --run artifacts/runs/logreg-tfidf --http 127.0.0.1:8765 --group-column airline "
     "--webhook $SLACK_OR_TEAMS_WEBHOOK"
@@ -42,27 +50,82 @@ def live_feed() -> None:
 @st.fragment(run_every=REFRESH_S)
 def _refreshing_feed() -> None:
     try:
-        store = feed.open_feed()
+        target = str(configured_target())
+        state = feed_state(target, feed_version(target))
     except StoreError as exc:
         st.error(str(exc))
         return
+    _headline(state)
+    _timeline(state)
+    _alerts(state, target)
+
+
+# Every viewer's fragment reruns every REFRESH_S seconds: what it shows is read and drawn once per server and per
+# change of the store (a few cheap queries tell), then handed to every viewer as it is (never modified).
+
+
+@dataclass(frozen=True)
+class FeedState:
+    version: tuple
+    counts: dict
+    open_alerts: int
+    settings: dict
+    windows: pd.DataFrame
+    figure: go.Figure | None
+    alerts: pd.DataFrame
+
+
+@st.cache_resource(ttl=VERSION_TTL_S, show_spinner=False, max_entries=8)
+def feed_version(target: str) -> tuple:
+    """What changes when the watcher stores, scores, alerts or delivers (looked at once per server every
+    VERSION_TTL_S seconds at most)."""
+    store = feed.open_feed(target)
     try:
-        settings = feed.watcher_settings(store)
-        _headline(store, settings)
-        _timeline(store, settings)
-        _alerts(store)
+        counts = store.counts()
+        alerts = store.query("SELECT COUNT(*), MAX(id), COUNT(closed_at) FROM alerts")[0]
+        deliveries = store.query(
+            "SELECT COUNT(*), SUM(attempts), SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) FROM deliveries"
+        )[0]
+        latest = store.query("SELECT MAX(id), MAX(scored_at) FROM tweets")[0]
+        settings = json.dumps(store.setting("watcher", {}), sort_keys=True, default=str)
     finally:
         store.close()
+    return (tuple(counts.values()), tuple(alerts), tuple(deliveries), tuple(latest), settings)
 
 
-def _headline(store, settings: dict) -> None:
-    counts = store.counts()
-    open_alerts = store.query("SELECT COUNT(*) FROM alerts WHERE closed_at IS NULL")[0][0]
+@st.cache_resource(show_spinner=False, max_entries=4)
+def feed_state(target: str, version: tuple) -> FeedState:
+    """Everything the feed shows for one version of the store, figure included."""
+    store = feed.open_feed(target)
+    try:
+        settings = feed.watcher_settings(store)
+        open_alerts = store.query("SELECT COUNT(*) FROM alerts WHERE closed_at IS NULL")[0][0]
+        windows = feed.windows(store, settings["rules"], settings.get("group_column"))
+        figure = None if windows.empty else feed_figure(windows)
+        alerts = feed.alert_table(store)
+    finally:
+        store.close()
+    counts = dict(zip(("tweets", "scored", "pending", "malformed"), version[0]))
+    return FeedState(version, counts, open_alerts, settings, windows, figure, alerts)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def tweets_behind(target: str, version: tuple, alert_id: int) -> pd.DataFrame:
+    store = feed.open_feed(target)
+    try:
+        tweets = feed.tweets_behind(store, alert_id).rename(columns={"score": "P(positive)"})
+    finally:
+        store.close()
+    return tweets.dropna(axis="columns", how="all")  # e.g. no tweet_id when the source has none
+
+
+def _headline(state: FeedState) -> None:
+    counts, settings = state.counts, state.settings
     m = st.columns(4)
     m[0].metric("Tweets stored", f"{counts['tweets']:,}", help="every record received, malformed ones included")
     m[1].metric("Scored", f"{counts['scored']:,}", help=f"{counts['pending']:,} waiting for the model")
     m[2].metric("Malformed", f"{counts['malformed']:,}", help="kept with their line and why")
-    m[3].metric("Open alerts", f"{open_alerts}")
+    m[3].metric("Open alerts", f"{state.open_alerts}")
     rules = settings["rules"]
     st.caption(
         f"Run **{settings.get('run', '?')}** · source {settings.get('source', '?')} · "
@@ -72,15 +135,14 @@ def _headline(store, settings: dict) -> None:
     )
 
 
-def _timeline(store, settings: dict) -> None:
-    windows = feed.windows(store, settings["rules"], settings.get("group_column"))
-    if windows.empty:
+def _timeline(state: FeedState) -> None:
+    if state.figure is None:
         st.info("No scored tweet yet.")
         return
     st.subheader("Negative share and volume per group")
-    st.plotly_chart(feed_figure(windows), width="stretch")
+    st.plotly_chart(state.figure, width="stretch")
     st.caption(
-        f"The latest {feed.SHOWN_WINDOWS} windows of {settings['rules'].window} up to the newest scored tweet; "
+        f"The latest {feed.SHOWN_WINDOWS} windows of {state.settings['rules'].window} up to the newest scored tweet; "
         "older alerts stay in the table below."
     )
 
@@ -126,9 +188,9 @@ def feed_figure(windows: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def _alerts(store) -> None:
+def _alerts(state: FeedState, target: str) -> None:
     st.subheader("Alerts")
-    table = feed.alert_table(store)
+    table = state.alerts
     if table.empty:
         st.caption(
             "No alert yet: a group alerts when its negative share reaches its threshold with enough tweets, "
@@ -152,6 +214,5 @@ def _alerts(store) -> None:
         row.id: f"#{row.id} {row.grp} · {row.rule} · {row.window_start:%Y-%m-%d %H:%M}" for row in table.itertuples()
     }
     picked = st.selectbox("Tweets behind the alert", list(labels), format_func=labels.get, key="monitor_alert")
-    tweets = feed.tweets_behind(store, picked).rename(columns={"score": "P(positive)"})
-    tweets = tweets.dropna(axis="columns", how="all")  # e.g. no tweet_id when the source has none
+    tweets = tweets_behind(target, state.version, picked)
     st.dataframe(tweets, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
