@@ -19,12 +19,13 @@ Phases, each printed as it ends, then one table:
 2. fresh start, warmed: a new server; once its log says "warm-up done", one browser scores a tweet (the first
    answer after a fresh start), then closes; after `--after-close` seconds, the idle memory;
 3. load: `--sessions` browsers open Live one after the other (server CPU per page open), then each scores a new
-   tweet every `--interval` seconds for `--duration` seconds (answer latency from the click to the last card on
-   screen; errors: no answer within 30 s, an exception, an answer card in error, timeout or still loading; server
+   tweet every `--interval` seconds for `--duration` seconds (answer latency: from the click to the last card on
+   screen, measured by the page itself; errors: no answer within 30 s, an exception, an answer card in error, timeout or still loading; server
    CPU per click); memory sampled every second;
 4. close: every browser closes; memory at once and `--after-close` seconds later (sessions must not outlive tabs);
 5. monitor: `--viewers` browsers watch the monitor page's live feed (a store filled by the real watcher from
-   `--airline` tweets, or synthetic airline tweets) for `--viewer-duration` seconds: the server's CPU share.
+   `--airline` tweets, or synthetic airline tweets) for `--viewer-duration` seconds: the server's CPU share; then
+   again while the real watcher adds `--feed-rate` tweets a second to it.
 
 The machine's load average is printed at the start and the end: figures taken while other work runs are upper
 bounds. `--json FILE` keeps every figure.
@@ -68,20 +69,26 @@ ANSWER_TIMEOUT_S = 30
 OPEN_TIMEOUT_S = 120
 WARM_TIMEOUT_S = 300
 DEGRADED = ("Error:", "Timeout:", "Loading:", "Offline:")  # an answer card that is not an answer
-# Resolves with the number of the block that closes the answers (views/live.py), once it is above `prev`.
-WAIT_ANSWERED_JS = """(prev) => new Promise((resolve) => {
-  const seen = () => {
-    for (const el of document.querySelectorAll('[class*="st-key-live-answered-"]')) {
-      const m = el.className.match(/st-key-live-answered-(\\d+)/);
-      if (m && Number(m[1]) > prev) return Number(m[1]);
-    }
-    return 0;
-  };
-  const now = seen();
-  if (now) return resolve(now);
-  const watcher = new MutationObserver(() => { const n = seen(); if (n) { watcher.disconnect(); resolve(n); } });
-  watcher.observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['class']});
-})"""
+# Armed before the click: window.__answered resolves once the block that closes the answers (views/live.py) shows a
+# number above `prev`, with the milliseconds from the click event to that moment, as the page itself measures them.
+ARM_JS = """(prev) => {
+  window.__answered = new Promise((resolve) => {
+    let clicked = null;
+    document.addEventListener('click', () => { clicked = performance.now(); }, {capture: true, once: true});
+    const seen = () => {
+      for (const el of document.querySelectorAll('[class*="st-key-live-answered-"]')) {
+        const m = el.className.match(/st-key-live-answered-(\\d+)/);
+        if (m && Number(m[1]) > prev) return Number(m[1]);
+      }
+      return 0;
+    };
+    const watcher = new MutationObserver(() => {
+      const n = seen();
+      if (n && clicked !== null) { watcher.disconnect(); resolve({n: n, ms: performance.now() - clicked}); }
+    });
+    watcher.observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['class']});
+  });
+}"""
 
 
 # ---------------------------------------------------------------- the server
@@ -196,18 +203,16 @@ class Person:
         return cls(context, page), time.perf_counter() - started
 
     async def score(self, text: str) -> Click:
+        """Type a tweet, press Score; the latency is the page's own, from the click to the last answer card."""
         await self.page.get_by_role("textbox", name="Tweet").fill(text)
-        button = self.page.get_by_role("button", name="Score")
-        started = time.perf_counter()
-        await button.click()
+        await self.page.evaluate(ARM_JS, self.answered)
+        await self.page.get_by_role("button", name="Score").click()
         try:
-            self.answered = await asyncio.wait_for(
-                self.page.evaluate(WAIT_ANSWERED_JS, self.answered), timeout=ANSWER_TIMEOUT_S
-            )
+            answered = await asyncio.wait_for(self.page.evaluate("window.__answered"), timeout=ANSWER_TIMEOUT_S)
         except TimeoutError:
             return Click(None, "no answer")
-        latency = time.perf_counter() - started
-        return Click(latency, await self.problem())
+        self.answered = answered["n"]
+        return Click(answered["ms"] / 1000, await self.problem())
 
     async def problem(self) -> str:
         if await self.page.locator('[data-testid="stException"]').count():
@@ -380,14 +385,62 @@ async def close_phase(args, server: Server, people: list[Person]) -> dict:
 
 
 async def monitor_phase(args, server: Server, browser) -> dict:
-    """Phase 5: viewers watch the monitor's live feed (a fragment that refreshes every 5 s per viewer)."""
+    """Phase 5: viewers watch the monitor's live feed (a fragment that refreshes every 5 s per viewer), first a
+    quiet feed, then (`--feed-rate`) one the watcher keeps adding tweets to."""
     people, opened = await open_people(args, server, browser, "monitor", MONITOR_READY)
-    cpu, wall = server.cpu_s(), time.perf_counter()
-    await asyncio.sleep(args.viewer_duration)
-    share = (server.cpu_s() - cpu) / (time.perf_counter() - wall)
+    figures = {"viewers": len(people), "cpu_per_open_ms": opened["cpu_per_open_ms"]}
+    figures["quiet_feed_cpu_share"] = await cpu_share(server, args.viewer_duration)
+    if args.feed_rate:
+        with GrowingFeed(args) as added:
+            await asyncio.sleep(FEED_START_S)  # the watcher loads its model first
+            before = added()
+            figures["active_feed_cpu_share"] = await cpu_share(server, args.viewer_duration)
+            figures["tweets_added_per_s"] = (added() - before) / args.viewer_duration
     for person in people:
         await person.close()
-    return {"viewers": len(people), "cpu_per_open_ms": opened["cpu_per_open_ms"], "server_cpu_share": share}
+    return figures
+
+
+async def cpu_share(server: Server, seconds: float) -> float:
+    cpu, wall = server.cpu_s(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (server.cpu_s() - cpu) / (time.perf_counter() - wall)
+
+
+FEED_START_S = 20
+FEED_COLUMNS = "tweet_id,airline,text,tweet_created\n"
+
+
+class GrowingFeed:
+    """The real watcher tailing a file this benchmark appends `--feed-rate` synthetic tweets a second to (both on
+    the clients' core); the store is the one the server reads."""
+
+    def __init__(self, args):
+        self.args, self.path, self.count = args, args.logs / "growing.csv", 0
+        self.path.write_text(FEED_COLUMNS)
+
+    def __enter__(self):
+        run = live.latest_per_approach(list_runs(self.args.runs_dir))[0].path
+        command = [sys.executable, "-m", "core.monitor.watch", "--run", str(run), "--file", str(self.path)]
+        command += ["--db", str(self.args.logs / "feed.sqlite"), "--group-column", "airline", "--poll", "1"]
+        self.watcher = subprocess.Popen(command, cwd=ROOT, env=server_env(self.args), stdout=subprocess.DEVNULL)
+        self.task = asyncio.get_running_loop().create_task(self._append())
+        return lambda: self.count
+
+    async def _append(self) -> None:
+        airlines, words = ("Blue", "Red", "Green"), ("lost my bag, awful", "great crew, thanks", "delayed again")
+        while True:
+            now = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime())
+            line = f"{self.count},{airlines[self.count % 3]},{words[self.count % 3]} #{self.count},{now}\n"
+            with self.path.open("a") as out:
+                out.write(line)
+            self.count += 1
+            await asyncio.sleep(1 / self.args.feed_rate)
+
+    def __exit__(self, *exc) -> None:
+        self.task.cancel()
+        self.watcher.terminate()
+        self.watcher.wait(timeout=30)
 
 
 def _quantile(sorted_values: list[float], q: float) -> float | None:
@@ -540,13 +593,22 @@ def report(f: Figures, args) -> str:
         ),
     ]
     if f.monitor:
+        m = f.monitor
         rows.append(
             (
-                f"monitor live feed, {f.monitor['viewers']} idle viewers",
-                f"server CPU {f.monitor['server_cpu_share']:.1%} of its core; {f.monitor['cpu_per_open_ms']:.0f} ms per open",
+                f"monitor live feed, {m['viewers']} viewers watching",
+                f"server core {m['quiet_feed_cpu_share']:.1%} busy (quiet feed); {m['cpu_per_open_ms']:.0f} ms per open",
                 "",
             )
         )
+        if "active_feed_cpu_share" in m:
+            rows.append(
+                (
+                    "  the same while the watcher adds tweets",
+                    f"server core {m['active_feed_cpu_share']:.1%} busy ({m['tweets_added_per_s']:.1f} tweets/s)",
+                    "",
+                )
+            )
     head = (
         f"{f.sessions} sessions on Live scoring, a tweet every {f.interval_s:g} s each for {f.duration_s:g} s; models: "
         f"{', '.join(f.models)}; server `streamlit run {args.entry}` on core {args.server_core}, browsers on core "
@@ -573,6 +635,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_argument("--tweets", type=Path, default=SHARED_SAMPLE, help="a CSV with a text column to type")
     cli.add_argument("--airline", type=Path, help="Twitter US Airline Sentiment's Tweets.csv for the feed")
     cli.add_argument("--feed-tweets", type=int, default=2000, help="tweets in the monitor's feed")
+    cli.add_argument("--feed-rate", type=float, default=2, help="tweets/s added while viewers watch (0: quiet only)")
     cli.add_argument("--entry", default="serve.py", help="what `streamlit run` starts: serve.py or app.py")
     cli.add_argument("--server-core", type=int, default=0)
     cli.add_argument("--client-core", type=int, default=1)

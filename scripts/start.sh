@@ -5,7 +5,8 @@
 #              dashboard then refuses operator actions until authentication is configured
 #   --demo     (or BADBUZZ_DEMO=1) when there is no run yet, train the quick baselines (TF-IDF and hashing
 #              logistic regression) in the background; its log is artifacts/quickstart.log
-# Other arguments go to `streamlit run app.py`; a --server.address or --server.port given there wins.
+# Other arguments go to `streamlit run serve.py` (app.py, warmed as the server starts); a --server.address or
+# --server.port given there wins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ while [ "$#" -gt 0 ]; do
   case $1 in
     --network) expose=1 ;;
     --demo) demo=1 ;;
-    -h|--help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
     --server.address) address=${2:-} address_given=1 ;;&
     --server.address=*) address=${1#*=} address_given=1 ;;&
     --server.port|--server.port=*) port_given=1 ;;&
@@ -57,4 +58,4 @@ if [ "$expose" = 1 ]; then
        "(training, cancelling, deleting, cloud calls) are refused until authentication is configured" >&2
 fi
 export BADBUZZ_EXPOSE=$expose
-exec .venv/bin/python -m streamlit run app.py "${args[@]}"
+exec .venv/bin/python -m streamlit run serve.py "${args[@]}"

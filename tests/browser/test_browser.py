@@ -52,8 +52,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str | None], log_path: Path, project: Path = PROJECT_ROOT):
-    """`streamlit run app.py` on a free local port; yields its base URL once /_stcore/health answers."""
+def streamlit_server(env: dict[str, str | None], log_path: Path, project: Path = PROJECT_ROOT, entry: str = "app.py"):
+    """`streamlit run ENTRY` (app.py, or serve.py: the same app warmed at start) on a free local port; yields its
+    base URL once /_stcore/health answers."""
     port = free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -62,7 +63,7 @@ def streamlit_server(env: dict[str, str | None], log_path: Path, project: Path =
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                entry,
                 "--server.port",
                 str(port),
                 "--server.address",
@@ -128,10 +129,18 @@ def settle(page, ms: int = 800) -> None:
 
 
 def type_tweet(page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Tweet")
-    box.fill(text)
-    box.press("Control+Enter")  # commits the value to Streamlit before the button is pressed
-    settle(page, 300)
+    page.get_by_role("textbox", name="Tweet").fill(text)  # the tweet and Score are one form: sent on Score
+
+
+def script_runs(frames: list) -> list[list[str]]:
+    """The script runs among the websocket frames the page received: each run's fragment ids ([] = the page)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    runs = []
+    for payload in frames:
+        if isinstance(payload, bytes) and (msg := ForwardMsg.FromString(payload)).HasField("new_session"):
+            runs.append(list(msg.metadata.run.fragment_ids))
+    return runs
 
 
 def main_text(page) -> str:
@@ -171,13 +180,15 @@ def app_url(tmp_path_factory):
         for key, value in env.items():
             mp.setenv(key, value)
         logreg.main(["--data", str(data), "--output", str(root / "runs" / "logreg-tfidf")])
-    with streamlit_server(env, root / "streamlit.log") as url:
+    with streamlit_server(env, root / "streamlit.log", entry="serve.py") as url:
         yield url
 
 
 def test_every_page_in_a_real_browser(app_url, tmp_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with browser_page() as page:
+        frames: list = []  # what the server sends, to see which script runs a click starts
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
         # A bookmarked page opened first on a fresh server still gets the app's navigation and sidebar.
         open_page(page, app_url, "compare", "Compare")
         sidebar = page.locator('[data-testid="stSidebar"]')
@@ -224,10 +235,13 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         open_page(page, app_url, "live", "Live scoring")
         settle(page)
         type_tweet(page, "my bag is lost and the flight is delayed, awful and rude crew")
+        frames.clear()
         page.get_by_role("button", name="Score").click()
         page.get_by_text("P(positive) =").first.wait_for()
         settle(page)
         assert "negative" in main_text(page)
+        [run] = script_runs(frames)  # a click is one script run: the scoring fragment's, not the page's
+        assert run, "Score reran the whole page instead of its fragment"
         page.screenshot(path=SCREENSHOTS / "live.png")
 
         open_page(page, app_url, "monitor", "Bad Buzz monitor")

@@ -184,3 +184,27 @@ def test_one_threshold_labels_every_scoring_path(run):
         assert score_script.score_texts(["a", "b", ""])[1] == ["negative", "positive", None]
     finally:
         score_script.model = None
+
+
+def test_a_click_during_the_warm_up_answers_loading_at_once_and_the_next_finds_the_model(run, monkeypatch):
+    from core.models import base
+
+    real_load, gate = base.load, threading.Event()
+
+    def slow_load(run_dir):
+        gate.wait(30)  # the warm-up is still loading while the first click comes
+        return real_load(run_dir)
+
+    monkeypatch.setattr(base, "load", slow_load)
+    models = live.ModelCache()
+    loading = models.warm([run.path])
+    assert loading is not None and models.warm([run.path]) is None  # one warm-up at a time
+    started = time.perf_counter()
+    [first] = live.score_columns([live.run_column(run, models, wait_s=0.2)], TWEET)
+    assert first.status == live.LOADING and "still loading" in first.reason
+    assert time.perf_counter() - started < 5  # it did not wait for the load
+    gate.set()
+    loading.join(30)
+    [second] = live.score_columns([live.run_column(run, models)], TWEET)
+    assert second.ok and second.load_ms is None  # loaded by the warm-up, not by this click
+    assert run.path.name in models.warm_seconds and models.warm([run.path]) is None

@@ -356,7 +356,7 @@ def streamlit_call(tmp_path: Path) -> str:
     return call
 
 
-START = "-m streamlit run app.py"
+START = "-m streamlit run serve.py"
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,27 @@ def test_the_live_feed_shows_groups_alerts_and_the_tweets_behind_them(trained_lo
     assert not at.exception and at.text_area  # the batch upload still works beside it
 
 
+def test_viewers_share_one_read_of_the_store_per_change(trained_logreg_run, monkeypatch):
+    from core.monitor import feed
+    from views.components import monitor_feed
+
+    fill_store(trained_logreg_run)
+    reads, real_windows = [], feed.windows
+    monkeypatch.setattr(feed, "windows", lambda *args, **kwargs: reads.append(1) or real_windows(*args, **kwargs))
+    monitor_feed.feed_version.clear()  # what changed is asked at most every VERSION_TTL_S seconds per server
+    page()  # a first viewer reads the store
+    second = page()  # a second one gets the same, read once
+    assert len(reads) == 1
+    assert {m.label: m.value for m in second.metric}["Tweets stored"] == "80" and second.get("plotly_chart")
+    store = Store(default_path())
+    rows, _ = http_rows({"tweets": [{"id": "late", "text": "lost bag", "created_at": START.isoformat()}]}, Fields())
+    store.add_tweets(finish(rows))
+    store.close()
+    monitor_feed.feed_version.clear()
+    third = page()
+    assert len(reads) == 2 and {m.label: m.value for m in third.metric}["Tweets stored"] == "81"
+
+
 def test_without_a_store_the_page_opens_on_the_batch_and_says_how_to_start_the_watcher():
     at = page()
     assert at.radio(key="monitor_view").value == "Upload a batch" and at.text_area

@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent  # ruff and lint-imports are installed next to
 # they must put the code folder on sys.path themselves. Everything else runs from the project root: the trainers
 # and CLIs as `python -m ...`, the benchmarks as `python -m benchmarks.<name>`, the tests with pytest's `pythonpath`.
 SYS_PATH_ALLOWED = {"core/azure_ml/score_script.py", "core/azure_ml/batch_score_script.py"}
-SCANNED = ["app.py", "core", "trainers", "views", "tests", "benchmarks"]
+SCANNED = ["app.py", "serve.py", "core", "trainers", "views", "tests", "benchmarks"]
 # sys.path.insert/append/extend/remove/…, sys.path = / += / [..] =, site.addsitedir: also inside the code string
 # a test hands to a child Python (give the child cwd=ROOT or PYTHONPATH instead).
 SYS_PATH_EDIT = re.compile(
