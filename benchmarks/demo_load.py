@@ -18,7 +18,7 @@ Phases, each printed as it ends, then one table:
    Score; the answer's latency and how many models answered (a model still warming says so instead of blocking);
 2. fresh start, warmed: a new server; once its log says "warm-up done", one browser scores a tweet (the first
    answer after a fresh start), then closes; after `--after-close` seconds, the idle memory;
-3. load: `--sessions` browsers open Live one after the other (server CPU per page open), then each scores a new
+3. load: `--sessions` browsers open Live, `--open-together` at a time (server CPU per page open), then each scores a new
    tweet every `--interval` seconds for `--duration` seconds (answer latency: from the click to the last card on
    screen, measured by the page itself; errors: no answer within 30 s, an exception, an answer card in error, timeout or still loading; server
    CPU per click); memory sampled every second;
@@ -319,19 +319,22 @@ async def warm_start(args, server: Server, browser, models: int) -> dict:
 
 
 async def open_people(args, server: Server, browser, path: str, ready: str) -> tuple[list[Person], dict]:
-    """Open `n` pages one after the other (`--open-gap` apart): server CPU per page open, time to content."""
+    """Open the pages, `--open-together` at a time, as a room does: server CPU per page open, time to content."""
     n = args.sessions if path == "live" else args.viewers
-    cpu_before, people, open_s = server.cpu_s(), [], []
-    for _ in range(n):
-        person, seconds = await Person.open(browser, server.url, path, ready)
-        people.append(person)
-        open_s.append(seconds)
-        await asyncio.sleep(args.open_gap)
+    together = asyncio.Semaphore(args.open_together)
+
+    async def one() -> tuple[Person, float]:
+        async with together:
+            return await Person.open(browser, server.url, path, ready)
+
+    cpu_before = server.cpu_s()
+    opened = await asyncio.gather(*(one() for _ in range(n)))
     await asyncio.sleep(2)  # the last page's script run has ended
-    return people, {
+    seconds = [s for _, s in opened]
+    return [p for p, _ in opened], {
         "cpu_per_open_ms": (server.cpu_s() - cpu_before) / n * 1000,
-        "open_p50_s": statistics.median(open_s),
-        "open_max_s": max(open_s),
+        "open_p50_s": statistics.median(seconds),
+        "open_max_s": max(seconds),
     }
 
 
@@ -630,7 +633,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cli.add_argument("--after-close", type=float, default=60, help="seconds after the tabs close to measure memory")
     cli.add_argument("--viewers", type=int, default=20, help="browsers on the monitor's live feed (0: skip)")
     cli.add_argument("--viewer-duration", type=float, default=60, help="seconds the viewers watch")
-    cli.add_argument("--open-gap", type=float, default=0.5, help="seconds between two page opens")
+    cli.add_argument("--open-together", type=int, default=4, help="pages opening at the same time")
     cli.add_argument("--runs-dir", type=Path, default=ROOT / "artifacts" / "runs")
     cli.add_argument("--tweets", type=Path, default=SHARED_SAMPLE, help="a CSV with a text column to type")
     cli.add_argument("--airline", type=Path, help="Twitter US Airline Sentiment's Tweets.csv for the feed")

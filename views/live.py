@@ -36,10 +36,11 @@ LABEL_HEADINGS = {
     CLASS_NAMES[1]: ":blue[:material/sentiment_satisfied: positive]",
     CLASS_NAMES[0]: ":orange[:material/sentiment_dissatisfied: negative]",
 }
-BIG_ANSWER_CSS = """<style>
-.st-key-live-big h1 { font-size: 3.2rem; }
+PRESENTATION_CSS = """<style>
+.st-key-live-big h1 { font-size: 2.8rem; white-space: nowrap; }
 .st-key-live-form textarea { font-size: 1.4rem; }
-</style>"""
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
+</style>"""  # big answers, and no sidebar: the toggle at the top brings everything back
 
 
 # ------------------------------------------------------------------ the page's settings (full reruns, rare)
@@ -177,10 +178,11 @@ def show_answer(answer: live.Answer, presentation: bool, runs_by_id: dict, text:
 
 def show_answers(answers: list[live.Answer], presentation: bool, runs_by_id: dict, text: str | None) -> None:
     shown = [a for a in answers if a.status in CARD_STATUSES]
+    per_row = min(COLUMNS_PER_ROW, len(shown)) if presentation else COLUMNS_PER_ROW  # as wide as the screen allows
     with st.container(key="live-big" if presentation else "live-cards"):
-        for start in range(0, len(shown), COLUMNS_PER_ROW):
-            row = shown[start : start + COLUMNS_PER_ROW]
-            for col, answer in zip(st.columns(COLUMNS_PER_ROW), row):
+        for start in range(0, len(shown), per_row):
+            row = shown[start : start + per_row]
+            for col, answer in zip(st.columns(per_row), row):
                 with col:
                     show_answer(answer, presentation, runs_by_id, text)
     answered = [a for a in shown if a.ok]
@@ -241,7 +243,7 @@ def main() -> None:
     runs = load_runs()
     local_runs = [r for r in runs if r.status == "succeeded" and r.kind in local_kinds()]
     if presentation:
-        st.markdown(BIG_ANSWER_CSS, unsafe_allow_html=True)
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         picked, use_cloud, timeout_s = live.latest_per_approach(runs), False, int(live.DEFAULT_TIMEOUT_S)
     else:
         st.caption(
