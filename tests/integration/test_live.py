@@ -150,7 +150,7 @@ def test_untrained_families_and_latest_run_per_approach(run, tmp_path):
     runs = list_runs(root)
     assert [r.path.name for r in live.latest_per_approach(runs)] == ["new"]
     untrained = {c.key: c for c in live.untrained_columns(runs)}
-    assert set(untrained) == {"untrained-keras", "untrained-transformer", "untrained-ensemble"}
+    assert set(untrained) == {"untrained-keras", "untrained-transformer", "untrained-sentence", "untrained-ensemble"}
     [answer] = live.score_columns([untrained["untrained-keras"]], TWEET)
     assert answer.status == "not trained" and "python -m trainers.keras_nn" in answer.reason
 

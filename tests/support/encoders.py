@@ -24,7 +24,7 @@ def word_vector(word: str) -> np.ndarray:
 
 
 class FakeEncoder(encoders.SentenceEncoder):
-    dim, version, languages = DIM, "fake==1", "multilingual"
+    dim, version, languages, runtime = DIM, "fake==1", "multilingual", "word hashing"
 
     def __init__(self, name: str = encoders.E5):
         super().__init__(threads=1)

@@ -30,6 +30,7 @@ SPECS = list(trainers().values())
 DOCUMENTS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
 # The flags the documentation and the issue name, per trainer: each must keep its spelling.
 DOCUMENTED_FLAGS = {
+    "sentence": [["--encoder", "all-minilm-l6-v2"], ["--encoder", "multilingual-e5-small"], ["--C", "auto"]],
     "logreg": [["--features", "hashing"], ["--ngram-max", "3"], ["--C", "2"], ["--hash-bits", "18"]],
     "keras": [
         ["--arch", "lstm"],
@@ -160,7 +161,7 @@ def test_the_registry_names_modules_that_exist_and_fit_code_that_keeps_the_contr
         for name in spec.run_name_options:
             assert name in {f.name for f in dataclasses.fields(spec.options)}
     assert trainer("keras_nn") == trainer("keras") == trainer("trainers.keras_nn")
-    assert set(local_kinds()) == {"logreg", "keras", "transformer", "ensemble"}
+    assert set(local_kinds()) == {"logreg", "keras", "transformer", "sentence", "ensemble"}
 
 
 def module_constant(path: str, name: str):
@@ -178,11 +179,25 @@ def test_constants_mirrored_in_the_light_options_module_agree():
     assert options.DEFAULT_BASE_MODEL == module_constant(transformer, "DEFAULT_BASE_MODEL")
     assert options.MINILM_ALIAS == module_constant(transformer, "MINILM_ALIAS")
     assert tuple(options.KERAS_ARCHS) == module_constant("core/models/keras.py", "ARCHS")
+    from core.embedding import encoders  # numpy only: no model is loaded
+
+    assert options.ENCODER_NAMES == encoders.encoder_names() and options.ENCODER_NAMES[0] == encoders.DEFAULT_ENCODER
 
 
 def test_train_this_commands_come_from_the_examples_and_parse():
     commands = train_commands("tweets.csv")
-    assert set(commands) == set(examples()) == {"logreg-tfidf", "logreg-hashing", "keras", "transformer", "ensemble"}
+    assert (
+        set(commands)
+        == set(examples())
+        == {
+            "logreg-tfidf",
+            "logreg-hashing",
+            "keras",
+            "transformer",
+            "sentence",
+            "ensemble",
+        }
+    )
     assert commands["keras"].startswith("python -m trainers.keras_nn --data tweets.csv --output ")
     assert commands["keras"].endswith("keras-lstm-word2vec --arch lstm --embedding word2vec")
     for family, (spec, example) in examples().items():
