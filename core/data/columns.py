@@ -59,6 +59,12 @@ _DATE_LIKE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Layouts the generic parser misreads, read day first: a spreadsheet's export of a timestamp ("24-02-2015 11.35",
+# "24.02.2015 11:35"); a column is read with one of them only when every filled value has its shape.
+DAY_FIRST_FORMATS = (
+    (re.compile(r"\d{1,2}-\d{1,2}-\d{4} \d{1,2}\.\d{2}"), "%d-%m-%Y %H.%M"),
+    (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}:\d{2}"), "%d.%m.%Y %H:%M"),
+)
 _URL = re.compile(r"^(https?://|www\.)\S+$", re.IGNORECASE)
 
 
@@ -83,6 +89,9 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     filled = values.ne("")
     if len(values) and filled.any() and values[filled].str.fullmatch(_NUMBER).all():
         return _epoch(values)
+    for pattern, layout in DAY_FIRST_FORMATS:
+        if filled.any() and values[filled].str.fullmatch(pattern).all():
+            return _in_range(pd.to_datetime(values.where(filled, None), format=layout, errors="coerce", utc=True))
     values = values.str.replace(_TZ_RE, lambda m: " " + TZ_ABBREVIATIONS[m.group(1)], regex=True)
     with warnings.catch_warnings():  # "could not infer format": the mixed pass below reads those
         warnings.simplefilter("ignore")
