@@ -25,9 +25,15 @@ from core.azure.errors import ServiceError
 from core.azure.protocol import ServiceResult
 from core.azure.spend import Reservation, SpendGuard
 from core.pricing import text_records
+from core.text.language import UNDETERMINED, detect_language
 
 API_VERSION = "2023-04-01"
 MAX_DOCUMENTS_PER_REQUEST = 10
+# Each document's `language`: the tweet's own, detected here (a French tweet read as English scores worse);
+# DEFAULT_LANGUAGE when no language can be told. A language the service does not support comes back as that
+# document's error, in its own row.
+AUTO_LANGUAGE = "auto"
+DEFAULT_LANGUAGE = "en"
 MAX_DOCUMENT_CHARS = 5120
 LABELS = ("positive", "neutral", "negative", "mixed")
 QUOTA_MARKER = "out of call volume quota"
@@ -97,7 +103,7 @@ class LanguageClient:
         client_options: dict | None = None,
         cache: AnswerCache | None = None,
         spend: SpendGuard | None = None,
-        language: str = "en",
+        language: str = AUTO_LANGUAGE,
         max_retries: int = 6,
         backoff_factor: float = 1.0,
         backoff_max: float = 60.0,
@@ -108,8 +114,16 @@ class LanguageClient:
         self.client_options = {"connection_timeout": 10, "read_timeout": 60, **(client_options or {})}
         self._cache, self._spend = cache, spend
         self._held = threading.local()  # the reservation `reserve()` holds for this thread's score() calls
-        self.language = language
+        self.language = language  # AUTO_LANGUAGE: each text's own (doc_language)
         self.retry = (max_retries, backoff_factor, backoff_max)
+
+    def doc_language(self, text: str) -> str:
+        """The language the service is told a text is in: the client's fixed one, or (AUTO_LANGUAGE) the one
+        core.text.language detects, the service's default ("en") when it cannot tell."""
+        if self.language != AUTO_LANGUAGE:
+            return self.language
+        code = detect_language(text)
+        return DEFAULT_LANGUAGE if code == UNDETERMINED else code
 
     # lazily built: constructing the service for the dashboard's status line must not touch disk or network
     @property
@@ -183,7 +197,7 @@ class LanguageClient:
             yield reservation
 
     def _pending(self, prepared):
-        keys = [AnswerCache.key(API_VERSION, self.language, t) if t is not None else None for t, _ in prepared]
+        keys = [AnswerCache.key(API_VERSION, self.doc_language(t), t) if t is not None else None for t, _ in prepared]
         cached = self.cache.get_many([k for k in keys if k])
         pending = {k: t for k, (t, _) in zip(keys, prepared) if k and k not in cached}
         return keys, pending, cached
@@ -293,7 +307,7 @@ class LanguageClient:
             retry_policy=_retry_policy(*self.retry),
             **self.client_options,
         )
-        docs = [{"id": str(i), "text": t, "language": self.language} for i, t in enumerate(texts)]
+        docs = [{"id": str(i), "text": t, "language": self.doc_language(t)} for i, t in enumerate(texts)]
         try:
             with client:
                 return client.analyze_sentiment(docs, show_opinion_mining=False), counter.count

@@ -28,8 +28,9 @@ import pandas as pd
 from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
 from core.data.spreadsheet import XlsxWriter, neutralise, neutralised
 from core.models.base import labels_for
+from core.text.language import detect_languages
 
-OUTPUT_COLUMNS = ("score", "label", "reason")
+OUTPUT_COLUMNS = ("score", "label", "reason", "language")  # language: core.text.language (ISO 639-1, 'und')
 # RFC 4180 line ends: the csv writer quotes a field only for the characters of its line end, so with "\n" a
 # text holding a lone carriage return would be written unquoted and split in two by every reader.
 LINE_END = "\r\n"
@@ -104,6 +105,7 @@ def score_frame(
     out["score"] = np.round(scores, 6)
     out["label"] = labels_for(scores)
     out["reason"] = reasons
+    out["language"] = detect_languages(chunk[text_column])
     return out
 
 

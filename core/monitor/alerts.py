@@ -164,7 +164,7 @@ def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame
     where, params = "", {"start": alert_row["window_start"], "end": alert_row["window_end"], "limit": limit}
     if column:
         group = "" if alert_row["grp"] == NO_VALUE else alert_row["grp"]
-        where = f" AND {store.group_sql()} = :grp"
+        where = f" AND {store.group_sql(column=column)} = :grp"
         params |= {"group_path": store.group_arg(column), "grp": group}
     return store.frame(
         "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets WHERE score IS NOT NULL "

@@ -14,6 +14,7 @@ from core.inference.scorers import Scorer
 from core.inference.stream import NOT_SCORED
 from core.models.base import labels_for
 from core.monitor.store import Store
+from core.text.language import detect_languages
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def score_pending(store: Store, scorer: Scorer, run: str, limit: int = BATCH_ROW
             "score": p_pos,
             "label": labels_for(p_pos),
             "reason": [_join(old, new) for old, new in zip(pending["reason"], reasons)],
+            "language": detect_languages(pending["text"]),  # the store's `language`: --group-column language
         }
     )
     return Scored(len(scored), store.save_scores(scored, run))

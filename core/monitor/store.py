@@ -52,7 +52,9 @@ tweets = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("run", sa.Text),
     sa.Column("scored_at", sa.Float),
+    sa.Column("language", sa.Text),  # detected when scored (core.text.language): ISO 639-1, 'und'; NULL before
 )
+LANGUAGE_GROUP = "language"  # `--group-column language` splits the feed by the detected language
 _pending = tweets.c.scored_at.is_(None)
 sa.Index("tweets_pending", tweets.c.id, sqlite_where=_pending, postgresql_where=_pending)
 sa.Index("tweets_event", tweets.c.event_at)
@@ -175,9 +177,11 @@ class Store:
         self.path = Path(self.url.database) if self.dialect == "sqlite" else None
         self.where = shown(self.url)
         self.engine = _engine(self.url, readonly)
+        self.added_columns: list[str] = []  # by add_missing_columns (an older store opened for writing)
         try:
             if not readonly:
                 metadata.create_all(self.engine)
+                self.added_columns = add_missing_columns(self.engine)
             else:
                 with self.engine.connect():
                     pass
@@ -217,8 +221,11 @@ class Store:
         """An INSERT that takes ON CONFLICT DO NOTHING / DO UPDATE on this store's dialect."""
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
-    def group_sql(self, param: str = "group_path") -> str:
-        """The group of a tweet under the group column bound to :param ('' when it has none)."""
+    def group_sql(self, param: str = "group_path", column: str | None = None) -> str:
+        """The group of a tweet under the group column bound to :param ('' when it has none); the column
+        LANGUAGE_GROUP is the language detected when the tweet was scored."""
+        if column == LANGUAGE_GROUP:
+            return "COALESCE(tweets.language, '')"
         if self.dialect == "postgresql":
             return f"COALESCE(CAST(tweets.groups AS jsonb) ->> :{param}, '')"
         return f"COALESCE(CAST(json_extract(tweets.groups, :{param}) AS TEXT), '')"
@@ -250,15 +257,20 @@ class Store:
         )
 
     def save_scores(self, scored: pd.DataFrame, run: str) -> tuple[float, float] | None:
-        """`scored` has id, score (NaN: none), label, reason; returns the event time span of those tweets."""
+        """`scored` has id, score (NaN: none), label, reason and perhaps language; returns the event time span of
+        those tweets."""
         now = time.time()
+        languages = scored["language"] if "language" in scored else pd.Series([None] * len(scored), index=scored.index)
         values = [
             {"s": None if pd.isna(s) else float(s), "l": label, "r": reason, "run": run, "at": now, "i": int(i)}
-            for i, s, label, reason in scored[["id", "score", "label", "reason"]].itertuples(index=False)
+            | {"lang": lang}
+            for (i, s, label, reason), lang in zip(
+                scored[["id", "score", "label", "reason"]].itertuples(index=False), languages
+            )
         ]
         if not values:
             return None
-        update = "UPDATE tweets SET score=:s, label=:l, reason=:r, run=:run, scored_at=:at WHERE id=:i"
+        update = "UPDATE tweets SET score=:s, label=:l, reason=:r, run=:run, scored_at=:at, language=:lang WHERE id=:i"
         span = sa.select(sa.func.min(tweets.c.event_at), sa.func.max(tweets.c.event_at))
         with self.transaction() as conn:
             conn.execute(sa.text(update + " AND scored_at IS NULL"), values)
@@ -268,7 +280,7 @@ class Store:
     def scored_tweets(self, group_column: str | None, start: float, end: float) -> pd.DataFrame:
         """id, group, event_at, score of the scored tweets with start <= event_at < end."""
         return self.frame(
-            f"SELECT id, {self.group_sql()} AS grp, event_at, score FROM tweets "
+            f"SELECT id, {self.group_sql(column=group_column)} AS grp, event_at, score FROM tweets "
             "WHERE score IS NOT NULL AND event_at >= :start AND event_at < :end",
             {"group_path": self.group_arg(group_column), "start": start, "end": end},
         )
@@ -307,6 +319,20 @@ class Store:
     def setting(self, key: str, default=None):
         rows = self.query("SELECT value FROM settings WHERE key=:key", {"key": key})
         return json.loads(rows[0][0]) if rows else default
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """A store made by an older version gains the columns added since (nullable, so its rows stay as they were):
+    `ALTER TABLE ... ADD COLUMN` for each column of `metadata` its tables lack. Returns them as "table.column"."""
+    inspector, added = sa.inspect(engine), []
+    for table in metadata.sorted_tables:
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in (c for c in table.columns if c.name not in have):
+            with engine.begin() as conn:
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def _engine(url: URL, readonly: bool) -> Engine:

@@ -92,7 +92,7 @@ def test_malformed_records_are_counted_with_their_line_and_none_is_lost(tmp_path
     )
     with open(merged, encoding="utf-8", newline="") as fh:
         header, *rows = list(csv.reader(fh))
-    assert header == ["target", "text", "score", "label", "reason"] and len(rows) == manifest["rows"] == 45
+    assert header == ["target", "text", "score", "label", "reason", "language"] and len(rows) == manifest["rows"] == 45
     assert rows[40][1] == 'multi\nline, with "quotes"' and rows[-1][1:] == ["after the bad quote", *rows[-1][2:]]
     collect(tmp_path)  # what --download does once the job's outputs are down
     assert (tmp_path / "scored.csv").read_bytes() == merged.read_bytes()

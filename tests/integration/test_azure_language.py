@@ -57,6 +57,16 @@ def test_the_test_server_keeps_the_rest_contract():
         assert reply["results"]["documents"][0]["sentiment"] == "negative"
 
 
+def test_each_text_is_sent_with_its_detected_language(client_for):
+    texts = ["vol annulé encore une fois, personne pour nous aider", "flight cancelled again, nobody to help", "😡😡"]
+    with LanguageServer() as server:
+        client_for(server).score(texts)
+        assert server.languages == ["fr", "en", "en"]  # emoji alone: no language told, the service's default
+    with LanguageServer() as server:
+        client_for(server, language="es").score(texts[:1])
+        assert server.languages == ["es"]
+
+
 @pytest.mark.parametrize("retry_after", [None, "0.3"])
 def test_scores_in_batches_of_ten_through_429s(client_for, retry_after):
     with LanguageServer(throttle_every=3, retry_after=retry_after) as server:

@@ -72,7 +72,7 @@ def test_core_score_writes_a_workbook_and_a_spreadsheet_safe_csv(tmp_path, train
     predict = make_predictor(str(trained_logreg_run), None, ScoreReport())
     score_csv(source, tmp_path / "out.xlsx", predict)
     book = workbook_rows((tmp_path / "out.xlsx").read_bytes())
-    assert book[0] == ["text", "score", "label", "reason"] and [r[0] for r in book[1:]] == [
+    assert book[0] == ["text", "score", "label", "reason", "language"] and [r[0] for r in book[1:]] == [
         *FORMULAS[:4],
         "great flight",
     ]

@@ -290,3 +290,41 @@ def test_a_replayed_feed_raises_one_alert_per_burst_group_and_delivers_it(tmp_pa
     assert watcher(again, scorer, channels={}).run_once() == {"read": 0, "scored": 0, "alerts": 0, "sent": 0}
     assert len(alerts.alerts(again)) == 2
     again.close()
+
+
+# ---------------------------------------------------------------- languages
+
+
+def test_each_tweet_gets_its_language_and_the_feed_splits_by_it(tmp_path, scorer):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    french = "mon vol est encore annulé, personne au guichet, c'est honteux"
+    rows = [("United", BAD if i % 2 else f"{GOOD} today", START + pd.Timedelta(minutes=i)) for i in range(20)]
+    rows += [("United", french, START + pd.Timedelta(minutes=i)) for i in range(12)]
+    airline_export(inbox / "a.csv", rows)
+    store = Store(tmp_path / "feed.sqlite")
+    w = watcher(store, scorer, group_column="language", source=FolderSource(inbox, store, Fields(), settle_s=0))
+    w.run_once()
+    counts = store.frame("SELECT language, COUNT(*) AS n FROM tweets GROUP BY language").set_index("language")["n"]
+    assert counts.get("fr") == 12 and counts.get("en", 0) + counts.get("und", 0) == 20
+    windows = alerts.stored_windows(store, w.rules, "language", START.timestamp(), START.timestamp() + 3600)
+    assert {"fr", "en"} <= set(windows["group"])
+    store.close()
+
+
+def test_a_store_made_before_the_language_column_gains_it_when_opened(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:  # the store as an older version made it: no language column
+        conn.execute("ALTER TABLE tweets DROP COLUMN language")
+        conn.execute(
+            "INSERT INTO tweets (source, source_key, text, groups, received_at, event_at) "
+            "VALUES ('x', 'k1', 'old tweet', '{}', 1, 1)"
+        )
+    store = Store(db)
+    assert store.added_columns == ["tweets.language"]
+    assert store.frame("SELECT text, language FROM tweets").values.tolist() == [["old tweet", None]]
+    assert Store(db).added_columns == []
+    store.close()

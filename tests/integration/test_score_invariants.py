@@ -65,7 +65,7 @@ def test_score_csv_writes_every_good_record_and_counts_the_rest(tmp_path_factory
     (folder / "in.csv").write_bytes(data)
     report = batch.score_csv(folder / "in.csv", folder / "out.csv", fake_predict, chunk_size=4)
     rows = read_output(folder / "out.csv")
-    assert rows[0] == ["id", "text", "user", "score", "label", "reason"]
+    assert rows[0] == ["id", "text", "user", "score", "label", "reason", "language"]
     good = [record for i, record in enumerate(records) if i not in damaged]
     assert [row[:3] for row in rows[1:]] == good  # in order, every column in place, the text whole
     for row in rows[1:]:

@@ -81,6 +81,7 @@ class LanguageServer(LocalServer):
         self.quota_exceeded = quota_exceeded
         self.reject_marker = reject_marker  # documents containing it get a per-document error
         self.requests: list[Request] = []
+        self.languages: list[str] = []  # each document's `language`, as sent
         self._lock = threading.Lock()
         self._serve(self._handler())
 
@@ -95,6 +96,7 @@ class LanguageServer(LocalServer):
     def analyze(self, documents: list[dict]) -> dict:
         results, errors = [], []
         for doc in documents:
+            self.languages.append(doc.get("language", ""))
             text = doc.get("text", "")
             if not text.strip():
                 errors.append(_doc_error(doc["id"], "InvalidDocument", "Document text is empty."))
