@@ -11,11 +11,20 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.data import make_three_way_csv, make_tweets, write_headered_csv
 from tests.support.streamlit import serving_on
 
 KINDS = ("unit", "integration", "pages", "browser")
+
+# Property tests draw a fresh random sample on every run (no example database), so successive CI runs explore
+# different examples; "ci" (the default) sizes that sample for the suite's time budget, and
+# `HYPOTHESIS_PROFILE=thorough` (or `pytest --hypothesis-profile thorough`) explores ten times as far.
+# A test that sets its own max_examples keeps it under every profile.
+settings.register_profile("ci", max_examples=30, deadline=None, database=None)
+settings.register_profile("thorough", max_examples=300, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(items):

@@ -15,6 +15,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import MISSING
+from functools import cache
 from typing import Any
 
 
@@ -60,10 +61,17 @@ def describe_presets(presets: dict[str, Any]) -> str:
 
 def value_type(options_cls: type, name: str) -> type:
     """The field's type without `| None`: bool, int, float, str or list[str]."""
-    hint = typing.get_type_hints(options_cls)[name]
+    hint = type_hints(options_cls)[name]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     return hint
+
+
+@cache
+def type_hints(options_cls: type) -> dict[str, Any]:
+    """The class's resolved annotations, computed once per class (resolving them compiles every annotation
+    string: per field, that made building one parser take ~0.1 s). Read-only for callers."""
+    return typing.get_type_hints(options_cls)
 
 
 def is_tristate(options_cls: type, field: dataclasses.Field) -> bool:

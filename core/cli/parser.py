@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from transformers import HfArgumentParser
 
-from core.cli.fields import is_tristate, negative_flag
+from core.cli.fields import is_tristate, negative_flag, type_hints
 from core.tracking.runs import one_line
 
 EXIT_EXPECTED_ERROR = 2  # argparse's status for a bad command line
@@ -61,7 +61,7 @@ class OptionsParser(HfArgumentParser):
 
     def _add_dataclass_arguments(self, dtype: type) -> None:
         """HfArgumentParser's hook, per field: the group from the metadata, only argparse's keys passed on."""
-        hints = typing.get_type_hints(dtype)
+        hints = type_hints(dtype)
         groups: dict[str, typing.Any] = {}
         for field in dataclasses.fields(dtype):
             title = field.metadata.get("group", "options")

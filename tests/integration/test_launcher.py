@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from core.config import PROJECT_ROOT
 from core.tracking.runs import read_json
 from core.training import launcher
 from tests.support.data import make_tweets_csv
@@ -203,3 +205,11 @@ def test_preset_dependent_flag_has_three_states():
     assert flags(None) == []  # the preset decides
     assert flags(True) == ["--trainable-embeddings"]
     assert flags(False) == ["--no-trainable-embeddings"]
+
+
+def test_the_command_line_parser_stays_without_pytorch():
+    """The registry, options and launcher import no ML library (import-linter's `light-for-the-dashboard`
+    contract); the parser imports transformers, which must not pull in PyTorch (a fresh process sees it)."""
+    code = "import sys, core.cli.parser; print('torch' in sys.modules)"  # HfArgumentParser without PyTorch
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

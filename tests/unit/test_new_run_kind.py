@@ -3,7 +3,7 @@
 This file is all four for a dummy approach, "word counts" (P(positive) from how often each word was seen in
 positive and negative training tweets), plus the three-line entry point `main`. Registered with one RUN_KINDS entry
 and nothing else, it trains through the runner, loads, scores a CSV, shows in Résumé and Live scoring, gets the
-Train page's form (tests/unit/test_registry.py renders it with this entry) and --init-from's file check: every
+Train page's form (tests/pages/test_train_page.py renders it with this entry) and --init-from's file check: every
 table keyed by kind follows from the entry.
 """
 

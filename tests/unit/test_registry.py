@@ -7,24 +7,16 @@ import ast
 import dataclasses
 import importlib
 import importlib.util
-import json
 import re
 import shlex
-import subprocess
-import sys
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.cli import fields
 from core.cli.parser import parse_options
 from core.config import PROJECT_ROOT
-from core.run_kinds import RUN_KINDS
-from core.tracking import devices
 from core.training import launcher, options
 from core.training.registry import example_args, examples, local_kinds, train_commands, trainer, trainers
-from tests.support.data import make_tweets_csv
-from tests.unit import test_new_run_kind as new_run_kind
 
 SPECS = list(trainers().values())
 DOCUMENTS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
@@ -207,77 +199,8 @@ def test_train_this_commands_come_from_the_examples_and_parse():
         assert args[len(args) - len(shown) :] == shown
 
 
-def test_the_command_line_parser_stays_without_pytorch():
-    """The registry, options and launcher import no ML library (import-linter's `light-for-the-dashboard`
-    contract); the parser imports transformers, which must not pull in PyTorch (a fresh process sees it)."""
-    code = "import sys, core.cli.parser; print('torch' in sys.modules)"  # HfArgumentParser without PyTorch
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "False", done.stderr
-
-
 def test_launcher_commands_parse_back_into_the_form_values():
     values = {"arch": "bilstm", "trainable_embeddings": False, "epochs": 4, "dropout": None, "mixed_precision": True}
     command = launcher.trainer_command("keras", values, "tweets.csv", "runs/k")
     parsed = parse_options(trainer("keras").options, command[3:])
     assert {k: getattr(parsed, k) for k in values} == {**values, "dropout": None}
-
-
-@pytest.fixture(autouse=True)
-def cpu_only_machine(monkeypatch):
-    """The Train page's device panel without probing TensorFlow and PyTorch in child processes (seconds each; the
-    probe is the pages' and the browser's business): a 2-core machine without a GPU."""
-    summary = devices.DeviceSummary("test", 2, 8.0, [], {"torch": devices.FrameworkView("torch", True, "test")})
-    monkeypatch.setattr(devices, "device_summary", lambda: summary)
-
-
-WIDGETS = {
-    "bool": "checkbox",
-    "tristate": "selectbox",
-    "choice": "selectbox",
-    "int": "number_input",
-    "float": "number_input",
-    "text": "text_input",
-    "list": "multiselect",  # --extra-data: among the data sources
-}
-
-EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")
-
-
-def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
-    """Every trainer's form, and a new kind's from its RunKind alone (tests/unit/test_new_run_kind.py)."""
-    monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("BADBUZZ_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
-    monkeypatch.setitem(RUN_KINDS, new_run_kind.KEY, new_run_kind.ENTRY)
-    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
-    for spec in trainers().values():
-        at.selectbox[0].set_value(spec.key).run()
-        assert not at.exception, at.exception
-        for field in options.form_fields(spec.options):
-            widget = "selectbox" if field.name == "init_from" else WIDGETS[fields.option_kind(spec.options, field)]
-            label = field.name.replace("_", " ")
-            shown = 0 if not spec.run_kind.trains and field.name in EXTRA_DATA_FIELDS else 1  # no training split
-            assert [w.label for w in getattr(at, widget)].count(label) == shown, (spec.key, field.name)
-        shown = "\n".join(str(c.value) for c in at.code)
-        assert f"python -m {spec.module} --data " in shown and "--output RUN_DIR" in shown
-
-
-def test_the_train_page_continues_a_finished_run_of_its_kind_picked_by_name(tmp_path, monkeypatch):
-    runs = tmp_path / "runs"
-    for name, kind, status in (
-        ("lstm-a", "keras", "succeeded"),
-        ("lstm-b", "keras", "failed"),
-        ("tf", "logreg", "succeeded"),
-    ):
-        (runs / name).mkdir(parents=True)
-        meta = {"id": name, "kind": kind, "approach": f"approach {name}", "status": status}
-        (runs / name / "run.json").write_text(json.dumps(meta))
-    monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(runs))
-    monkeypatch.setenv("BADBUZZ_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
-    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
-    at.selectbox[0].set_value("keras").run()
-    parent = next(w for w in at.selectbox if w.label == "init from")
-    assert parent.value is None and len(parent.options) == 2 and "lstm-a" in parent.options[1]
-    parent.set_value("lstm-a").run()
-    assert not at.exception and "--init-from lstm-a" in "\n".join(str(c.value) for c in at.code)

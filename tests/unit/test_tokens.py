@@ -1,10 +1,11 @@
-"""Tokens computed in bulk (core.text.tokens) are exactly the tokeniser's, for any text, serial or parallel."""
+"""Tokens computed in bulk (core.text.tokens) are exactly the tokeniser's, for any text (in worker processes:
+tests/integration/test_token_workers.py)."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.text.preprocess import tweet_tokens
-from core.text.tokens import TOKEN_SEP, joined_tokens, split_tokens, tweet_token_strings
+from core.text.tokens import TOKEN_SEP, joined_tokens, split_tokens
 
 HOSTILE = [
     "",
@@ -22,13 +23,6 @@ HOSTILE = [
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80) | st.sampled_from(HOSTILE))
 def test_the_joined_form_round_trips_to_the_tokenisers_tokens(text):
     assert split_tokens(joined_tokens([text])[0]) == tweet_tokens(text)
-
-
-def test_worker_processes_give_the_same_tokens_in_the_same_order():
-    texts = [f"tweet {i} is {'great' if i % 2 else 'awful'} @fan{i} #{i}" for i in range(300)] + HOSTILE
-    parallel = tweet_token_strings(texts, n_jobs=2, parallel_from=1)
-    assert [split_tokens(x) for x in parallel] == [tweet_tokens(t) for t in texts]
-    assert tweet_token_strings(texts[:3], n_jobs=2) == joined_tokens(texts[:3])  # few texts: no workers
 
 
 @settings(max_examples=300, deadline=None)
