@@ -412,3 +412,60 @@ def set_table(runs: list, set_name: str) -> pd.DataFrame:
     counts = {c: "Int64" for c in ("tweets", "neutral tweets") if c in table}
     figures = {c: float for c in table.columns if c not in ("run", "file", "sha256", "evaluated", *counts)}
     return table.astype({**figures, **counts})  # a missing figure is a blank cell, never "None"
+
+
+# ------------------------------------------------------------------ the gauge (python -m core.evaluate --gauge)
+
+GAUGE_COLUMN_PREFIX = "gauge error on "
+
+
+def gauge_column(name: str) -> str:
+    """The summary tables' column for a run's gauge error (MAE, points) on a gauge file."""
+    return f"{GAUGE_COLUMN_PREFIX}{name} (points)"
+
+
+def gauge_errors(run) -> dict:
+    """{gauge_column(name): MAE} of every gauge evaluation of a run."""
+    from core.evaluation import gauge
+
+    return {
+        gauge_column(name): (result.get("metrics") or {}).get("mae")
+        for name, result in gauge.list_gauges(run.path).items()
+    }
+
+
+def gauge_table(runs: list) -> pd.DataFrame:
+    """One row per run and gauge evaluation: the protocol, the windows and the figures (the error table)."""
+    from core.evaluation import gauge
+
+    rows = []
+    for run in runs:
+        for name, result in gauge.list_gauges(run.path).items():
+            m, s = result.get("metrics") or {}, result.get("settings") or {}
+            labels = f"{s.get('labels', 0):,} ({s.get('protocol', 'time')} split)" if s.get("labels") else "none"
+            rows.append(
+                {"run": run_label(run), "gauge file": name, "in-domain labels": labels, "window": s.get("window")}
+                | {
+                    "windows": m.get("windows"),
+                    "windows ≥ threshold": m.get("bad_windows"),
+                    "MAE (points)": m.get("mae"),
+                }
+                | {
+                    "bias (points)": m.get("bias"),
+                    "worst (points)": m.get("worst"),
+                    "coverage (%)": _pct(m.get("coverage")),
+                }
+                | {"alert recall": m.get("alert_recall"), "alert precision": m.get("alert_precision")}
+                | {"threshold": s.get("threshold", 0.6), "method": (result.get("method") or {}).get("mapping", "")}
+            )
+    return pd.DataFrame(rows)
+
+
+def gauge_windows(run, name: str) -> pd.DataFrame | None:
+    """A gauge evaluation's windows (group, start, n, true share, estimate, interval), start as UTC times."""
+    from core.evaluation import gauge
+
+    windows = gauge.gauge_windows(run.path, name)
+    if windows is None:
+        return None
+    return windows.assign(window_start=pd.to_datetime(windows["window_start"], utc=True, format="ISO8601"))

@@ -151,3 +151,56 @@ def _spread(rated: pd.DataFrame, others: pd.DataFrame | None) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         spread = np.nanmax(every, axis=1) - np.nanmin(every, axis=1)
     return np.where(answered, spread, np.nan)
+
+
+# ------------------------------------------------------------------ for the gauge: per group, uncertain and diverse
+
+GAUGE_SHORTLIST = 5  # per group, the shortlist is this many times its quota of the most uncertain tweets
+
+
+def group_quotas(groups: pd.Series, n: int) -> dict[str, int]:
+    """n slots shared by the groups in proportion to their tweets (largest remainders), each group at least one
+    while slots last: the gauge is read per group, so every group's estimate needs labels of its own."""
+    counts = groups.value_counts()
+    if counts.empty or n <= 0:
+        return {}
+    quota = np.floor(n * counts / counts.sum()).astype(int)
+    quota[quota == 0] = 1
+    while quota.sum() > n:
+        quota[quota.idxmax()] -= 1
+    remainders = (n * counts / counts.sum() - quota).sort_values(ascending=False)
+    for group in remainders.index[: n - int(quota.sum())]:
+        quota[group] += 1
+    return {str(g): int(q) for g, q in quota.items() if q > 0}
+
+
+def gauge_suggestions(
+    frame: pd.DataFrame, n: int = 50, vectors: np.ndarray | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """The n tweets to label next for the gauge: per group (`group` column; quotas by group_quotas), its most
+    uncertain tweets on P(negative) (`p_negative`; uncertainty p (1 − p): the tweets whose label moves the share
+    estimate most), spread over the group's content by k-means on `vectors` (sentence embeddings; hashed words of
+    `text` when None), the most uncertain tweet of each cluster. Returns the rows of `frame` with `uncertainty`."""
+    from sklearn.cluster import KMeans
+
+    p = frame["p_negative"].to_numpy(dtype=float)
+    uncertainty = np.nan_to_num(p * (1 - p), nan=-1.0)
+    vectors = _hashed_words(frame["text"]) if vectors is None else np.asarray(vectors)
+    picked: list[int] = []
+    for group, quota in group_quotas(frame["group"].astype(str), n).items():
+        rows = np.flatnonzero(frame["group"].astype(str).to_numpy() == group)
+        rows = rows[uncertainty[rows] >= 0]
+        shortlist = rows[np.argsort(-uncertainty[rows], kind="stable")[: GAUGE_SHORTLIST * quota]]
+        if len(shortlist) <= quota:
+            picked += list(shortlist)
+            continue
+        clusters = KMeans(n_clusters=quota, n_init=1, random_state=seed).fit_predict(vectors[shortlist])
+        picked += [shortlist[clusters == c][np.argmax(uncertainty[shortlist[clusters == c]])] for c in range(quota)]
+    out = frame.iloc[picked].assign(uncertainty=uncertainty[picked])
+    return out.sort_values(["group", "uncertainty"], ascending=[True, False], kind="stable")
+
+
+def _hashed_words(texts: pd.Series) -> np.ndarray:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(n_features=2**12, alternate_sign=False).transform(texts.fillna("").astype(str)).toarray()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import run_kinds
-from core.analysis.compare import SET_COLUMN_PREFIX, evaluation_sets, set_column
+from core.analysis.compare import GAUGE_COLUMN_PREFIX, SET_COLUMN_PREFIX, evaluation_sets, gauge_errors, set_column
 from core.analysis.lineage import describe as describe_lineage
 from core.data.loading import source_name
 from core.evaluation import eval_sets
@@ -262,6 +262,7 @@ def run_row(run: RunInfo, costs: CostSettings, pricing: dict) -> dict:
         "macro F1 (%)": f1 * 100 if f1 is not None else None,
         "test split": test_split_label(run),
         **set_accuracies(run),
+        **gauge_errors(run),
         "training time (s)": train_s,
         "device": describe_device(meta.get("device")),
         "training throughput (tweets/s)": _num(training.get("tweets_per_s")),
@@ -300,8 +301,10 @@ def set_accuracies(run: RunInfo) -> dict:
 
 
 def table_columns(rows: list[dict]) -> list[str]:
-    """COLUMNS, with one accuracy column per evaluation set in the rows after the test split's figures."""
-    extra = sorted({key for row in rows for key in row if key.startswith(SET_COLUMN_PREFIX) and key not in COLUMNS})
+    """COLUMNS, with one accuracy column per evaluation set and one gauge error column per gauge file in the rows
+    after the test split's figures."""
+    prefixes = (SET_COLUMN_PREFIX, GAUGE_COLUMN_PREFIX)
+    extra = sorted({key for row in rows for key in row if key.startswith(prefixes) and key not in COLUMNS})
     official = set_column(eval_sets.OFFICIAL_SET)
     extra.sort(key=lambda column: column != official)
     at = COLUMNS.index("test split") + 1

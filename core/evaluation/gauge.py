@@ -278,31 +278,46 @@ def embed(texts: list[str], encoder_name: str, label: str) -> np.ndarray:
     return cached_embeddings(load_encoder(encoder_name), texts, label=label)
 
 
-def estimate(data: GaugeFile, proba: np.ndarray, settings: GaugeSettings) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """The window table, the method's record and every row's P(negative) for the run's class probabilities."""
+def mapping_features(data: GaugeFile, proba: np.ndarray, settings: GaugeSettings) -> np.ndarray:
+    """What the in-domain mapping sees of every row: [sentence embedding, the run's log-odds] (log-odds alone
+    without an encoder)."""
+    X = run_log_odds(proba)
+    if not settings.encoder:
+        return X
+    return np.hstack([embed(data.frame["text"].tolist(), settings.encoder, f"gauge/{data.fingerprint[:12]}"), X])
+
+
+def estimate(
+    data: GaugeFile,
+    proba: np.ndarray,
+    settings: GaugeSettings,
+    features: np.ndarray | None = None,
+    labelled: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """The window table, the method's record and every row's P(negative) for the run's class probabilities.
+    `features`: mapping_features, when already computed; `labelled`: the rows to train on instead of the split's
+    (a labelling strategy), the evaluated rows staying the split's."""
     frame = data.frame
-    labelled, rest = split(frame, settings)
+    split_labelled, rest = split(frame, settings)
+    labelled = split_labelled if labelled is None else np.asarray(labelled)
     wins = windows(frame, rest, settings)
     if not wins:
         raise GaugeError(f"no group-window of the evaluated tweets holds {settings.min_tweets} tweets or more")
-    classes = proba.shape[1]
     if not len(labelled):
         method = {"mapping": "none: the run's own P(negative)", "interval": "window (Poisson-binomial)"}
-        if classes == 2:
+        if proba.shape[1] == 2:
             method["note"] = "binary run: no neutral class, neutral tweets get the run's calibrated P(negative)"
         p_negative = run_p_negative(proba)
         return window_table(frame, wins, p_negative, np.zeros(len(wins)), settings), method, p_negative
-    X = run_log_odds(proba)
-    if settings.encoder:
-        X = np.hstack([embed(frame["text"].tolist(), settings.encoder, f"gauge/{data.fingerprint[:12]}"), X])
+    X = mapping_features(data, proba, settings) if features is None else features
     mapping = share.InDomainMapping(settings.seed, settings.c_grid).fit(
         X[labelled], frame["label"].to_numpy()[labelled]
     )
     p_negative = mapping.predict_proba(X)[:, share.NEGATIVE]
     spread = mapping.refit_spread(X[rest], [np.searchsorted(rest, idx) for _, _, idx in wins], settings.refits)
-    features = f"[{settings.encoder} embedding, run log-odds]" if settings.encoder else "[run log-odds]"
+    inputs = f"[{settings.encoder} embedding, run log-odds]" if settings.encoder else "[run log-odds]"
     method = {
-        "mapping": f"in-domain 3-class logistic regression on {features}",
+        "mapping": f"in-domain 3-class logistic regression on {inputs}",
         "interval": f"window (Poisson-binomial) + mapping refit on {settings.refits} bootstrap resamples",
         **mapping.describe(),
     }

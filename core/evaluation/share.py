@@ -83,11 +83,11 @@ def probability_over(share: float, sd: float, threshold: float) -> float:
 # ------------------------------------------------------------------ the in-domain mapping
 
 
-def _classifier(C: float) -> LogisticRegression:
+def classifier(C: float) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=3000)
 
 
-def _proba3(model: LogisticRegression, X) -> np.ndarray:
+def proba3(model: LogisticRegression, X) -> np.ndarray:
     """(n, 3) probabilities in negative, neutral, positive order (a class the labels lack stays at 0)."""
     out = np.zeros((X.shape[0], 3))
     out[:, model.classes_] = model.predict_proba(X)
@@ -102,7 +102,7 @@ def out_of_fold_proba(X, y, C: float, seed: int = 0) -> np.ndarray:
     if folds < 2:
         return np.tile(counts / counts.sum(), (len(y), 1))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        out[test] = _proba3(_classifier(C).fit(X[train], y[train]), X[test])
+        out[test] = proba3(classifier(C).fit(X[train], y[train]), X[test])
     return out
 
 
@@ -132,12 +132,12 @@ class InDomainMapping:
         if len(np.unique(y)) < 2:
             raise ValueError("the in-domain labels need at least two classes")
         self.C, self.losses = pick_c(X, y, self.seed, self.grid)
-        self.model = _classifier(self.C).fit(X, y)
+        self.model = classifier(self.C).fit(X, y)
         self._X, self._y = X, y
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        return _proba3(self.model, np.asarray(X, dtype=float))
+        return proba3(self.model, np.asarray(X, dtype=float))
 
     def refit_spread(self, X, windows: list[np.ndarray], refits: int = REFITS) -> np.ndarray:
         """Per window, the standard deviation of its PCC over `refits` fits on bootstrap resamples of the labels."""
@@ -148,7 +148,7 @@ class InDomainMapping:
             pick = rng.integers(0, len(self._y), len(self._y))
             if len(np.unique(self._y[pick])) < 2:
                 pick = np.arange(len(self._y))
-            p_negative = _proba3(_classifier(self.C).fit(self._X[pick], self._y[pick]), X)[:, NEGATIVE]
+            p_negative = proba3(classifier(self.C).fit(self._X[pick], self._y[pick]), X)[:, NEGATIVE]
             draws[b] = [p_negative[w].mean() for w in windows]
         return draws.std(axis=0, ddof=1) if refits > 1 else np.zeros(len(windows))
 

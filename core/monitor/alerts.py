@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 NO_VALUE = NO_GROUP_VALUE  # the batch view names an empty group the same way
 MAX_ATTEMPTS = 8
 BACKOFF_S = (5, 15, 60, 120, 300, 600, 900)
-ALERT_FIELDS = "id, grp, rule, group_column, window_start, window_end, share, volume, negative, threshold, "
+ALERT_FIELDS = "id, grp, rule, group_column, window_start, window_end, share, share_low, share_high, p_over, volume, "
+ALERT_FIELDS += "negative, threshold, "
 ALERT_FIELDS += "min_volume, trailing_median, created_at, closed_at"
 
 
@@ -49,11 +50,21 @@ def stored_windows(store: Store, rules: Rules, group_column: str | None, start: 
             "group": NO_GROUP if not group_column else tweets["grp"].replace("", NO_VALUE),
             "time": pd.to_datetime(tweets["event_at"], unit="s", utc=True),
             "negative": ~is_positive(tweets["score"].astype(float)),
+            "p_negative": stored_p_negative(tweets),
         }
     )
     windows = breaches(window_counts(frame, rules.window_delta, rules.history), rules)
     windows["complete"] = windows["end"] <= frame["time"].max() if len(frame) else False
     return windows[windows["start"] >= pd.Timestamp(first, unit="s", tz="UTC")].reset_index(drop=True)
+
+
+def stored_p_negative(tweets: pd.DataFrame) -> pd.Series:
+    """Each stored tweet's P(negative): its `p_negative` where the scoring run stored one (three-way runs), else
+    1 − P(positive) (a binary run has no neutral class)."""
+    p_negative = 1.0 - tweets["score"].astype(float)
+    if "p_negative" in tweets:
+        p_negative = pd.to_numeric(tweets["p_negative"], errors="coerce").fillna(p_negative)
+    return p_negative
 
 
 def evaluate(
@@ -107,6 +118,7 @@ def record_alert(store: Store, row, rule: str, group_column: str | None, channel
     """The alert and one pending delivery per channel, in one transaction (None if that window alerted already)."""
     now = time.time()
     share = None if pd.isna(row.share) else float(row.share)
+    interval = {name: _number(getattr(row, name, None)) for name in ("share_low", "share_high", "p_over")}
     median = None if pd.isna(row.trailing_median) else float(row.trailing_median)
     values = {
         "grp": row.group,
@@ -115,6 +127,7 @@ def record_alert(store: Store, row, rule: str, group_column: str | None, channel
         "window_start": row.start.timestamp(),
         "window_end": row.end.timestamp(),
         "share": share,
+        **interval,
         "volume": int(row.volume),
         "negative": int(row.negative),
         "threshold": float(row.threshold),
@@ -136,9 +149,14 @@ def record_alert(store: Store, row, rule: str, group_column: str | None, channel
     return alert_id
 
 
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def alerts(store: Store, open_only: bool = False) -> list[dict]:
     where = " WHERE closed_at IS NULL" if open_only else ""
-    return [dict(zip(ALERT_FIELDS.split(", "), r)) for r in store.query(f"SELECT {ALERT_FIELDS} FROM alerts{where}")]
+    rows = store.query(f"SELECT * FROM alerts{where}")  # a store not yet upgraded lacks the newer columns
+    return [{name: row._mapping.get(name) for name in ALERT_FIELDS.split(", ")} for row in rows]
 
 
 def alert(store: Store, alert_id: int) -> dict:

@@ -50,11 +50,20 @@ def describe(alert: dict) -> str:
     share = f"{alert['share']:.0%}" if alert.get("share") is not None else "–"
     if alert["rule"] == SHARE:
         return (
-            f"{who}: {share} negative ({alert['negative']} of {alert['volume']} tweets) in {window} "
-            f"(threshold {alert['threshold']:.0%}, at least {alert['min_volume']} tweets)"
+            f"{who}: {share} negative{_interval(alert)} ({alert['negative']} of {alert['volume']} tweets called "
+            f"negative) in {window} (threshold {alert['threshold']:.0%}, at least {alert['min_volume']} tweets)"
         )
     usual = alert.get("trailing_median") or 0
     return f"{who}: volume spike, {alert['volume']} tweets in {window} against a usual {usual:g} ({share} negative)"
+
+
+def _interval(alert: dict) -> str:
+    """' (90 % interval 52–71 %, P(over 60 %) 0.83)': the estimate's interval, when the alert has one."""
+    low, high, p_over = alert.get("share_low"), alert.get("share_high"), alert.get("p_over")
+    if low is None or high is None:
+        return ""
+    over = f", P(over {alert['threshold']:.0%}) {p_over:.2f}" if p_over is not None else ""
+    return f" (estimate; 90 % interval {low:.0%}–{high:.0%}{over})"
 
 
 def tweet_link(tweet_id, template: str | None) -> str:

@@ -67,7 +67,10 @@ alerts = sa.Table(
     sa.Column("group_column", sa.Text, nullable=False, server_default=""),
     sa.Column("window_start", sa.Float, nullable=False),
     sa.Column("window_end", sa.Float, nullable=False),
-    sa.Column("share", sa.Float),
+    sa.Column("share", sa.Float),  # the estimate (mean P(negative)), with its 90 % interval and P(share ≥ threshold)
+    sa.Column("share_low", sa.Float),
+    sa.Column("share_high", sa.Float),
+    sa.Column("p_over", sa.Float),
     sa.Column("volume", sa.Integer, nullable=False),
     sa.Column("negative", sa.Integer, nullable=False),
     sa.Column("threshold", sa.Float),

@@ -275,7 +275,8 @@ def test_a_replayed_feed_raises_one_alert_per_burst_group_and_delivers_it(tmp_pa
         assert by_group["A"]["closed_at"] == (START + pd.Timedelta(minutes=90)).timestamp()  # back under at window 6
         texts = [body["text"] for _, body in hook.received]
         assert len(texts) == 2 and all("Most negative tweets" in t for t in texts)
-        assert any("airline = A: 83% negative (10 of 12 tweets)" in t for t in texts)
+        shown = next(t for t in texts if "airline = A: " in t)  # the estimate with its interval, and the count
+        assert "% negative (estimate; 90 % interval " in shown and "(10 of 12 tweets called negative)" in shown
         assert len(smtp.messages) == 2 and "Subject: Bad buzz: A (negative share)" in "".join(smtp.messages)
     deliveries = store.frame("SELECT channel, status, attempts, last_error FROM deliveries ORDER BY id")
     assert (deliveries["status"] == "sent").all() and deliveries["attempts"].max() == 2

@@ -67,3 +67,49 @@ def test_gauge_command_lines_that_cannot_work_are_one_line(capsys):
             evaluate.main(argv)
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+
+
+def test_label_these_next_gives_every_group_its_share_of_uncertain_and_varied_tweets():
+    from core.analysis.labelling import gauge_suggestions, group_quotas
+
+    assert group_quotas(pd.Series(["a"] * 90 + ["b"] * 9 + ["c"]), 10) == {"a": 8, "b": 1, "c": 1}
+    rng = np.random.default_rng(0)
+    texts = [f"{w} {i}" for i, w in enumerate(rng.choice(["delay", "bag", "crew", "gate", "wifi"], 300))]
+    frame = pd.DataFrame({"group": ["a"] * 200 + ["b"] * 100, "text": texts, "p_negative": rng.uniform(0, 1, 300)})
+    frame.loc[frame.index[:5], "p_negative"] = 0.5  # five sure-to-be-asked tweets of group a, all alike
+    frame.loc[frame.index[:5], "text"] = "delay delay"
+    picked = gauge_suggestions(frame, n=9)
+    assert picked["group"].value_counts().to_dict() == {"a": 6, "b": 3}
+    assert picked["uncertainty"].min() > 0.2  # among the uncertain ones (p (1 - p) of 0.5 is 0.25)
+    assert (picked["text"] == "delay delay").sum() == 1  # diversity: one of the five alike
+
+
+def test_an_older_store_gains_the_interval_columns_and_its_alerts_still_read(tmp_path):
+    import sqlite3
+
+    from core.monitor import alerts
+    from core.monitor.channels import describe
+    from core.monitor.store import Store
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the alerts table as an older version made it (no interval columns)
+        db.execute(
+            "CREATE TABLE alerts (id INTEGER PRIMARY KEY, grp TEXT NOT NULL, rule TEXT NOT NULL, group_column TEXT "
+            "NOT NULL DEFAULT '', window_start FLOAT NOT NULL, window_end FLOAT NOT NULL, share FLOAT, volume INTEGER "
+            "NOT NULL, negative INTEGER NOT NULL, threshold FLOAT, min_volume INTEGER, trailing_median FLOAT, "
+            "created_at FLOAT NOT NULL, closed_at FLOAT, UNIQUE (grp, rule, window_start))"
+        )
+        db.execute(
+            "INSERT INTO alerts VALUES (1, 'A', 'negative share', 'airline', 0, 900, 0.7, 20, 14, 0.6, 5, "
+            "NULL, 1, NULL)"
+        )
+    reader = Store(f"sqlite:///{path}", readonly=True)
+    old = alerts.alerts(reader)[0]
+    reader.close()
+    assert old["share_low"] is None and "interval" not in describe(old) and "70% negative" in describe(old)
+    store = Store(f"sqlite:///{path}")
+    store.query("UPDATE alerts SET share_low=0.55, share_high=0.84, p_over=0.86")
+    upgraded = alerts.alerts(store)[0]
+    assert "70% negative (estimate; 90 % interval 55%–84%, P(over 60%) 0.86) (14 of 20 tweets called" in describe(
+        upgraded
+    )

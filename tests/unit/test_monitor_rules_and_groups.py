@@ -88,7 +88,14 @@ def test_scored_tweets_keeps_the_scored_rows_and_puts_them_in_one_group_without_
         }
     )
     tweets = scored_tweets(scored)
-    assert tweets.to_dict("list") == {"group": [NO_GROUP] * 2, "time": [T0, pd.NaT], "negative": [True, False]}
+    assert tweets.drop(columns="p_negative").to_dict("list") == {
+        "group": [NO_GROUP] * 2,
+        "time": [T0, pd.NaT],
+        "negative": [True, False],
+    }
+    assert tweets["p_negative"].tolist() == pytest.approx([0.9, 0.1])  # a binary run: 1 - P(positive)
+    three_way = scored_tweets(scored.assign(p_negative=[0.6, np.nan, 0.05]))
+    assert three_way["p_negative"].tolist() == [0.6, 0.05]
     with_group = scored_tweets(scored.assign(group=["United", "Delta", "Delta"]))
     assert with_group["group"].tolist() == ["United", "Delta"]
 
@@ -112,6 +119,21 @@ def test_windows_are_aligned_on_their_length_empty_ones_count_zero_and_untimed_t
     assert out["volume"].sum() == len(tweets) - 1  # the untimed tweet is in no window
     empty = window_counts(tweets.iloc[0:0], WINDOW)
     assert empty.empty and list(empty.columns) == groups.WINDOW_COLUMNS
+
+
+def test_a_window_share_is_the_mean_probability_with_its_interval_and_the_chance_it_is_over():
+    """Twenty tweets at P(negative) 0.7: the share is 70 % (a count would say 100 %), its 90 % interval is the
+    Poisson-binomial one, and the chance the true share reaches 60 % is high but not certain."""
+    tweets = tweets_in_windows({"A": [(20, 20), (20, 0)]}).assign(p_negative=[0.7] * 20 + [0.1] * 20)
+    out = breaches(window_counts(tweets, WINDOW), Rules(default=GroupRule(0.6, 5)))
+    sd = np.sqrt(20 * 0.7 * 0.3) / 20
+    assert out["share"].tolist() == pytest.approx([0.7, 0.1]) and out["negative"].tolist() == [20, 0]
+    assert out["share_low"].iloc[0] == pytest.approx(0.7 - 1.6449 * sd, abs=1e-4)
+    assert out["share_high"].iloc[0] == pytest.approx(0.7 + 1.6449 * sd, abs=1e-4)
+    assert 0.8 < out["p_over"].iloc[0] < 0.99 and out["p_over"].iloc[1] < 0.01
+    assert out["share_alert"].tolist() == [True, False]  # the estimate reaches the threshold
+    counted = breaches(window_counts(tweets.drop(columns="p_negative"), WINDOW), Rules())
+    assert counted["share"].tolist() == [1.0, 0.0] and counted["share_low"].tolist() == [1.0, 0.0]
 
 
 def test_an_empty_window_has_no_share_and_never_alerts():

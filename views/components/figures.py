@@ -427,3 +427,43 @@ def group_volume_figure(windows: pd.DataFrame, groups: list[str], bucket_label: 
         legend={**TOP_LEGEND, "traceorder": "normal"},  # the share chart's order, not the stack's
     )
     return fig
+
+
+def gauge_figure(windows: pd.DataFrame, groups: list[str], threshold: float):
+    """A gauge evaluation (core.analysis.compare.gauge_windows): per group, the true negative share (solid) against
+    the estimate (dashed) and its 90 % interval (a band), the alert threshold dotted."""
+    fig = go.Figure()
+    for i, group in enumerate(groups):
+        rows, color = windows[windows["group"] == group].sort_values("window_start"), _group_color(i)
+        x = rows["window_start"]
+        band = pd.concat([x, x[::-1]])
+        fig.add_scatter(
+            x=band,
+            y=pd.concat([rows["high"], rows["low"][::-1]]) * 100,
+            fill="toself",
+            fillcolor=color,
+            opacity=0.15,
+            line={"width": 0},
+            name=f"{group}: 90 % interval",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+        fig.add_scatter(
+            x=x, y=rows["true_share"] * 100, mode="lines+markers", name=f"{group}: true", line={"color": color}
+        )
+        fig.add_scatter(
+            x=x,
+            y=rows["estimate"] * 100,
+            mode="lines",
+            name=f"{group}: estimate",
+            line={"color": color, "dash": "dash"},
+        )
+    fig.add_hline(y=threshold * 100, line={"color": ALERT_ORANGE, "dash": "dot"})
+    fig.update_layout(
+        yaxis={"title": "negative share (%)", "range": [0, 100]},
+        xaxis={"title": "window start (UTC)"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=420,
+        legend=TOP_LEGEND,
+    )
+    return fig
