@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future
 
 import streamlit as st
 
 from core.config import PROJECT_ROOT
 from core.data.sources import dashboard_source, page_sources
+from views.components import devices
 from views.components.access import sidebar_panel as access_panel
-from views.components.devices import device_probe
-from views.components.live_models import warm_up_once
+from views.components.live_models import first_page_shown, warm_up_once
 
 PAGES = [  # (file, title, icon); a page whose file does not exist yet is skipped
     ("views/overview.py", "Overview", ":material/dashboard:"),
@@ -24,7 +23,6 @@ PAGES = [  # (file, title, icon); a page whose file does not exist yet is skippe
 ]
 
 st.set_page_config(page_title="Bad Buzz — Air Paradis", page_icon="✈️", layout="wide")
-warm_up_once()  # Live scoring's models, in the background, once per server (serve.py starts it with the server)
 
 
 def data_source_panel() -> None:
@@ -41,31 +39,7 @@ def data_source_panel() -> None:
 
 def device_panel() -> None:
     st.subheader("Device")
-    probe = device_probe()
-    if probe is None:
-        st.caption("Device probe not available (core/tracking/devices.py missing).")
-    elif not probe.done():
-        wait_for_probe()
-    else:
-        show_devices(probe)
-
-
-@st.fragment(run_every=2)
-def wait_for_probe() -> None:
-    if device_probe().done():
-        st.rerun()  # a full rerun swaps this polling fragment for the result
-    st.caption("Probing TensorFlow and PyTorch…")
-
-
-def show_devices(probe: Future) -> None:
-    try:
-        summary = probe.result()
-    except Exception as exc:  # the probe must never take the app down
-        st.caption(f"Device probe failed: {type(exc).__name__}: {exc}")
-        return
-    st.caption(summary.headline)
-    for view in summary.frameworks.values():
-        st.caption(view.describe())
+    devices.device_panel()
 
 
 pages = [
@@ -84,3 +58,7 @@ if pages:
 else:
     st.title("Bad Buzz — Air Paradis")
     st.info("No page is installed yet: the page files go under `views/`.")
+# Live scoring's models load in the background once per server, after the first page is drawn: loading them (and
+# importing TensorFlow and PyTorch) in this process while the first page draws made it take several times longer.
+first_page_shown()
+warm_up_once()

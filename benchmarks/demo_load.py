@@ -519,7 +519,7 @@ def monitor_store(args, env: dict) -> Path:
 
 
 def server_env(args) -> dict:
-    env = child_env(BADBUZZ_RUNS_DIR=str(args.runs_dir))
+    env = child_env(BADBUZZ_RUNS_DIR=str(args.runs_dir), BADBUZZ_WARM_WAIT_S="0")  # warm at once, as it measured
     if not args.as_operator:  # a password nobody knows: every visitor is a viewer, as on a demo network
         env["BADBUZZ_OPERATOR_PASSWORD"] = secrets.token_urlsafe(24)
     return env

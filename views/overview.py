@@ -9,8 +9,7 @@ from core.analysis.compare import comparable, overview_table, train_commands
 from core.config import runs_dir
 from core.data.sources import dashboard_source
 from core.training import launcher, quickstart
-from views.components import figures
-from views.components import formatting as fmt
+from views.components import figures, monitor_feed
 from views.components.access import is_operator, operator_reason
 from views.components.data_sources import add_data_panel, announce_added_data
 from views.components.run_cards import run_card
@@ -62,7 +61,7 @@ def no_data_panel() -> None:
 
 
 def headline_metrics(table: pd.DataFrame, n_runs: int, any_finished: bool) -> None:
-    """Runs, succeeded (and running), best accuracy, fastest single tweet."""
+    """Runs, succeeded (and running), best accuracy and fastest single tweet, each with the model it is."""
     counts = table["status"].str.split(" ").str[0].value_counts()
     cols = st.columns(4)
     cols[0].metric("Runs", f"{n_runs}", help="run folders in " + str(runs_dir()))
@@ -76,42 +75,47 @@ def headline_metrics(table: pd.DataFrame, n_runs: int, any_finished: bool) -> No
         return
     scored = table.dropna(subset=["accuracy (%)"])
     best = scored.loc[scored["accuracy (%)"].idxmax()]
-    cols[2].metric("Best accuracy", f"{best['accuracy (%)']:.2f} %", help=f"{best['approach']} ({best['run']})")
+    cols[2].metric("Best accuracy", f"{best['accuracy (%)']:.2f} %", help="on each run's test split")
+    cols[2].caption(f"{best['approach']} · {best['run']}")
     timed = table.dropna(subset=[LATENCY])
     if not timed.empty:
         fastest = timed.loc[timed[LATENCY].idxmin()]
-        cols[3].metric(
-            "Fastest single tweet",
-            f"{fastest[LATENCY]:.2f} ms",
-            help=f"{fastest['approach']} ({fastest['run']}), median latency",
-        )
+        cols[3].metric("Fastest single tweet", f"{fastest[LATENCY]:.2f} ms", help="median latency of one tweet")
+        cols[3].caption(f"{fastest['approach']} · {fastest['run']}")
+
+
+RUN_COLUMNS = {  # the table's columns, with human labels sized to fit the page (kind and start time left out)
+    "approach": st.column_config.TextColumn("Approach", width="medium"),
+    "run": st.column_config.TextColumn("Run", width="medium"),
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "accuracy (%)": st.column_config.NumberColumn("Accuracy", format="%.2f %%", width="small"),
+    "macro F1 (%)": st.column_config.NumberColumn("Macro F1", format="%.2f %%", width="small"),
+    "training time (s)": st.column_config.NumberColumn("Training", format="%.0f s", width="small"),
+    "device": st.column_config.TextColumn("Trained on", width="small"),
+    LATENCY: st.column_config.NumberColumn(
+        "1 tweet", format="%.1f ms", width="small", help="median latency of a single tweet"
+    ),
+}
 
 
 def runs_table(table: pd.DataFrame) -> None:
     st.subheader("Runs")
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "accuracy (%)": fmt.percent(),
-            "macro F1 (%)": fmt.percent(),
-            "training time (s)": fmt.seconds(),
-            LATENCY: fmt.milliseconds(),
-        },
-    )
+    st.dataframe(table, hide_index=True, width="stretch", column_order=list(RUN_COLUMNS), column_config=RUN_COLUMNS)
     failed = table[table["status"].str.startswith("failed")]
     if not failed.empty:
         st.caption(f"{len(failed)} failed run(s): open the **Résumé** page for their logs.")
 
 
 def accuracy_chart(table: pd.DataFrame) -> None:
-    st.plotly_chart(figures.accuracy_bars(table.dropna(subset=["accuracy (%)"])))
+    st.plotly_chart(figures.accuracy_dots(table.dropna(subset=["accuracy (%)"])), width="stretch")
     st.caption("Compare them tweet by tweet on the **Compare** page, or try your own tweet on **Live scoring**.")
 
 
 def main() -> None:
     st.title("Bad Buzz — Air Paradis")
-    st.caption("Which sentiment approach spots an angry tweet best, fastest and cheapest? Every run on one page.")
+    st.caption("Is a bad buzz coming? The monitor's state per group first, then every sentiment model trained here.")
+    monitor_feed.buzz_panel()
+    st.subheader("Models")
     announce_added_data()
     source = dashboard_source()
     runs = load_runs()

@@ -71,3 +71,57 @@ def tweets_behind(store: Store, alert_id: int, limit: int = 20) -> pd.DataFrame:
     tweets = alert_rules.alert_tweets(store, alert_rules.alert(store, alert_id), limit)
     tweets["created_at"] = pd.to_datetime(tweets["created_at"], unit="s", utc=True)
     return tweets.drop(columns=["received_at"])
+
+
+MOVE = 0.10  # a change of the share (0..1) this large is called rising or falling
+TREND_WINDOWS = 4  # the latest window's share is compared with the pooled share of this many windows before it
+
+
+def buzz_by_group(windows: pd.DataFrame, open_alerts: pd.Series, before: int = TREND_WINDOWS) -> pd.DataFrame:
+    """The state of the buzz per group, from `windows` (the feed's windows: group, start, volume, negative,
+    share, min_volume) and the open alerts per group: the latest window (`latest`, `tweets`, `share`, `enough`:
+    at least the group's minimum tweets), its change against the pooled share of the `before` windows before it
+    (`change`, in share points, NaN without tweets before), the shares of the shown windows (`history`, for a
+    sparkline; a window below the minimum is left out), `open_alerts` and a word for it all (`status`: alert open,
+    few tweets, rising, falling, steady; rising and falling are a change of at least MOVE points). Most open alerts,
+    then highest share first."""
+    columns = ["group", "status", "latest", "tweets", "share", "enough", "change", "history", "open_alerts"]
+    if windows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for group, frame in windows.sort_values("start").groupby("group", sort=False):
+        last = frame.iloc[-1]
+        previous = frame.iloc[-1 - before : -1]
+        pooled = previous["negative"].sum() / previous["volume"].sum() if previous["volume"].sum() else float("nan")
+        enough = frame["volume"] >= frame["min_volume"]
+        rows.append(
+            {
+                "group": str(group),
+                "latest": last["start"],
+                "tweets": int(last["volume"]),
+                "share": last["share"],
+                "enough": bool(enough.iloc[-1]),
+                "change": last["share"] - pooled,
+                "history": frame["share"].where(enough).dropna().tolist(),
+                "open_alerts": int(open_alerts.get(group, 0)),
+            }
+        )
+    out = pd.DataFrame(rows, columns=columns)
+    out["status"] = [_status(row) for row in out.itertuples()]
+    return out.sort_values(["open_alerts", "share"], ascending=False, na_position="last", ignore_index=True)
+
+
+def open_alerts_per_group(store: Store) -> pd.Series:
+    """Open alerts (not closed yet) per group."""
+    rows = store.query("SELECT grp, COUNT(*) FROM alerts WHERE closed_at IS NULL GROUP BY grp")
+    return pd.Series({grp: int(n) for grp, n in rows}, dtype=int)
+
+
+def _status(row) -> str:
+    if row.open_alerts:
+        return "alert open"
+    if not row.enough:
+        return "few tweets"
+    if pd.notna(row.change) and abs(row.change) >= MOVE:
+        return "rising" if row.change > 0 else "falling"
+    return "steady"

@@ -14,12 +14,19 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
 
 import psutil
 
+from core.config import artifacts_dir
+
 PROBE_TIMEOUT_S = 60
+PROBE_NICE = 10  # the probes import TensorFlow and PyTorch: below the dashboard's own work on a small machine
+CACHE_TTL_S = 24 * 3600  # a probe's answer is reused this long by the next server on the same environment
 
 
 def usable_cores() -> int:
@@ -94,9 +101,10 @@ def _probe(name: str) -> FrameworkView:
             text=True,
             timeout=PROBE_TIMEOUT_S,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            preexec_fn=_lower_priority if hasattr(os, "nice") else None,
         )
     except subprocess.TimeoutExpired:
-        return FrameworkView(name, False, error=f"probe took over {PROBE_TIMEOUT_S} s")
+        return FrameworkView(name, False, error=f"probe took over {PROBE_TIMEOUT_S} s")  # not cached
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         return FrameworkView(name, False, error=last[:200])
@@ -105,6 +113,10 @@ def _probe(name: str) -> FrameworkView:
     except (ValueError, IndexError):
         return FrameworkView(name, False, error="probe printed no answer")
     return FrameworkView(name, True, version=found["version"], gpus=found["gpus"])
+
+
+def _lower_priority() -> None:
+    os.nice(PROBE_NICE)
 
 
 def _nvidia_smi() -> list[str]:
@@ -125,9 +137,12 @@ def _nvidia_smi() -> list[str]:
 _probe_lock = threading.Lock()
 
 
-def device_summary() -> DeviceSummary:
-    """Probe once per process (a few seconds); concurrent callers wait for the one probe in flight."""
+def device_summary(recent: bool = False) -> DeviceSummary:
+    """Probe once per process (a few seconds); concurrent callers wait for the one probe in flight. `recent`:
+    a probe's answer from this environment less than CACHE_TTL_S ago will do (the dashboard's sidebar)."""
     with _probe_lock:
+        if recent and not _device_summary.cache_info().currsize and (cached := _read_cache()) is not None:
+            return cached
         return _device_summary()
 
 
@@ -135,10 +150,51 @@ def device_summary() -> DeviceSummary:
 def _device_summary() -> DeviceSummary:
     with ThreadPoolExecutor(max_workers=2) as pool:
         views = dict(zip(_PROBES, pool.map(_probe, _PROBES)))
-    return DeviceSummary(
+    summary = DeviceSummary(
         hostname=platform.node(),
         cpu_count=psutil.cpu_count(logical=True) or 1,
         memory_gb=psutil.virtual_memory().total / 1e9,
         nvidia_smi=_nvidia_smi(),
         frameworks=views,
     )
+    if not any(view.error and view.error.startswith("probe took over") for view in views.values()):
+        _write_cache(summary)  # a probe that ran out of time (a busy machine) is tried again by the next server
+    return summary
+
+
+def _cache_path() -> Path:
+    return artifacts_dir() / "devices.json"
+
+
+def _environment() -> dict:
+    """What a cached answer is only valid for: this interpreter, host and framework versions."""
+    versions = {}
+    for package in ("torch", "tensorflow", "tensorflow-cpu"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"python": sys.executable, "host": platform.node(), "versions": versions}
+
+
+def _read_cache() -> DeviceSummary | None:
+    """The answer of a probe run on this environment less than CACHE_TTL_S ago, so a restarted dashboard shows
+    its devices at once (None when there is none, or it is stale or unreadable)."""
+    try:
+        cached = json.loads(_cache_path().read_text())
+        if cached["environment"] != _environment() or time.time() - cached["at"] > CACHE_TTL_S:
+            return None
+        summary = cached["summary"]
+        views = {name: FrameworkView(**view) for name, view in summary.pop("frameworks").items()}
+        return DeviceSummary(**summary, frameworks=views)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cache(summary: DeviceSummary) -> None:
+    try:
+        _cache_path().parent.mkdir(parents=True, exist_ok=True)
+        payload = {"environment": _environment(), "at": time.time(), "summary": summary.to_dict()}
+        _cache_path().write_text(json.dumps(payload))
+    except OSError:  # a read-only checkout probes again next time
+        pass

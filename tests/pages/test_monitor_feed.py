@@ -4,6 +4,7 @@ group's negative share with its threshold, the alerts and the tweets behind them
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import PROJECT_ROOT
@@ -14,6 +15,7 @@ from core.monitor.http_api import http_rows
 from core.monitor.records import Fields, finish
 from core.monitor.rules import GroupRule, Rules
 from core.monitor.store import Store, default_path
+from tests.support.streamlit import render, texts
 
 START = pd.Timestamp("2015-02-24 08:00", tz="UTC")
 
@@ -89,3 +91,23 @@ def test_without_a_store_the_page_opens_on_the_batch_and_says_how_to_start_the_w
     at.radio(key="monitor_view").set_value("Live feed").run()
     assert not at.exception
     assert "python -m core.commands.watch" in at.code[0].value and not default_path().exists()
+
+
+def test_the_overview_opens_with_the_buzz_per_group(trained_logreg_run):
+    fill_store(trained_logreg_run)
+    at = render("views/overview.py")
+    assert at.subheader[0].value == "The buzz now"  # above the models
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Open alerts"] == "1" and metrics["Groups watched"] == "2"
+    buzz = at.dataframe[0].value.set_index("group")
+    assert buzz.loc["Sky", "status"] == "alert open" and buzz.loc["Sky", "open_alerts"] == 1
+    assert buzz.loc["Sea", "status"] == "steady" and buzz.loc["Sea", "change"] == pytest.approx(0)
+    assert buzz.loc["Sky", "share"] == pytest.approx(20) and buzz.loc["Sky", "tweets"] == 10  # latest window: 2 of 10
+    assert buzz.loc["Sky", "change"] == pytest.approx(20 - 100 * 14 / 30)  # against the 3 windows before, pooled
+    assert "Alert open for Sky" in texts(at.error)
+
+
+def test_the_overview_without_a_monitor_says_how_to_start_one():
+    at = render("views/overview.py")
+    assert at.subheader[0].value == "The buzz now" and "No monitor is watching yet" in texts(at.info)
+    assert "python -m core.commands.watch" in texts(at.code)

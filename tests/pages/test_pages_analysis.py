@@ -93,9 +93,12 @@ def test_overview_lists_every_run_with_its_accuracy(with_runs):
     for run_id, run in with_runs.items():
         assert table.loc[run_id, "accuracy (%)"] == pytest.approx(100 * run.metrics["test"]["accuracy"], abs=0.01)
         assert table.loc[run_id, "status"] == "succeeded"
-    best = max(100 * run.metrics["test"]["accuracy"] for run in with_runs.values())
+    best_id, best = max(((i, 100 * r.metrics["test"]["accuracy"]) for i, r in with_runs.items()), key=lambda b: b[1])
     assert next(m for m in at.metric if m.label == "Best accuracy").value == f"{best:.2f} %"
-    assert len(at.get("plotly_chart")) == 1
+    assert f"{with_runs[best_id].approach} · {best_id}" in texts(at.caption)  # which model, not only in a tooltip
+    [chart] = at.get("plotly_chart")
+    low, high = json.loads(chart.proto.spec)["layout"]["xaxis"]["range"]
+    assert 0 < low < min(table["accuracy (%)"]) and max(table["accuracy (%)"]) < high <= 100  # not from 0
 
 
 # ------------------------------------------------------------------ Data

@@ -23,7 +23,7 @@ def cpu_only_machine(monkeypatch):
     """The Train page's device panel without probing TensorFlow and PyTorch in child processes (seconds each; the
     probe is the pages' and the browser's business): a 2-core machine without a GPU."""
     summary = devices.DeviceSummary("test", 2, 8.0, [], {"torch": devices.FrameworkView("torch", True, "test")})
-    monkeypatch.setattr(devices, "device_summary", lambda: summary)
+    monkeypatch.setattr(devices, "device_summary", lambda **_: summary)
 
 
 WIDGETS = {

@@ -57,6 +57,14 @@ def warm_up() -> threading.Thread | None:
     return model_cache().warm([run.path for run in live.latest_per_approach(list_runs(runs_dir()))])
 
 
+FIRST_PAGE_SHOWN = threading.Event()  # set once a page has been drawn: the warm-up waits for it (serve.py)
+
+
+def first_page_shown() -> None:
+    """A page has been drawn: a warm-up waiting in serve.py may start (it would slow the first page by half)."""
+    FIRST_PAGE_SHOWN.set()
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up_once() -> bool:
     """`warm_up()` once per server process, whichever page is opened first (a cached no-op afterwards)."""

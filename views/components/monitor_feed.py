@@ -216,3 +216,82 @@ def _alerts(state: FeedState, target: str) -> None:
     picked = st.selectbox("Tweets behind the alert", list(labels), format_func=labels.get, key="monitor_alert")
     tweets = tweets_behind(target, state.version, picked)
     st.dataframe(tweets, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
+
+
+# ------------------------------------------------------------------ the Overview's summary of the buzz
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def buzz_state(target: str, version: tuple) -> tuple[pd.DataFrame, dict]:
+    """The state of the buzz per group (core.monitor.feed.buzz_by_group) and the watcher's settings, read once
+    per server and per change of the store."""
+    store = feed.open_feed(target)
+    try:
+        settings = feed.watcher_settings(store)
+        windows = feed.windows(store, settings["rules"], settings.get("group_column"))
+        buzz = feed.buzz_by_group(windows, feed.open_alerts_per_group(store))
+    finally:
+        store.close()
+    return buzz, settings
+
+
+def buzz_panel() -> None:
+    """What Air Paradis opens the dashboard for: per group, the latest negative share, its trend and the open
+    alerts of the continuous monitor; a pointer to start it when no watcher has filled the store."""
+    st.subheader("The buzz now")
+    if not feed.feed_exists():
+        st.info(
+            "No monitor is watching yet, so there is no buzz to show. Start the watcher on a folder, a growing file "
+            "or an HTTP endpoint (docs/monitor.md), or score a batch of tweets on the **Bad Buzz monitor** page.",
+            icon=":material/campaign:",
+        )
+        st.code(START_HINT, language="bash")
+        return
+    try:
+        target = str(configured_target())
+        buzz, settings = buzz_state(target, feed_version(target))
+    except StoreError as exc:
+        st.error(str(exc))
+        return
+    if buzz.empty:
+        st.info("The monitor's store has no scored tweet yet.")
+        return
+    _buzz_headline(buzz, settings)
+    _buzz_table(buzz, settings["rules"].default.min_volume)
+
+
+def _buzz_headline(buzz: pd.DataFrame, settings: dict) -> None:
+    rules = settings["rules"]
+    alerts = int(buzz["open_alerts"].sum())
+    hot = buzz.loc[buzz["open_alerts"] > 0, "group"].tolist()
+    m = st.columns(3)
+    m[0].metric("Open alerts", f"{alerts}", help="alerts whose episode is not over yet (Bad Buzz monitor page)")
+    m[1].metric("Groups watched", f"{len(buzz)}", help=f"by {settings.get('group_column') or 'no group column'}")
+    m[2].metric("Latest window", f"{buzz['latest'].max():%Y-%m-%d %H:%M}", help=f"windows of {rules.window}, UTC")
+    if hot:
+        st.error(f"Alert open for {', '.join(hot)}: see the **Bad Buzz monitor** page.", icon=":material/campaign:")
+
+
+def _buzz_table(buzz: pd.DataFrame, min_volume: int) -> None:
+    shown = buzz.assign(share=buzz["share"] * 100, change=buzz["change"] * 100, history=buzz["history"])
+    st.dataframe(
+        shown[["group", "status", "share", "change", "tweets", "history", "open_alerts"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "group": st.column_config.TextColumn("Group"),
+            "status": st.column_config.TextColumn("Status"),
+            "share": st.column_config.NumberColumn("Negative share (latest window)", format="%.0f %%"),
+            "change": st.column_config.NumberColumn("Change (points)", format="%+.0f", help=TREND_HELP),
+            "tweets": st.column_config.NumberColumn("Tweets (latest window)", format="%d"),
+            "history": st.column_config.LineChartColumn("Negative share over the shown windows", y_min=0, y_max=1),
+            "open_alerts": st.column_config.NumberColumn("Open alerts", format="%d"),
+        },
+    )
+    st.caption(
+        f"“few tweets”: the latest window has fewer than the minimum ({min_volume} by default), so its share says "
+        "little; the trend line leaves such windows out."
+    )
+
+
+TREND_HELP = "the latest window's share against the pooled share of the windows before it (share points)"
