@@ -6,7 +6,7 @@ from dataclasses import Field
 
 import streamlit as st
 
-from core.cli.fields import default_of, flag, option_kind
+from core.cli.fields import applies, default_of, flag, option_kind
 from core.config import runs_dir
 from core.data import sources as datasource
 from core.data.download import official_archive
@@ -14,25 +14,68 @@ from core.run_kinds import local_kinds
 from core.training import launcher
 from core.training.options import form_fields
 from core.training.registry import TrainerSpec
+from views.components import devices
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.run_cards import run_card
 from views.components.runs import load_runs
 
+OPTION_LABELS = {  # the form's words for the options (the command-line flag stays in each option's help)
+    "sample": "Tweets to use (sample)",
+    "seed": "Random seed",
+    "test_size": "Test share",
+    "val_size": "Validation share (of training)",
+    "extra_data": "Extra training data",
+    "extra_repeat": "Times each extra tweet is repeated",
+    "classes": "Classes",
+    "features": "Text features",
+    "ngram_max": "Longest word sequence (n-gram)",
+    "C": "Regularisation (C)",
+    "hash_bits": "Hashing size (2^bits features)",
+    "arch": "Architecture",
+    "embedding": "Word embeddings",
+    "preset": "Preset",
+    "init_from": "Continue from run",
+    "trainable_embeddings": "Fine-tune the embeddings",
+    "dim": "Embedding dimension",
+    "vector_epochs": "Embedding training epochs",
+    "vocab_size": "Vocabulary size",
+    "min_count": "Minimum word count",
+    "max_len": "Longest tweet (tokens)",
+    "units": "LSTM units",
+    "dropout": "Dropout",
+    "epochs": "Epochs",
+    "patience": "Early-stopping patience (epochs)",
+    "batch_size": "Batch size",
+    "learning_rate": "Learning rate",
+    "lr": "Learning rate",
+    "mixed_precision": "Mixed precision",
+    "base_model": "Base model",
+    "max_length": "Longest tweet (tokens)",
+    "gradient_accumulation": "Gradient accumulation steps",
+    "warmup_ratio": "Warm-up share of steps",
+    "weight_decay": "Weight decay",
+    "max_train_samples": "Training tweets at most",
+    "max_val_samples": "Validation tweets at most",
+    "eval_every": "Validate every (steps)",
+    "resume": "Resume from the last checkpoint",
+    "device": "Device",
+    "precision": "Precision",
+    "threads": "CPU threads",
+    "onnx": "Export to ONNX",
+    "int8": "Also an int8 ONNX model",
+    "onnx_check_texts": "Tweets the ONNX check uses",
+    "n": "Tweets to score",
+    "members": "Ensemble members",
+    "method": "How to combine",
+}
 EXTRA_DATA_FIELDS = ("extra_data", "extra_repeat")  # offered to the kinds that train (core.run_kinds)
 NO_PARENT = "(none: a new model)"
 
 
-@st.cache_resource(show_spinner="Probing TensorFlow and PyTorch…")
-def devices():
-    from core.tracking.devices import device_summary
-
-    return device_summary()
-
-
 def option_widget(options_cls: type, field: Field, key: str):
     """The widget for one option, from its dataclass field: its type, default, choices and help."""
-    label, kind, default = field.name.replace("_", " "), option_kind(options_cls, field), default_of(field)
+    label, kind, default = option_label(field.name), option_kind(options_cls, field), default_of(field)
     help_text = f"{field.metadata.get('help', '')}  \n`{flag(field)}`"
     if field.name == "members":
         return members_widget(label, help_text, key)
@@ -72,6 +115,10 @@ def option_widget(options_cls: type, field: Field, key: str):
     return value.strip() or None
 
 
+def option_label(name: str) -> str:
+    return OPTION_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
 def members_widget(label: str, help_text: str, key: str) -> list[str]:
     """An ensemble's members: picked among the succeeded local runs (never a typed path)."""
     runs = [r for r in load_runs() if r.status == "succeeded" and r.kind in local_kinds()]
@@ -104,7 +151,7 @@ def local_inputs_refused(values: dict) -> bool:
     """Extra data and a parent run are files of this machine: an Azure ML job could not read them."""
     given = [name for name in ("extra_data", "init_from") if values.get(name)]
     if given:
-        st.error(f"{', '.join(n.replace('_', ' ') for n in given)}: train on this machine (Azure ML cannot read them).")
+        st.error(f"{', '.join(map(option_label, given))}: train on this machine (Azure ML cannot read them).")
     return bool(given)
 
 
@@ -117,13 +164,6 @@ def ensemble_ready(values: dict) -> bool:
     if problem:
         (st.info if len(members) < 2 else st.error)(problem[:1].upper() + problem[1:])
     return problem is None
-
-
-def device_panel() -> None:
-    summary = devices()
-    st.markdown(f"**This machine**: {summary.headline}")
-    for view in summary.frameworks.values():
-        st.caption(view.describe())
 
 
 def azure_panel(gpu_default: bool, distributed: bool = False) -> dict | None:
@@ -223,9 +263,14 @@ def option_form(spec: TrainerSpec) -> dict:
         narrow = [f for f in fields if f not in wide]
         with st.expander(group.capitalize(), expanded=True):
             cols = st.columns(3)
-            for i, field in enumerate(narrow):
-                with cols[i % 3]:
+            shown = 0
+            for field in narrow:
+                if not applies(field, values):  # e.g. the hashing size with TF-IDF features: left to the trainer
+                    values[field.name] = None
+                    continue
+                with cols[shown % 3]:
                     values[field.name] = option_widget(options_cls, field, f"opt-{key}-{field.name}")
+                shown += 1
             for field in wide:
                 values[field.name] = option_widget(options_cls, field, f"opt-{key}-{field.name}")
     return values
@@ -249,7 +294,7 @@ def launch_form() -> None:
     target = st.radio("Where", where, horizontal=True)
     azure = None
     if target == "This machine":
-        device_panel()
+        devices.device_panel(headline_prefix="This machine: ")
         ready = data_ok
     else:
         azure = azure_panel(trainers[key].gpu, trainers[key].distributed)
@@ -294,15 +339,22 @@ def launch_button(key: str, values: dict, data: str | None, azure: dict | None, 
 def follow_runs() -> None:
     runs = launcher.launched_runs()
     if not runs:
-        st.info(
-            f"No run launched from the dashboard yet (runs folder: `{runs_dir()}`). "
-            "Pick an approach above and press **Launch**."
-        )
+        st.info(no_launched_run_note(load_runs()))
         return
     active = sum(r.active for r in runs)
     st.caption(f"{active} active, {len(runs) - active} finished — refreshed every 2 s")
     for run in runs:
         run_card(run)
+
+
+def no_launched_run_note(existing: list) -> str:
+    """Nothing launched from this dashboard yet: what the runs folder already holds, and what Launch does."""
+    if not existing:
+        return f"No run yet (runs folder: `{runs_dir()}`). Pick an approach above and press **Launch**."
+    return (
+        f"{fmt.plural(len(existing), 'run')} in the runs folder, trained from a terminal or by an earlier server: "
+        "see them on **Résumé** and **Compare**. A run launched here is followed below, live."
+    )
 
 
 st.title("Train")

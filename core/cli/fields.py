@@ -30,12 +30,16 @@ def option(
     default_factory: Any = MISSING,
     repeatable: bool = False,
     from_parent: bool = False,
+    shown_when: dict[str, tuple] | None = None,
 ) -> Any:
     """A dataclass field carrying what the command line and the form need to offer the option. A `repeatable`
     list option takes several values after its flag and may be given more than once (argparse's `extend`).
     `from_parent`: a trainer's option that shapes its model, taken from the `--init-from` run
-    (core.training.parent_run)."""
+    (core.training.parent_run). `shown_when`: the option only matters when these other options take one of these
+    values ({"features": ("hashing",)}); the form hides it otherwise (the command line still takes it)."""
     metadata: dict[str, Any] = {"help": help, "group": group}
+    if shown_when:
+        metadata["shown_when"] = {name: tuple(values) for name, values in shown_when.items()}
     if from_parent:
         metadata["from_parent"] = True
     if repeatable:
@@ -89,6 +93,11 @@ def option_kind(options_cls: type, field: dataclasses.Field) -> str:
     if field.metadata.get("choices"):
         return "choice"
     return {int: "int", float: "float"}.get(kind, "text")
+
+
+def applies(field: dataclasses.Field, values: dict[str, Any]) -> bool:
+    """Whether an option matters given the other options' `values` (its `shown_when`; True without one)."""
+    return all(values.get(name) in allowed for name, allowed in field.metadata.get("shown_when", {}).items())
 
 
 def default_of(field: dataclasses.Field) -> Any:

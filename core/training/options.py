@@ -92,7 +92,7 @@ class LogregOptions(DataOptions):
     features: str = option("tfidf", "text features", choices=("tfidf", "hashing"))
     ngram_max: int = option(2, "longest word n-gram")
     C: str = option("auto", f"inverse regularisation strength, or 'auto' to pick from {C_GRID} on validation")
-    hash_bits: int = option(20, "hashing: 2^bits features")
+    hash_bits: int = option(20, "hashing: 2^bits features", shown_when={"features": ("hashing",)})
 
 
 @dataclass(kw_only=True)

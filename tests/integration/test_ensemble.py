@@ -175,13 +175,15 @@ def test_the_train_page_offers_succeeded_runs_as_members(runs, monkeypatch):
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(runs))
     at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
     at.selectbox[0].set_value("ensemble").run()
-    members = next(w for w in at.multiselect if w.label == "members")
+    members = next(w for w in at.multiselect if w.label == "Ensemble members")
     offered = {label.split(" — ")[1].split(",")[0] for label in members.options}
     assert {"tfidf", "hashing", "seed7", "mean", "fitted"} <= offered and not offered & {"failed", "cloud"}
     assert [r.options for r in at.radio] == [["This machine"]]  # the members are here, not on Azure ML
     members.set_value([str(runs / "tfidf"), str(runs / "seed7")]).run()
     assert "different splits" in at.error[0].value and at.button[0].disabled
-    next(w for w in at.multiselect if w.label == "members").set_value([str(runs / "tfidf"), str(runs / "hashing")])
+    next(w for w in at.multiselect if w.label == "Ensemble members").set_value(
+        [str(runs / "tfidf"), str(runs / "hashing")]
+    )
     at.run()
     assert not at.error and not at.button[0].disabled
     command = at.code[0].value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -11,6 +12,7 @@ from core.config import PROJECT_ROOT
 from core.training import launcher
 from tests.support.data import make_tweets_csv
 from tests.support.runs import SLOW_RUN, train_logreg, wait_until
+from views.components.devices import device_probe
 
 TIMEOUT = 90
 
@@ -59,25 +61,34 @@ def texts(at: AppTest) -> str:
 
 def test_train_page_without_runs(empty_env):
     at = page("train")
-    assert "No run launched from the dashboard yet" in texts(at)
+    assert "No run yet (runs folder" in texts(at)
     approaches = at.selectbox[0]
     assert "logreg" in approaches.options or any("Logistic" in o for o in approaches.options)
-    assert "CPU cores" in texts(at)  # the device panel
-    assert any(n.label == "sample" for n in at.number_input)  # options read from the trainer's parser
+    device_probe().result(timeout=TIMEOUT)  # the device panel follows the server's background probe
+    assert "CPU cores" in texts(at.run())
+    labels = [w.label for kind in ("number_input", "selectbox", "text_input") for w in getattr(at, kind)]
+    assert "Tweets to use (sample)" in labels and "Validation share (of training)" in labels  # words, not names
+    assert "Hashing size (2^bits features)" not in labels  # TF-IDF features: the hashing size does not apply
     assert "--output RUN_DIR" in texts(at)
     data = next(s for s in at.selectbox if s.label == "Data")
     assert data.value == str(empty_env / "tweets.csv") and any("official set" in o for o in data.options)
     assert not next(b for b in at.button if b.label == "Launch").disabled
-    next(t for t in at.text_input if t.label == "C").set_value(str(empty_env / "nope.csv")).run()
+    next(t for t in at.text_input if t.label == "Regularisation (C)").set_value(str(empty_env / "nope.csv")).run()
     assert "does not pass paths of this server" in texts(at)
     assert next(b for b in at.button if b.label == "Launch").disabled
 
 
+def test_train_page_names_the_runs_it_did_not_launch(runs_env):
+    at = page("train")
+    assert "1 run in the runs folder, trained from a terminal" in texts(at)  # not "no run launched"
+
+
 def test_train_page_launches_follows_and_cancels(empty_env):
     at = page("train")
-    features = next(s for s in at.selectbox if s.label == "features")
+    features = next(s for s in at.selectbox if s.label == "Text features")
     features.set_value("hashing").run()
     assert "--features hashing" in texts(at)
+    assert any(n.label == "Hashing size (2^bits features)" for n in at.number_input)
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception, at.exception
     runs = launcher.launched_runs()
@@ -136,6 +147,14 @@ def test_resume_page_with_runs(runs_env):
     assert measured["run"].tolist() == ["logreg-tfidf"]
     assert measured["accuracy (%)"].iloc[0] > 80
     assert at.get("plotly_chart") and at.get("download_button")
+    assert "None" not in table.astype(str).to_numpy() and table["macro F1 (%)"].dtype == float  # study rows: blank
+    shown = list(at.dataframe[0].proto.column_order)
+    assert shown[:2] == ["approach", "run"] and "single-tweet latency p50 (ms)" in shown and len(shown) <= 10
+    assert {"notes", "lineage", "device"} <= set(at.dataframe[1].value.columns)  # the rest, in the expander
+    xaxis = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]
+    assert xaxis["ticktext"] and all(
+        t.startswith("$") and "^" not in t for t in xaxis["ticktext"]
+    )  # "$0.00002", not 10^-5
     at.number_input[0].set_value(10.0).run()  # a pricier machine: costs follow
     pricier = at.dataframe[0].value
     assert pricier["training cost (USD)"].iloc[0] > measured["training cost (USD)"].iloc[0]
