@@ -180,14 +180,21 @@ def alert_settings() -> tuple[float, int]:
     return percent / 100, int(min_tweets)
 
 
-def headline(result: MonitorResult, source: str, alerts: int) -> None:
+def headline(result: MonitorResult, source: str, alerts: int, per_group: bool) -> None:
+    """The batch in four figures; with groups, the alerts are the per-group table's threshold crossings, summed."""
     scored = result.scored
     n_rated = int(scored["p_pos"].notna().sum())
     negative = result.negative_share()
     m = st.columns(4)
     m[0].metric("Tweets scored", f"{n_rated:,}", help=f"{len(scored):,} rows read from {source}")
     m[1].metric("Negative share", f"{negative:.1%}" if n_rated else "–")
-    m[2].metric("Alerts", f"{alerts}", help="times the share rose above the threshold")
+    m[2].metric(
+        "Alerts (all groups)" if per_group else "Alerts",
+        f"{alerts}",
+        help="times a group's share rose over its threshold (the per-group table's crossings, summed)"
+        if per_group
+        else "times the share rose over the threshold",
+    )
     m[3].metric("Cloud cost", f"{result.cost_usd:.4f} USD", help="billed by a cloud service (0 for local models)")
 
 
@@ -204,11 +211,13 @@ def input_report(result: MonitorResult) -> None:
             st.code("\n".join(report.malformed_samples), language="text")
 
 
-def timeline_section(timeline: Timeline, threshold: float) -> None:
-    st.subheader(f"Negative share per {timeline.bucket_label}")
+def timeline_section(timeline: Timeline, threshold: float, min_tweets: int, per_group: bool) -> None:
+    st.subheader(f"Negative share per {timeline.bucket_label}" + (", all groups together" if per_group else ""))
     if timeline.by == "position":
         st.caption("No timestamps: the chart follows the order of the file.")
-    st.plotly_chart(figures.timeline_figure(timeline, threshold), width="stretch")
+    st.plotly_chart(figures.timeline_figure(timeline, threshold, min_tweets), width="stretch")
+    if per_group:
+        st.caption("The alerts count each group against its own threshold (below); this line is all tweets together.")
     if len(timeline.crossings):
         st.markdown("**Threshold crossed at**")
         shown = timeline.crossings.rename(columns={"start": "from", "end": "to"})
@@ -220,8 +229,9 @@ def timeline_section(timeline: Timeline, threshold: float) -> None:
         )
 
 
-def group_section(result: MonitorResult, timeline: Timeline, threshold: float, min_tweets: int):
-    """The negative share and volume per value of the chosen column, each group with its own alert settings."""
+def group_section(result: MonitorResult, timeline: Timeline, threshold: float, min_tweets: int) -> int | None:
+    """The negative share and volume per value of the chosen column, each group with its own alert settings;
+    returns the threshold crossings summed over the groups (None without time windows or settings that work)."""
     tweets = groups.scored_tweets(result.scored)
     values = tweets["group"].nunique()
     tweets = groups.keep_largest_groups(tweets, MAX_GROUPS)
@@ -231,11 +241,11 @@ def group_section(result: MonitorResult, timeline: Timeline, threshold: float, m
     if not timeline.freq:
         st.caption("No timestamps: pick a timestamp column to follow each group over time; totals per group below.")
         group_table(groups.group_summary(tweets, pd.DataFrame()), timed=False)
-        return
+        return None
     shown = st.container()  # filled once the rules edited below are known
     rules = group_rules(tweets["group"].value_counts().index.tolist(), timeline.freq, threshold, min_tweets)
     if rules is None:
-        return
+        return None
     windows = groups.breaches(groups.window_counts(tweets, rules.window_delta), rules)
     summary = groups.group_summary(tweets, windows)
     with shown:
@@ -247,6 +257,7 @@ def group_section(result: MonitorResult, timeline: Timeline, threshold: float, m
             f"at least the group's minimum tweets; a volume spike is at least {spike.spike_factor:g}× the group's "
             f"median volume over the {rules.history} windows before and at least {spike.spike_min} tweets."
         )
+    return int(summary["crossings"].sum())
 
 
 def group_charts(windows: pd.DataFrame, ordered: list[str], bucket_label: str) -> None:
@@ -265,6 +276,7 @@ def group_table(summary: pd.DataFrame, timed: bool) -> None:
             "over_threshold": "windows over threshold",
             "first_crossing": "first crossing",
             "spikes": "volume spikes",
+            "crossings": "alerts (threshold crossings)",
         }
     )
     shown["negative share"] = shown["negative share"] * 100
@@ -362,11 +374,13 @@ def show_result(result: MonitorResult, source: str) -> None:
     st.subheader(f"{source} — scored by {result.model}")
     threshold, min_tweets = alert_settings()
     timeline = negative_timeline(result.scored, threshold, min_tweets)
-    headline(result, source, len(timeline.crossings))
+    top = st.container()  # the headline, once the groups' alerts are counted below
     input_report(result)
-    timeline_section(timeline, threshold)
-    if result.group_column:
-        group_section(result, timeline, threshold, min_tweets)
+    per_group = bool(result.group_column)
+    timeline_section(timeline, threshold, min_tweets, per_group)
+    group_alerts = group_section(result, timeline, threshold, min_tweets) if per_group else None
+    with top:
+        headline(result, source, len(timeline.crossings) if group_alerts is None else group_alerts, per_group)
     most_negative_section(result)
     corrections.label_next_section(result, scored_by())
 

@@ -93,10 +93,41 @@ def mixed_splits_warning(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> Non
         )
 
 
+MAIN_COLUMNS = {  # the figures that rank the runs, with labels short enough for the table to fit the page
+    "approach": st.column_config.TextColumn("Approach", width=190),
+    "run": st.column_config.TextColumn("Run", width=150),
+    "source": st.column_config.TextColumn("Source", width=90, help=COLUMN_FORMATS["source"].get("help")),
+    "accuracy (%)": st.column_config.NumberColumn("Accuracy", format="%.2f %%", width=80),
+    "macro F1 (%)": st.column_config.NumberColumn("Macro F1", format="%.2f %%", width=80),
+    "training time (s)": st.column_config.NumberColumn("Training", format="%.0f s", width=75),
+    "single-tweet latency p50 (ms)": st.column_config.NumberColumn(
+        "1 tweet", format="%.1f ms", width=70, help="median latency of a single tweet (p50)"
+    ),
+    "batched throughput (tweets/s)": st.column_config.NumberColumn(
+        "Tweets/s", format="%.0f", width=75, help="batched throughput when scoring"
+    ),
+    "inference cost per 1,000 tweets (USD)": st.column_config.NumberColumn(
+        "$ / 1,000 tweets", format="$%.6f", width=110, help="inference cost per 1,000 tweets (USD)"
+    ),
+}
+
+
 def summary_table(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
+    """The ranking figures in a table that fits the page; every other column in a second one, below."""
     mixed_splits_warning(table, set_name)
-    set_columns = {c: fmt.percent() for c in table.columns if c.startswith(SET_COLUMN_PREFIX)}
-    st.dataframe(table, hide_index=True, width="stretch", column_config={**COLUMN_FORMATS, **set_columns})
+    set_columns = {
+        c: st.column_config.NumberColumn(c.removeprefix(SET_COLUMN_PREFIX).capitalize(), format="%.2f %%", width=90)
+        for c in table.columns
+        if c.startswith(SET_COLUMN_PREFIX)
+    }
+    shown = {**MAIN_COLUMNS, **set_columns}
+    st.dataframe(
+        table, hide_index=True, width="stretch", column_order=[c for c in shown if c in table], column_config=shown
+    )
+    details = ["approach", "run", *[c for c in table.columns if c not in shown]]
+    with st.expander(f"Every other column ({', '.join(details[2:])})"):
+        st.caption("This table is wider than the page: scroll it sideways. The CSV below holds both tables.")
+        st.dataframe(table[details], hide_index=True, width="stretch", column_config=COLUMN_FORMATS)
     st.download_button(
         "Download as CSV",
         table.to_csv(index=False).encode("utf-8"),

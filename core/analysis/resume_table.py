@@ -346,7 +346,10 @@ def summary_table(
         )
         table = pd.concat([table, study], ignore_index=True) if len(table) else study
     text_columns = ["approach", "run", "source", "test split", "device", "serving backend", "cost basis", "notes"]
+    text_columns.append("lineage")
     table[text_columns] = table[text_columns].fillna("")
+    numbers = [c for c in table.columns if c not in text_columns]
+    table[numbers] = table[numbers].apply(pd.to_numeric, errors="coerce")  # a study row's blanks: NaN, never None
     return table.reset_index(drop=True)
 
 

@@ -15,6 +15,7 @@ from core import config
 from core.config import PROJECT_ROOT
 from core.inference.stream_input import NO_GROUP_VALUE
 from tests.support import airline
+from tests.support.streamlit import plotly_array
 
 TIMEOUT = 90
 
@@ -40,6 +41,10 @@ def chart_traces(at: AppTest) -> list[list[str]]:
     return [[t.get("name") for t in json.loads(c.proto.spec)["data"]] for c in at.get("plotly_chart")]
 
 
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
 def test_an_airline_export_is_split_by_airline_with_a_threshold_per_airline(runs, tmp_path):
     export = airline.write_airline_csv(tmp_path / "airline_tweets.csv")
     at = checked(AppTest.from_file(str(PROJECT_ROOT / "views" / "monitor.py"), default_timeout=TIMEOUT).run())
@@ -54,6 +59,15 @@ def test_an_airline_export_is_split_by_airline_with_a_threshold_per_airline(runs
     assert "Negative share per airline" in [s.value for s in at.subheader]
     traces = chart_traces(at)
     assert any(set(airline.AIRLINES) <= set(names) for names in traces)  # one line (and one bar) per airline
+    titles = [{a["text"] for a in c["layout"].get("annotations", ())} for c in charts(at)]
+    assert any(t >= set(airline.AIRLINES) for t in titles)  # one small chart per airline
+    for chart in charts(at):  # a window under the minimum tweets is never on a share line (no 0 % / 100 % spikes)
+        for line in (t for t in chart["data"] if t.get("mode") == "lines+markers" and "customdata" in t):
+            volumes = plotly_array(line["customdata"]).reshape(-1, 2)[:, 0]
+            assert (volumes >= 5).all(), line.get("name")
+    table = next(d.value for d in at.dataframe if "first crossing" in d.value.columns)
+    alerts = next(m for m in at.metric if m.label == "Alerts (all groups)")
+    assert int(alerts.value) == table["alerts (threshold crossings)"].sum() > 0  # the headline is the table's sum
     first = crossings(at)
     assert set(first.index) == {*airline.AIRLINES, NO_GROUP_VALUE}
     assert first.notna().to_dict() == {group: group == airline.BURSTING for group in first.index}

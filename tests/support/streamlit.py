@@ -34,3 +34,16 @@ def render(page: str):
 def texts(elements) -> str:
     """The values of a page's elements (its warnings, captions, code blocks…) as one string."""
     return "\n".join(str(e.value) for e in elements)
+
+
+def plotly_array(value):
+    """A plotly figure's array as Streamlit sends it (a list, or plotly's base64 {"dtype", "bdata", "shape"})."""
+    import base64
+
+    import numpy as np
+
+    if not isinstance(value, dict):
+        return np.asarray(value)
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    shape = [int(n) for n in str(value.get("shape", len(array))).split(",")]
+    return array.reshape(shape)

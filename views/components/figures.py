@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from core.analysis.resume_table import MEASURED, STUDY_SOURCE
 from core.analysis.timeline import Timeline
@@ -32,19 +33,40 @@ def short_run_label(label: str) -> str:
 # ------------------------------------------------------------------ Overview
 
 
-def accuracy_bars(table: pd.DataFrame):
-    """Test accuracy per run, as horizontal bars (table: core.analysis.compare.overview_table, scored rows)."""
-    fig = px.bar(
-        table.assign(label=table["approach"] + " · " + table["run"]),
-        x="accuracy (%)",
-        y="label",
-        orientation="h",
-        text=table["accuracy (%)"].map("{:.2f} %".format),
-        hover_data=["macro F1 (%)", "training time (s)", "single tweet latency p50 (ms)"],
-        title="Test accuracy (%) per run",
+def accuracy_dots(table: pd.DataFrame):
+    """Test accuracy per run as dots on an axis that spans the runs' accuracies (not 0-100 %, where 80.8 % and
+    83.4 % would look the same), best at the top (table: core.analysis.compare.overview_table, scored rows)."""
+    ranked = table.sort_values("accuracy (%)").assign(label=table["approach"] + " · " + table["run"])
+    low, high = accuracy_range(ranked["accuracy (%)"])
+    fig = go.Figure(
+        go.Scatter(
+            x=ranked["accuracy (%)"],
+            y=ranked["label"],
+            mode="markers+text",
+            marker={"size": 14, "color": CLASS_COLORS["positive"]},
+            text=ranked["accuracy (%)"].map("{:.2f} %".format),
+            textposition="middle right",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.2f} %<extra></extra>",
+        )
     )
-    fig.update_layout(yaxis_title=None, xaxis_range=[0, 100], height=140 + 45 * len(table))
+    fig.update_layout(
+        title="Test accuracy per run",
+        xaxis={"title": "test accuracy (%)", "range": [low, high], "ticksuffix": " %"},
+        yaxis_title=None,
+        height=140 + 45 * len(ranked),
+        margin={"l": 10, "r": 40, "t": 40, "b": 10},
+    )
     return fig
+
+
+def accuracy_range(accuracies: pd.Series) -> tuple[float, float]:
+    """An axis from a little below the worst to a little above the best accuracy (at least 10 points wide, within
+    0-100), so a few points' difference shows."""
+    low, high = float(accuracies.min()), float(accuracies.max())
+    pad = max(2.0, (10 - (high - low)) / 2)
+    low, high = max(0.0, float(np.floor(low - pad))), min(100.0, float(np.ceil(high + pad)))
+    return min(low, max(0.0, high - 10)), max(high, min(100.0, low + 10))
 
 
 # ------------------------------------------------------------------ Data
@@ -210,7 +232,7 @@ def accuracy_cost_figure(
             "training time (s)": ":.1f",
             cost_column: ":.6f",
         },
-        log_x=bool(len(measured)) and measured[cost_column].gt(0).all(),
+        log_x=(log_x := bool(len(measured)) and measured[cost_column].gt(0).all()),
     )
     fig.update_traces(marker={"size": 13, "line": {"width": 1, "color": "#0B1F3A"}})
     for _, row in table[table["source"] == STUDY_SOURCE].iterrows():
@@ -228,29 +250,53 @@ def accuracy_cost_figure(
         xaxis_title=cost_column,
         yaxis_title=accuracy_title,
     )
-    fig.update_xaxes(exponentformat="power", tickprefix="$")  # not "4µ": these are dollars
+    if log_x:  # a few labelled dollar amounts, not plotly's "4 5 6 … $10^-5 2 3"
+        values, labels = dollar_ticks(measured[cost_column])
+        fig.update_xaxes(tickvals=values, ticktext=labels, minor={"showgrid": False})
+    else:
+        fig.update_xaxes(tickprefix="$", tickformat=",.2~f")
     return fig
+
+
+def dollar_ticks(costs: pd.Series) -> tuple[list[float], list[str]]:
+    """Tick values for a log axis of dollar amounts: 1, 2 and 5 in each power of ten the costs span (only the
+    powers of ten past three decades), written as plain amounts ("$0.00002")."""
+    low, high = np.floor(np.log10(costs.min())), np.ceil(np.log10(costs.max()))
+    high = max(high, low + 1)
+    steps = (1,) if high - low > 3 else (1, 2, 5)
+    values = [m * 10.0**e for e in range(int(low), int(high) + 1) for m in steps if m * 10.0**e <= 10**high]
+    return values, [dollar_label(v) for v in values]
+
+
+def dollar_label(value: float) -> str:
+    decimals = max(0, -int(np.floor(np.log10(value))))
+    return f"${value:,.{decimals}f}"
 
 
 # ------------------------------------------------------------------ Monitor
 
 
-def timeline_figure(timeline: Timeline, threshold: float):
-    """Negative share per bucket, the alert threshold line, alert buckets and crossings highlighted."""
+def timeline_figure(timeline: Timeline, threshold: float, min_tweets: int = 1):
+    """Negative share per bucket, the alert threshold line, alert buckets and crossings highlighted. A bucket with
+    fewer than `min_tweets` tweets says little (1 of 1 is 100 %): it is a faded dot off the line, never a spike."""
     b = timeline.buckets
     x = b["start"] if timeline.by == "time" else (b["start"] + b["end"]) / 2
+    enough = b["tweets"] >= min_tweets
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=b["share"] * 100,
+            x=x[enough],
+            y=b.loc[enough, "share"] * 100,
             mode="lines+markers",
             name="negative share",
             line={"color": "#4FA3E0", "width": 2},
-            customdata=np.stack([b["tweets"], b["negative"]], axis=-1),
+            customdata=np.stack([b.loc[enough, "tweets"], b.loc[enough, "negative"]], axis=-1),
             hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets<extra></extra>",
         )
     )
+    few = b[~enough & (b["tweets"] > 0)]
+    if len(few):
+        fig.add_trace(_few_tweets_trace(x[few.index], few, "#4FA3E0", f"fewer than {min_tweets} tweets (faded)"))
     alerts = b[b["alert"]]
     if len(alerts):
         fig.add_trace(
@@ -351,55 +397,95 @@ def spike_outline(rows: pd.DataFrame) -> list[int]:
     return (rows["spike_alert"].astype(int) * 3).tolist()
 
 
+def _few_tweets_trace(x, rows: pd.DataFrame, color: str, name: str, showlegend: bool = True) -> go.Scatter:
+    """The buckets with too few tweets to read: small faded dots, apart from the line (`rows`: tweets or volume,
+    negative, share)."""
+    volume = rows["tweets"] if "tweets" in rows else rows["volume"]
+    return go.Scatter(
+        x=x,
+        y=rows["share"] * 100,
+        mode="markers",
+        name=name,
+        showlegend=showlegend,
+        marker={"color": color, "size": 6, "opacity": 0.25},
+        customdata=np.stack([volume, rows["negative"]], axis=-1),
+        hovertemplate="%{customdata[1]} of %{customdata[0]} tweets: too few to read<extra></extra>",
+    )
+
+
+SMALL_MULTIPLE_ROW_PX = 190
+
+
 def group_share_figure(windows: pd.DataFrame, groups: list[str], bucket_label: str):
-    """Negative share per window, one line per group (core.monitor.groups.breaches rows), each group's threshold
-    dotted in its colour and the windows over it marked, in the style of timeline_figure."""
-    fig = go.Figure()
+    """Negative share per window, one small chart per group (core.monitor.groups.breaches rows) on the same axes,
+    two a row: the share line over the windows with the group's minimum tweets, the windows with fewer as faded
+    dots, the group's threshold dotted and the windows over it marked."""
+    cols = 2 if len(groups) > 1 else 1
+    rows = max(1, -(-len(groups) // cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        subplot_titles=[str(g) for g in groups],
+        vertical_spacing=min(0.12, 0.5 / rows),
+        horizontal_spacing=0.05,
+    )
     for i, group in enumerate(groups):
-        for trace in _group_share_traces(windows[windows["group"] == group], str(group), _group_color(i)):
-            fig.add_trace(trace)
+        for trace in _group_share_traces(windows[windows["group"] == group], str(group)):
+            fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
+    for name, style in GROUP_LEGEND.items():  # the legend once, not once per group
+        fig.add_trace(go.Scatter(x=[None], y=[None], name=name, **style), row=1, col=1)
+    fig.update_yaxes(range=[0, 100], ticksuffix=" %", nticks=3)
+    fig.update_yaxes(title_text=f"negative per {bucket_label}", col=1)
     fig.update_layout(
-        yaxis={"title": f"negative tweets per {bucket_label} (%)", "range": [0, 100]},
-        xaxis={"title": "time (UTC)"},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        height=380,
-        legend=TOP_LEGEND,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=60 + SMALL_MULTIPLE_ROW_PX * rows,
+        legend=TOP_LEGEND | {"y": 1.0 + 40 / (60 + SMALL_MULTIPLE_ROW_PX * rows)},
     )
     return fig
 
 
-def _group_share_traces(rows: pd.DataFrame, name: str, color: str) -> list[go.Scatter]:
-    """A group's share line, its threshold (dotted) and its windows over the threshold (diamonds)."""
+GROUP_LEGEND = {
+    "negative share": {"mode": "lines+markers", "line": {"color": CLASS_COLORS["positive"], "width": 2}},
+    "too few tweets (faded)": {"mode": "markers", "marker": {"color": CLASS_COLORS["positive"], "opacity": 0.25}},
+    "threshold": {"mode": "lines", "line": {"color": "#D9534F", "dash": "dot", "width": 1}},
+    "over the threshold": {"mode": "markers", "marker": {"color": ALERT_ORANGE, "size": 10, "symbol": "diamond"}},
+}
+
+
+def _group_share_traces(rows: pd.DataFrame, name: str) -> list[go.Scatter]:
+    """A group's share line (its windows with enough tweets), its small windows faded, its threshold (dotted) and
+    its windows over the threshold (diamonds); styled as GROUP_LEGEND, which names them once for every group."""
+    enough = rows[rows["volume"] >= rows["min_volume"]]
+    few = rows[(rows["volume"] < rows["min_volume"]) & (rows["volume"] > 0)]
     hot = rows[rows["share_alert"]]
+    share = GROUP_LEGEND["negative share"] | {"marker": {"size": 5}}
     return [
         go.Scatter(
-            x=rows["start"],
-            y=rows["share"] * 100,
-            mode="lines+markers",
-            name=name,
-            line={"color": color, "width": 2},
+            x=enough["start"],
+            y=enough["share"] * 100,
+            showlegend=False,
             cliponaxis=False,  # a point at 100 % drawn whole
-            customdata=np.stack([rows["volume"], rows["negative"]], axis=-1),
-            hovertemplate="%{y:.1f} % negative<br>%{customdata[1]} of %{customdata[0]} tweets",
+            customdata=np.stack([enough["volume"], enough["negative"]], axis=-1),
+            hovertemplate=f"{name}: %{{y:.1f}} % negative<br>%{{customdata[1]}} of %{{customdata[0]}} tweets<extra></extra>",
+            **share,
         ),
+        _few_tweets_trace(few["start"], few, CLASS_COLORS["positive"], name, showlegend=False),
         go.Scatter(
             x=rows["start"],
             y=rows["threshold"] * 100,
-            mode="lines",
-            name=name,
             showlegend=False,
-            line={"color": color, "dash": "dot", "width": 1},
-            hovertemplate="threshold %{y:.0f} %",
+            hovertemplate="threshold %{y:.0f} %<extra></extra>",
+            **GROUP_LEGEND["threshold"],
         ),
         go.Scatter(
             x=hot["start"],
             y=hot["share"] * 100,
-            mode="markers",
-            name=name,
             showlegend=False,
             cliponaxis=False,
-            marker={"color": ALERT_ORANGE, "size": 11, "symbol": "diamond", "line": {"color": color, "width": 2}},
-            hovertemplate="%{y:.1f} % negative: alert",
+            hovertemplate=f"{name}: %{{y:.1f}} % negative: alert<extra></extra>",
+            **GROUP_LEGEND["over the threshold"],
         ),
     ]
 

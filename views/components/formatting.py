@@ -45,6 +45,13 @@ def probability(label: str | None = None, **options) -> st.column_config.Progres
 # ------------------------------------------------------------------ sentences
 
 
+def signed_points(value: float, decimals: int = 1) -> str:
+    """A difference in percentage points with its sign ("+2.3 points"); one that rounds to zero is "0.0 points",
+    never "-0.0 points"."""
+    rounded = round(value, decimals)
+    return f"{0:.{decimals}f} points" if rounded == 0 else f"{rounded:+.{decimals}f} points"
+
+
 def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 

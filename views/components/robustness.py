@@ -228,5 +228,5 @@ def threshold_note(where, threshold: float, model: tuple[str, str] | None) -> No
     where.caption(
         f"{counted} On its test split this model's P(positive) is off by {calibration['ECE (points)']:.1f} points "
         f"on average (ECE), and it calls {called:.1f} % of the tweets negative where {truly:.1f} % are "
-        f"({called - truly:+.1f} points), so a bucket's share can be off by about that much before any sampling noise."
+        f"({fmt.signed_points(called - truly)}), so a bucket's share can be off by about that much before any sampling noise."
     )
