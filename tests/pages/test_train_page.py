@@ -49,11 +49,14 @@ def test_the_train_page_form_has_one_widget_per_option(tmp_path, monkeypatch):
     for spec in trainers().values():
         at.selectbox[0].set_value(spec.key).run()
         assert not at.exception, at.exception
+        defaults = {f.name: fields.default_of(f) for f in options.form_fields(spec.options)}
         for field in options.form_fields(spec.options):
             widget = "selectbox" if field.name == "init_from" else WIDGETS[fields.option_kind(spec.options, field)]
-            label = field.name.replace("_", " ")
+            key = f"opt-{spec.key}-{field.name}"
             shown = 0 if not spec.run_kind.trains and field.name in EXTRA_DATA_FIELDS else 1  # no training split
-            assert [w.label for w in getattr(at, widget)].count(label) == shown, (spec.key, field.name)
+            shown *= fields.applies(field, defaults)  # e.g. no hashing size with the default TF-IDF features
+            assert [w.key for w in getattr(at, widget)].count(key) == shown, (spec.key, field.name)
+            assert all(w.label != field.name for w in getattr(at, widget) if w.key == key)  # words, not the name
         shown = "\n".join(str(c.value) for c in at.code)
         assert f"python -m {spec.module} --data " in shown and "--output RUN_DIR" in shown
 
@@ -73,7 +76,7 @@ def test_the_train_page_continues_a_finished_run_of_its_kind_picked_by_name(tmp_
     monkeypatch.setenv("BADBUZZ_DATA", str(make_tweets_csv(tmp_path / "tweets.csv")))
     at = AppTest.from_file(str(PROJECT_ROOT / "views" / "train.py"), default_timeout=90).run()
     at.selectbox[0].set_value("keras").run()
-    parent = next(w for w in at.selectbox if w.label == "init from")
+    parent = next(w for w in at.selectbox if w.label == "Continue from run")
     assert parent.value is None and len(parent.options) == 2 and "lstm-a" in parent.options[1]
     parent.set_value("lstm-a").run()
     assert not at.exception and "--init-from lstm-a" in "\n".join(str(c.value) for c in at.code)
