@@ -264,6 +264,10 @@ def group_charts(windows: pd.DataFrame, ordered: list[str], bucket_label: str) -
     """The share and the volume of the groups with the most tweets; the others named below."""
     charted, rest = ordered[:CHARTED_GROUPS], ordered[CHARTED_GROUPS:]
     st.plotly_chart(figures.group_share_figure(windows, charted, bucket_label), width="stretch")
+    st.caption(
+        "One chart per group, same axes. The line joins the windows with at least the group's minimum tweets (a bar: "
+        "the estimate's 90 % interval); a window with fewer is a faded dot, too small to read."
+    )
     st.plotly_chart(figures.group_volume_figure(windows, charted, bucket_label), width="stretch")
     if rest:
         st.caption(f"Not charted (fewer tweets, in the table below): {', '.join(rest)}.")

@@ -78,8 +78,8 @@ TREND_WINDOWS = 4  # the latest window's share is compared with the pooled share
 
 
 def buzz_by_group(windows: pd.DataFrame, open_alerts: pd.Series, before: int = TREND_WINDOWS) -> pd.DataFrame:
-    """The state of the buzz per group, from `windows` (the feed's windows: group, start, volume, negative,
-    share, min_volume) and the open alerts per group: the latest window (`latest`, `tweets`, `share`, `enough`:
+    """The state of the buzz per group, from `windows` (the feed's windows: group, start, volume, share,
+    min_volume) and the open alerts per group: the latest window (`latest`, `tweets`, `share`, `enough`:
     at least the group's minimum tweets), its change against the pooled share of the `before` windows before it
     (`change`, in share points, NaN without tweets before), the shares of the shown windows (`history`, for a
     sparkline; a window below the minimum is left out), `open_alerts` and a word for it all (`status`: alert open,
@@ -92,7 +92,8 @@ def buzz_by_group(windows: pd.DataFrame, open_alerts: pd.Series, before: int = T
     for group, frame in windows.sort_values("start").groupby("group", sort=False):
         last = frame.iloc[-1]
         previous = frame.iloc[-1 - before : -1]
-        pooled = previous["negative"].sum() / previous["volume"].sum() if previous["volume"].sum() else float("nan")
+        volume = previous["volume"].sum()  # the windows' shares (estimates) weighed by their tweets
+        pooled = (previous["share"].fillna(0) * previous["volume"]).sum() / volume if volume else float("nan")
         enough = frame["volume"] >= frame["min_volume"]
         rows.append(
             {

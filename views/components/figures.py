@@ -461,6 +461,15 @@ def _group_share_traces(rows: pd.DataFrame, name: str) -> list[go.Scatter]:
     few = rows[(rows["volume"] < rows["min_volume"]) & (rows["volume"] > 0)]
     hot = rows[rows["share_alert"]]
     share = GROUP_LEGEND["negative share"] | {"marker": {"size": 5}}
+    if {"share_low", "share_high"} <= set(enough.columns):  # the estimate's 90 % interval (core.monitor.groups)
+        share["error_y"] = {
+            "type": "data",
+            "array": (enough["share_high"] - enough["share"]) * 100,
+            "arrayminus": (enough["share"] - enough["share_low"]) * 100,
+            "thickness": 1,
+            "width": 0,
+            "color": "rgba(31, 143, 229, 0.45)",
+        }
     return [
         go.Scatter(
             x=enough["start"],
