@@ -15,7 +15,7 @@ from core.evaluation.eval_sets import TEST_SPLIT
 from core.models.base import THRESHOLD
 from core.run_kinds import is_cloud
 from core.tracking.runs import runs_signature
-from views.components import figures, robustness
+from views.components import figures, gauge, robustness
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
@@ -276,28 +276,6 @@ def evaluate_picked(picked: list, key: str, name: str) -> None:
     st.rerun()
 
 
-def gauge_section(picked: list) -> None:
-    """The gauge (python -m core.evaluate --gauge): the error table, then one gauge's windows over time."""
-    table = cmp.gauge_table(picked)
-    if table.empty:
-        return
-    st.subheader("Gauge: the negative share against the truth")
-    st.dataframe(table, hide_index=True, column_config={"coverage (%)": fmt.percent()})
-    st.caption(
-        "Per group and time window of a labelled file: the true negative share (neutral tweets included) against "
-        "the estimate and its 90 % interval. Alert recall and precision are at the monitor's threshold."
-    )
-    choices = {f"{row['run']} · {row['gauge file']}": i for i, row in table.iterrows()}
-    chosen = st.selectbox("Gauge over time", list(choices), key="compare_gauge")
-    row = table.loc[choices[chosen]]
-    run = next(r for r in picked if cmp.run_label(r) == row["run"])
-    windows = cmp.gauge_windows(run, row["gauge file"])
-    if windows is not None and len(windows):
-        groups = sorted(windows["group"].astype(str).unique())
-        figure = figures.gauge_figure(windows.assign(group=windows["group"].astype(str)), groups, row["threshold"])
-        st.plotly_chart(figure)
-
-
 def main() -> None:
     st.title("Compare")
     signature = runs_signature(runs_dir())
@@ -317,7 +295,7 @@ def main() -> None:
     confusion_section(set_runs, set_name)
     curves_section(set_runs, set_name)
     training_section(picked)
-    gauge_section(picked)
+    gauge.gauge_section(picked, key="compare_gauge")
     tweet_sections(set_runs, signature, set_name)
     robustness.calibration_section(cmp.set_prediction_frames(set_runs, set_name), set_name)
     robustness.behaviour_section(picked)

@@ -20,7 +20,7 @@ from core.inference.stream_input import CsvLayout, MonitorError, inspect_csv, pa
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules, RulesError
 from core.run_kinds import local_kinds
-from views.components import corrections, figures, monitor_feed, robustness
+from views.components import corrections, figures, gauge, monitor_feed, robustness
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
@@ -387,6 +387,16 @@ def show_result(result: MonitorResult, source: str) -> None:
         headline(result, source, len(timeline.crossings) if group_alerts is None else group_alerts, per_group)
     most_negative_section(result)
     corrections.label_next_section(result, scored_by())
+    run_gauge_section(scored_by())
+
+
+def run_gauge_section(model: tuple[str, str] | None) -> None:
+    """How far the scoring run's share was from the truth on labelled files, when it was gauged."""
+    if not model or model[0] != "run":
+        return
+    run = next((r for r in load_runs() if str(r.path) == model[1]), None)
+    if run is not None:
+        gauge.gauge_section([run], key="monitor_gauge", title="How far this run's share was from the truth")
 
 
 def read_layout(data: bytes) -> CsvLayout | None:

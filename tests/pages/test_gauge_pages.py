@@ -38,3 +38,21 @@ def test_resume_has_a_gauge_error_column(gauged_run):
     assert not at.exception, [e.value for e in at.exception]
     by_run = at.dataframe[0].value.set_index("run")[gauge_column("airline")]
     assert pd.notna(by_run["logreg-a"]) and by_run["logreg-a"] == pytest.approx(gauged_run["metrics"]["mae"])
+
+
+def test_the_monitor_shows_the_gauge_of_the_run_that_scored(gauged_run, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from core.config import PROJECT_ROOT
+
+    export = tmp_path / "tweets.csv"
+    export.write_text("text\nmy bag is lost again\ngreat crew thanks\n")
+    at = AppTest.from_file(str(PROJECT_ROOT / "views" / "monitor.py"), default_timeout=90).run()
+    at.file_uploader[0].set_value((export.name, export.read_bytes(), "text/csv"))
+    at.run()
+    next(b for b in at.button if b.label == "Score").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "How far this run's share was from the truth" in [s.value for s in at.subheader]
+    table = next(d.value for d in at.dataframe if "MAE (points)" in d.value.columns)
+    assert table["MAE (points)"].tolist() == [gauged_run["metrics"]["mae"]]
