@@ -161,7 +161,8 @@ def disagreements_section(aligned: pd.DataFrame, texts, row_ids: dict) -> None:
     if len(prob_columns) < 2:
         st.caption("Pick at least two runs with predictions on this set to see where they disagree.")
         return
-    true_filter = st.radio("True label", ["all", "negative", "positive"], horizontal=True)
+    neutral = ["neutral"] if (aligned["label"] == "neutral").any() else []  # three-way runs' neutral tweets
+    true_filter = st.radio("True label", ["all", "negative", *neutral, "positive"], horizontal=True)
     found, total = cmp.disagreements(
         aligned, texts, None if true_filter == "all" else true_filter, limit=MAX_DISAGREEMENTS
     )

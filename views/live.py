@@ -35,6 +35,7 @@ STATUS_HINTS = {"offline": "warning", "timeout": "warning", "error": "error", li
 LABEL_HEADINGS = {
     CLASS_NAMES[1]: ":blue[:material/sentiment_satisfied: positive]",
     CLASS_NAMES[0]: ":orange[:material/sentiment_dissatisfied: negative]",
+    "neutral": ":gray[:material/sentiment_neutral: neutral]",
 }
 PRESENTATION_CSS = """<style>
 .st-key-live-big h1 { font-size: 2.8rem; white-space: nowrap; }
@@ -170,7 +171,9 @@ def show_answer(answer: live.Answer, presentation: bool, runs_by_id: dict, text:
         st.markdown(f"{'#' if presentation else '###'} {LABEL_HEADINGS[answer.label]}")
         if answer.service_label and answer.service_label != answer.label and not presentation:
             st.caption(f"the service's own label: {answer.service_label}")
-        st.progress(min(max(answer.p_pos, 0.0), 1.0), text=f"P(positive) = {answer.p_pos:.3f}")
+        # a three-way answer (a run that learned neutral, Azure AI Language): one bar per class
+        for name, p in (answer.probabilities or {"positive": answer.p_pos}).items():
+            st.progress(min(max(p, 0.0), 1.0), text=f"P({name}) = {p:.3f}")
         if not presentation:
             st.caption(fmt.answer_details(answer))
             explanations.card_button(answer, runs_by_id, model_cache(), text)
@@ -199,6 +202,7 @@ def show_history(history: list[dict]) -> None:
             hide_index=True,
             column_config={
                 "P(positive)": fmt.probability(),
+                "P(neutral)": fmt.probability(),
                 "latency (ms)": fmt.milliseconds(1),
                 "cost (USD)": fmt.dollars(),
             },

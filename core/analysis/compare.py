@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from core.analysis.lineage import describe as describe_lineage
+from core.data.labels import PROBABILITY_COLUMNS, is_three_way, label_names, predictions_proba, run_classes
 from core.evaluation import eval_sets
 from core.evaluation.eval_sets import TEST_SPLIT
-from core.models.base import CLASS_NAMES, THRESHOLD, is_positive, labels_for
+from core.models.base import CLASS_NAMES, THRESHOLD, is_positive, labels_for, labels_from_proba
 
 
 def train_commands(data_path: str | Path | None = None) -> dict[str, str]:
@@ -135,6 +136,9 @@ def metrics_table(runs: list) -> pd.DataFrame:
                 "macro precision (%)": _pct(macro.get("precision")),
                 "macro recall (%)": _pct(macro.get("recall")),
                 "macro F1 (%)": _pct(test.get("f1_macro", macro.get("f1"))),
+                # a three-way run (neutral as a class): its classes and the neutral class's F1; none for a binary run
+                "classes": "/".join(run_classes(run.meta)) if is_three_way(run_classes(run.meta)) else None,
+                "neutral F1 (%)": _pct(((test.get("per_class") or {}).get("neutral") or {}).get("f1")),
                 **set_accuracies(run, names),
                 "ROC AUC": _round(test.get("roc_auc"), 4),
                 "average precision": _round(test.get("average_precision"), 4),
@@ -163,18 +167,18 @@ def _round(value, digits: int):
 
 def confusion(run, normalize: bool = False, set_name: str = TEST_SPLIT) -> pd.DataFrame | None:
     """The confusion matrix on a set (rows: true class, columns: predicted), counts or row-normalised (%)."""
-    matrix = set_report(run, set_name).get("confusion_matrix")
+    report = set_report(run, set_name)
+    matrix = report.get("confusion_matrix")
     if matrix is None:
         return None
+    names = report.get("labels") or list(CLASS_NAMES)  # a three-way run's matrix is 3x3
     values = np.asarray(matrix, dtype=float)
     if normalize:
         values = 100 * values / np.clip(values.sum(axis=1, keepdims=True), 1, None)
         values = values.round(1)
     else:
         values = values.astype(int)
-    return pd.DataFrame(
-        values, index=[f"true {c}" for c in CLASS_NAMES], columns=[f"predicted {c}" for c in CLASS_NAMES]
-    )
+    return pd.DataFrame(values, index=[f"true {c}" for c in names], columns=[f"predicted {c}" for c in names])
 
 
 def curve_points(runs: list, curve: str, set_name: str = TEST_SPLIT) -> pd.DataFrame:
@@ -237,9 +241,20 @@ def embedding_coverage(runs: list) -> pd.DataFrame:
 
 
 def load_predictions(run, set_name: str = TEST_SPLIT) -> pd.DataFrame | None:
-    """row_id, label, p_pos of a run on a set (test_predictions.csv for the test split), or None when it has none."""
+    """row_id, label, p_pos (and a three-way run's p_negative, p_neutral, p_positive) of a run on a set
+    (test_predictions.csv for the test split), or None when it has none."""
     preds = eval_sets.set_predictions(Path(run.path), set_name)
-    return None if preds is None else preds[["row_id", "label", "p_pos"]]
+    if preds is None:
+        return None
+    return preds[["row_id", "label", "p_pos", *(c for c in PROBABILITY_COLUMNS.values() if c in preds)]]
+
+
+def named_labels(run, preds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(true label, predicted label) names of a run's predictions, by its classes (binary or three-way)."""
+    classes = run_classes(run.meta)
+    if not is_three_way(classes) or PROBABILITY_COLUMNS["neutral"] not in preds:
+        classes = CLASS_NAMES
+    return label_names(preds["label"], classes), labels_from_proba(predictions_proba(preds, classes), classes)
 
 
 def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
@@ -261,22 +276,39 @@ def test_texts(runs: list) -> tuple[pd.Series | None, str | None]:
     return merged[~merged.index.duplicated()], ("; ".join(problems) or None)
 
 
+PREDICTED = "predicted label · "  # the aligned table's hidden label columns (moved to its attrs)
+
+
 def aligned_predictions(runs: list, set_name: str = TEST_SPLIT) -> pd.DataFrame:
-    """Wide table: row_id, label, then P(positive) per run, on the tweets of the set every run scored."""
+    """Wide table: row_id, label (the true class's name), then P(positive) per run, on the tweets of the set every
+    run scored (binary and three-way runs meet on the tweets both have). Each run's predicted labels are in
+    `attrs["predicted"]` ({run label: names, row-aligned}): a three-way run's label is not P(positive)'s."""
     table = None
     for run in runs:
         preds = load_predictions(run, set_name)
         if preds is None:
             continue
-        preds = preds.rename(columns={"p_pos": run_label(run)})
-        table = preds if table is None else table.merge(preds, on=["row_id", "label"], how="inner")
-    return table if table is not None else pd.DataFrame(columns=["row_id", "label"])
+        truth, predicted = named_labels(run, preds)
+        name = run_label(run)
+        frame = pd.DataFrame(
+            {"row_id": preds["row_id"], "label": truth, name: preds["p_pos"], PREDICTED + name: predicted}
+        )
+        table = frame if table is None else table.merge(frame, on=["row_id", "label"], how="inner")
+    if table is None:
+        return pd.DataFrame(columns=["row_id", "label"])
+    hidden = [c for c in table.columns if c.startswith(PREDICTED)]
+    predicted = {c[len(PREDICTED) :]: table[c].to_numpy() for c in hidden}
+    table = table.drop(columns=hidden)
+    table.attrs["predicted"] = predicted
+    return table
 
 
 def _with_text(frame: pd.DataFrame, texts: pd.Series | None) -> pd.DataFrame:
     frame = frame.copy()
     frame.insert(1, "text", frame["row_id"].map(texts) if texts is not None else None)
-    frame["true label"] = frame.pop("label").map(dict(enumerate(CLASS_NAMES)))
+    labels = frame.pop("label")
+    numeric = pd.api.types.is_numeric_dtype(labels)
+    frame["true label"] = labels.map(dict(enumerate(CLASS_NAMES))) if numeric else labels
     return frame
 
 
@@ -290,12 +322,17 @@ def disagreements(
     prob_cols = [c for c in aligned.columns if c not in ("row_id", "label")]
     if len(prob_cols) < 2:
         return pd.DataFrame(columns=["row_id", "text", *prob_cols, "true label"]), 0
-    probs = aligned[prob_cols].to_numpy()
-    predicted = is_positive(probs)
-    differ = predicted.any(axis=1) & ~predicted.all(axis=1)
+    labels = aligned.attrs.get("predicted") or {}
+    if all(c in labels for c in prob_cols):  # each run's own decision (a three-way run's most probable class)
+        predicted = np.column_stack([labels[c] for c in prob_cols])
+        differ = (predicted != predicted[:, :1]).any(axis=1)
+    else:
+        positive = is_positive(aligned[prob_cols].to_numpy())
+        differ = positive.any(axis=1) & ~positive.all(axis=1)
     found = aligned[differ]
     if true_label is not None:
-        found = found[found["label"] == CLASS_NAMES.index(true_label)]
+        wanted = CLASS_NAMES.index(true_label) if pd.api.types.is_numeric_dtype(found["label"]) else true_label
+        found = found[found["label"] == wanted]
     spread = found[prob_cols].max(axis=1) - found[prob_cols].min(axis=1)
     found = found.assign(spread=spread.round(4)).sort_values("spread", ascending=False)
     return _with_text(found.head(limit), texts).reset_index(drop=True), int(len(found))
@@ -304,14 +341,22 @@ def disagreements(
 def confident_mistakes(
     run, texts: pd.Series | None = None, n: int = 10, set_name: str = TEST_SPLIT
 ) -> pd.DataFrame | None:
-    """The run's n wrong predictions on a set with the most confidence (P(positive) furthest from THRESHOLD)."""
+    """The run's n wrong predictions on a set with the most confidence (P(positive) furthest from THRESHOLD; a
+    three-way run: the probability of the class it predicted)."""
     preds = load_predictions(run, set_name)
     if preds is None:
         return None
-    wrong = preds[is_positive(preds["p_pos"]) != (preds["label"] == 1)]
-    wrong = wrong.assign(confidence=(wrong["p_pos"] - THRESHOLD).abs() * 2)  # 0 = undecided, 1 = fully sure
-    top = wrong.sort_values("confidence", ascending=False).head(n)
-    top = top.assign(predicted=labels_for(top["p_pos"]))
+    if PROBABILITY_COLUMNS["neutral"] not in preds:  # binary: as it always was
+        wrong = preds[is_positive(preds["p_pos"]) != (preds["label"] == 1)]
+        wrong = wrong.assign(confidence=(wrong["p_pos"] - THRESHOLD).abs() * 2)  # 0 = undecided, 1 = fully sure
+        top = wrong.sort_values("confidence", ascending=False).head(n)
+        top = top.assign(predicted=labels_for(top["p_pos"]))
+        return _with_text(top, texts).rename(columns={"p_pos": "P(positive)"}).reset_index(drop=True)
+    truth, predicted = named_labels(run, preds)
+    confidence = preds[list(PROBABILITY_COLUMNS.values())].max(axis=1)
+    frame = preds.assign(label=truth, predicted=predicted, confidence=confidence)
+    top = frame[truth != predicted].sort_values("confidence", ascending=False).head(n)
+    top = top.drop(columns=list(PROBABILITY_COLUMNS.values()))
     return _with_text(top, texts).rename(columns={"p_pos": "P(positive)"}).reset_index(drop=True)
 
 
@@ -381,7 +426,8 @@ def set_prediction_frames(runs: list, set_name: str = TEST_SPLIT) -> dict[str, p
     for run in runs:
         preds = load_predictions(run, set_name)
         if preds is not None and len(preds):
-            frames[run_label(run)] = preds[["label", "p_pos"]].reset_index(drop=True)
+            keep = ["label", "p_pos", *(c for c in PROBABILITY_COLUMNS.values() if c in preds)]  # three-way: all
+            frames[run_label(run)] = preds[keep].reset_index(drop=True)
     return frames
 
 

@@ -283,7 +283,8 @@ def test_split_label(run: RunInfo) -> str:
     if not data.get("split_id"):
         return ""
     name = source_name(data.get("source") or "")
-    return f"{name} · {data['split_id']}" if name else data["split_id"]
+    three_way = " · negative/neutral/positive" if data.get("classes") == 3 else ""  # neutral is a class there
+    return (f"{name} · {data['split_id']}" if name else data["split_id"]) + three_way
 
 
 def test_splits(table: pd.DataFrame) -> pd.Series:

@@ -53,7 +53,8 @@ def negative_timeline(
     (one angry tweet in an empty hour is not a bad buzz).
     """
     rated = scored[scored["p_pos"].notna()].copy()
-    rated["negative"] = ~is_positive(rated["p_pos"])
+    # the label decides (a three-way run's neutral tweet is not negative); without labels, P(positive) does
+    rated["negative"] = rated["label"].eq("negative") if "label" in rated else ~is_positive(rated["p_pos"])
     timed = rated[rated["timestamp"].notna()]
     if len(timed):
         span = timed["timestamp"].max() - timed["timestamp"].min()

@@ -21,6 +21,7 @@ from core.azure.credentials import (
 )
 from core.azure.errors import ServiceError
 from core.azure.protocol import ENDPOINT_MAX_CHARS, ENDPOINT_MAX_TEXTS, ServiceResult
+from core.data.labels import BINARY_CLASSES, classes_for
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -34,6 +35,7 @@ class EndpointClient:
 
     key = "azure-endpoint"
     name = "Azure ML endpoint"
+    classes = BINARY_CLASSES  # the served run's, once an answer said (a three-way run answers with its classes)
 
     def __init__(
         self,
@@ -116,8 +118,19 @@ class EndpointClient:
                 rows = send[start : start + self.batch_size]
                 body = self._post(session, url, headers, [texts[i] for i in rows], result)
                 for i, p, label in zip(rows, body["p_pos"], body["labels"]):
-                    result.p_pos[i], result.labels[i] = float(p), label
+                    result.p_pos[i], result.labels[i] = (None if p is None else float(p)), label
+                if "classes" in body:  # a three-way run: its class probabilities too
+                    self._keep_proba(body, rows, result)
+        self.classes = result.classes
         return result
+
+    @staticmethod
+    def _keep_proba(body: dict, rows: list[int], result: ServiceResult) -> None:
+        result.classes = classes_for(body["classes"])
+        if not result.proba:
+            result.proba = [None] * len(result.p_pos)
+        for i, row in zip(rows, body["proba"]):
+            result.proba[i] = None if row is None else [float(v) for v in row]
 
     def _post(self, session, url: str, headers: dict, texts: list[str], result: ServiceResult) -> dict:
         try:
@@ -149,6 +162,8 @@ class EndpointClient:
             body = response.json()
             if len(body["p_pos"]) != len(texts) or len(body["labels"]) != len(texts):
                 raise ValueError("one answer per text expected")
+            if "classes" in body and (len(body["proba"]) != len(texts) or not classes_for(body["classes"])):
+                raise ValueError("one class-probability row per text expected")
         except (ValueError, KeyError, TypeError) as exc:
             raise ServiceError(
                 f"Azure ML endpoint {url} answered something that is not a Bad Buzz scoring reply "

@@ -5,8 +5,11 @@ At most 10 documents per request; a document over 5,120 characters is truncated 
 Retry-After; a 403 "out of call volume quota" or a bad key stops the batch with a clear message. Every answer is
 cached (same text, same API version: never billed twice) and every batch goes through the spend guard first.
 
-P(positive) = positive / (positive + negative) confidence, so thresholding it at 0.5 folds neutral and mixed
-answers into whichever polar side the service leaned to; the service's own 4-way label is kept as well.
+The service answers three ways: `ServiceResult.proba` holds its negative / neutral / positive confidence scores
+(`classes` = core.data.labels.THREE_CLASSES), which every scoring path uses, so its neutral stays neutral.
+`p_pos` is the folded P(positive) = positive / (positive + negative) confidence, which thresholded at 0.5 folds
+neutral and mixed answers into whichever polar side the service leaned to (the evaluation's "neutral folded"
+figure); the service's own 4-way label is kept as well.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from core.azure.credentials import (
 from core.azure.errors import ServiceError
 from core.azure.protocol import ServiceResult
 from core.azure.spend import Reservation, SpendGuard
+from core.data.labels import THREE_CLASSES
 from core.pricing import text_records
 from core.text.language import UNDETERMINED, detect_language
 
@@ -42,6 +46,13 @@ QUOTA_MARKER = "out of call volume quota"
 def p_positive(scores: dict) -> float:
     polar = scores["positive"] + scores["negative"]
     return scores["positive"] / polar if polar > 0 else 0.5
+
+
+def class_scores(scores: dict) -> list[float]:
+    """The negative / neutral / positive confidence scores (THREE_CLASSES order), normalised to sum to 1."""
+    row = [float(scores[name]) for name in THREE_CLASSES]
+    total = sum(row)
+    return [v / total for v in row] if total > 0 else [1 / 3] * 3
 
 
 def _retry_policy(max_retries: int, backoff_factor: float, backoff_max: float):
@@ -94,6 +105,7 @@ class LanguageClient:
 
     key = "azure-language"
     name = "Azure AI Language"
+    classes = THREE_CLASSES
 
     def __init__(
         self,
@@ -263,7 +275,7 @@ class LanguageClient:
         answers.update(fresh)
 
     def _result(self, prepared, keys, answers, doc_errors, cost, requests, cached_rows) -> ServiceResult:
-        p_pos, labels, errors, details = [], [], [], []
+        p_pos, labels, errors, details, proba = [], [], [], [], []
         for (text, truncated), k in zip(prepared, keys):
             answer = answers.get(k) if k else None
             if answer:
@@ -271,12 +283,16 @@ class LanguageClient:
                 labels.append(answer["label"])
                 errors.append(None)
                 details.append({**{s: answer[s] for s in ("positive", "neutral", "negative")}, "truncated": truncated})
+                proba.append(class_scores(answer))
             else:
                 p_pos.append(None)
                 labels.append(None)
                 errors.append("empty text" if text is None else doc_errors.get(k, "no answer"))
                 details.append(None)
+                proba.append(None)
         return ServiceResult(
+            classes=THREE_CLASSES,
+            proba=proba,
             p_pos=p_pos,
             labels=labels,
             errors=errors,

@@ -8,6 +8,9 @@ model is loaded through `core.models.base.load`.
 Request:  {"texts": ["tweet", ...]}                       (1 to MAX_TEXTS strings)
 Answer:   {"p_pos": [0.93, ...], "labels": ["positive", ...], "reasons": ["", ...], "model": "<approach>",
            "run": "<run id>"}
+          a three-way run adds "classes": ["negative", "neutral", "positive"] and "proba": [[0.02, 0.05, 0.93], ...]
+          (each text's class probabilities in that order, null where there is no score); its labels read
+          negative / neutral / positive. A binary run's answer is unchanged.
 Each text gets the answer `python -m core.score` gives it (core.data.csv_reader.prepare_texts): an empty or blank
 text gets no score (`null`) and the reason "empty text"; a text longer than MAX_TEXT_CHARS is scored on its
 first MAX_TEXT_CHARS characters and its reason says so.
@@ -29,7 +32,7 @@ if str(ROOT) not in sys.path:
 # after ROOT is on sys.path (E402 is waived for this file in pyproject.toml)
 from core.azure.protocol import ENDPOINT_MAX_CHARS, ENDPOINT_MAX_TEXTS
 from core.data.csv_reader import prepare_texts
-from core.models.base import label_for
+from core.models.base import labels_from_proba
 
 MAX_TEXTS = ENDPOINT_MAX_TEXTS  # texts a request (400 above)
 MAX_CHARS = ENDPOINT_MAX_CHARS  # characters a text (413 above); the model sees its first MAX_TEXT_CHARS
@@ -99,25 +102,30 @@ def run(raw_data):
         return _bad_request(str(exc), 413)
     except (ValueError, UnicodeDecodeError) as exc:
         return _bad_request(str(exc))
-    p_pos, labels, reasons = score_texts(texts)
-    return {
+    p_pos, labels, reasons, proba = score_texts(texts)
+    answer = {
         "p_pos": p_pos,
         "labels": labels,
         "reasons": reasons,
         "model": run_meta.get("approach", run_meta.get("kind")),
         "run": run_meta.get("id"),
     }
+    if model.three_way:
+        answer |= {"classes": list(model.classes), "proba": proba}
+    return answer
 
 
-def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str]]:
-    """(P(positive) or None, label or None, reason) per text, by the rules core.inference.batch applies."""
+def score_texts(texts: list[str]) -> tuple[list[float | None], list[str | None], list[str], list]:
+    """(P(positive) or None, label or None, reason, class probabilities or None) per text, by the rules
+    core.inference.batch applies."""
     model_texts, reasons, usable = prepare_texts(texts)
-    raw: list[float | None] = [None] * len(texts)
+    raw: list[list[float] | None] = [None] * len(texts)
     ready = [i for i, ok in enumerate(usable) if ok]
     if ready:
-        for i, p in zip(ready, model.predict_proba([model_texts[i] for i in ready])):
-            raw[i] = float(p)
+        for i, row in zip(ready, model.predict_class_proba([model_texts[i] for i in ready])):
+            raw[i] = [float(p) for p in row]
     # labelled before rounding, as core.inference.batch does: 0.4999999 is negative on both paths
-    labels = [None if p is None else label_for(p) for p in raw]
-    p_pos = [None if p is None else round(p, 6) for p in raw]
-    return p_pos, labels, [str(r) for r in reasons]
+    labels = [None if row is None else str(labels_from_proba([row], model.classes)[0]) for row in raw]
+    p_pos = [None if row is None else round(row[-1], 6) for row in raw]
+    proba = [None if row is None else [round(p, 6) for p in row] for row in raw]
+    return p_pos, labels, [str(r) for r in reasons], proba

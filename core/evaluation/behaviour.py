@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.data.labels import THREE_CLASSES
 from core.files import write_json_atomic
-from core.models.base import CLASS_NAMES, THRESHOLD, labels_for
+from core.models.base import CLASS_NAMES, THRESHOLD, labels_for, labels_from_proba
 from core.tracking.runs import read_json
 
 SUITE_DIR = Path(__file__).with_name("behaviour_suite")
@@ -257,26 +258,48 @@ def unique_texts(cases: dict[str, list[Case]]) -> list[str]:
 # ------------------------------------------------------------------ scoring and judging
 
 
+class Scores(dict):
+    """P(positive) per text; a three-way model's answers also keep each text's label and the margin by which its
+    label wins (its probability minus the runner-up's), which the MFT and INV tests judge on."""
+
+    labels: dict[str, str] | None = None
+    proba: dict[str, np.ndarray] | None = None
+
+
 def score_texts(
     model, texts: list[str], batch_size: int = BATCH_SIZE, on_progress: Callable[[int, int], None] | None = None
-) -> dict[str, float]:
-    """P(positive) of each text (NaN where the model gave none), `batch_size` texts per predict_proba call."""
-    scores: dict[str, float] = {}
+) -> Scores:
+    """P(positive) of each text (NaN where the model gave none), `batch_size` texts per call; a three-way model's
+    labels (its most probable class, core.models.base.labels_from_proba) and class probabilities too."""
+    scores = Scores()
+    three_way = getattr(model, "three_way", False)
+    if three_way:
+        scores.labels, scores.proba = {}, {}
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
-        scores.update(zip(batch, (float(p) for p in model.predict_proba(batch))))
+        if three_way:
+            proba = model.predict_class_proba(batch)
+            scores.update(zip(batch, (float(p) for p in proba[:, -1])))
+            scores.labels.update(zip(batch, labels_from_proba(proba, model.classes)))
+            scores.proba.update(zip(batch, proba))
+        else:
+            scores.update(zip(batch, (float(p) for p in model.predict_proba(batch))))
         if on_progress:
             on_progress(min(start + batch_size, len(texts)), len(texts))
     return scores
 
 
-def _violations(test: BehaviourTest, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """How far each case goes the wrong way (> 0: it fails; NaN: not scored)."""
+def _violations(
+    test: BehaviourTest, p: np.ndarray, q: np.ndarray, labels: tuple | None = None, margin: np.ndarray | None = None
+) -> np.ndarray:
+    """How far each case goes the wrong way (> 0: it fails; NaN: not scored). `labels` (p's and q's) and `margin`
+    (how far p's expected class is from winning) come with a three-way model, whose labels are not P(positive)'s."""
+    p_labels, q_labels = labels if labels is not None else (labels_for(p), labels_for(q))
     if test.type == "MFT":
-        wrong = labels_for(p) != test.expect  # p exactly at THRESHOLD reads positive: the tiny term keeps it failing
-        return np.where(wrong, np.abs(p - THRESHOLD) + 1e-12, 0.0)
+        wrong = p_labels != test.expect  # p exactly at THRESHOLD reads positive: the tiny term keeps it failing
+        return np.where(wrong, (np.abs(p - THRESHOLD) if margin is None else margin) + 1e-12, 0.0)
     if test.type == "INV":
-        changed = labels_for(p) != labels_for(q)
+        changed = p_labels != q_labels
         return np.where(np.isnan(p) | np.isnan(q), np.nan, np.where(changed, np.abs(q - p), 0.0))
     delta = q - p if test.direction == "not_up" else p - q
     return delta - test.tolerance
@@ -288,7 +311,8 @@ def judge(test: BehaviourTest, cases: list[Case], scores: dict[str, float]) -> d
     q = np.array([np.nan if c.perturbed is None else scores.get(c.perturbed, np.nan) for c in cases], dtype=float)
     if test.type == "MFT":
         q = np.zeros_like(p)  # no perturbed copy: only p may be missing
-    violation = _violations(test, p, q)
+    labels, margin = _three_way_view(test, cases, scores)
+    violation = _violations(test, p, q, labels, margin)
     scored = ~(np.isnan(p) | np.isnan(q) | np.isnan(violation))
     failing = scored & (np.nan_to_num(violation, nan=0.0) > 0)
     worst = sorted(np.flatnonzero(failing), key=lambda i: -violation[i])[:MAX_EXAMPLES]
@@ -305,6 +329,22 @@ def judge(test: BehaviourTest, cases: list[Case], scores: dict[str, float]) -> d
         "failure_rate": failures / n if n else None,
         "examples": [_example(cases[i], p[i], q[i], test.type) for i in worst],
     }
+
+
+def _three_way_view(test: BehaviourTest, cases: list[Case], scores: dict) -> tuple[tuple | None, np.ndarray | None]:
+    """A three-way model's labels of the cases (and of their perturbed copies) and, for an MFT, how far the
+    expected class is below the winning one; (None, None) for a binary model."""
+    labels, proba = getattr(scores, "labels", None), getattr(scores, "proba", None)
+    if labels is None or proba is None:
+        return None, None
+    p_labels = np.array([labels.get(c.text, "") for c in cases], dtype=object)
+    q_labels = np.array([labels.get(c.perturbed, "") if c.perturbed else "" for c in cases], dtype=object)
+    margin = None
+    if test.type == "MFT" and test.expect in THREE_CLASSES:
+        expected = THREE_CLASSES.index(test.expect)
+        rows = [proba.get(c.text, np.full(3, np.nan)) for c in cases]
+        margin = np.array([np.nanmax(r) - r[expected] for r in rows], dtype=float)
+    return (p_labels, q_labels), margin
 
 
 def _example(case: Case, p: float, q: float, kind: str) -> dict:

@@ -14,6 +14,10 @@ From (label, p_pos) pairs (a run's test_predictions.csv, or any evaluation set's
   ({run label: DataFrame with label, p_pos}), the tables behind Compare's calibration section.
 
 Rows without a score (NaN) or a label are left out and counted (`unscored`).
+
+A three-way run's predictions (core.data.labels: label codes 0 / 1 / 2, p_negative, p_neutral, p_positive) are
+read as positive against the rest for the reliability of P(positive), and their negative shares count the tweets
+whose most probable class is negative (a neutral tweet is not negative).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.models.base import is_positive
+from core.data.labels import PROBABILITY_COLUMNS, THREE_CLASSES, predictions_proba
+from core.models.base import class_codes, is_positive
 
 BINS = 10
 RELIABILITY_COLUMNS = ["bin", "lower", "upper", "count", "mean predicted", "observed positive rate", "gap"]
@@ -94,16 +99,40 @@ def summary(labels, p_pos, bins: int = BINS) -> dict:
     }
 
 
+def is_three_way_frame(frame: pd.DataFrame) -> bool:
+    return PROBABILITY_COLUMNS["neutral"] in frame
+
+
+def positive_truth(frame: pd.DataFrame) -> pd.Series:
+    """1 where the tweet is truly positive (a three-way frame: code 2, positive against the rest), NaN unknown."""
+    if not is_three_way_frame(frame):
+        return frame["label"]
+    labels = pd.to_numeric(frame["label"], errors="coerce")
+    return (labels == THREE_CLASSES.index("positive")).astype(float).where(labels.notna())
+
+
+def frame_summary(frame: pd.DataFrame, bins: int = BINS) -> dict:
+    """`summary` of one run's predictions; a three-way run's negative shares by its most probable class."""
+    figures = summary(positive_truth(frame), frame["p_pos"], bins)
+    if is_three_way_frame(frame):
+        proba = predictions_proba(frame, THREE_CLASSES)
+        scored = ~np.isnan(proba).any(axis=1) & frame["label"].notna().to_numpy()
+        codes = class_codes(proba[scored], THREE_CLASSES)
+        figures["called negative (%)"] = 100 * float((codes == 0).mean()) if scored.any() else float("nan")
+        figures["truly negative (%)"] = 100 * float((frame["label"][scored] == 0).mean()) if scored.any() else np.nan
+    return figures
+
+
 def calibration_summary(predictions: dict[str, pd.DataFrame], bins: int = BINS) -> pd.DataFrame:
     """One row per run ({run label: DataFrame with label, p_pos}): run, then `summary`'s columns."""
-    rows = [{"run": label, **summary(frame["label"], frame["p_pos"], bins)} for label, frame in predictions.items()]
+    rows = [{"run": label, **frame_summary(frame, bins)} for label, frame in predictions.items()]
     return pd.DataFrame(rows)
 
 
 def reliability_points(predictions: dict[str, pd.DataFrame], bins: int = BINS) -> pd.DataFrame:
     """Every run's reliability table, stacked, with a `run` column (the reliability diagram's points)."""
     tables = [
-        reliability_table(frame["label"], frame["p_pos"], bins).assign(run=label)
+        reliability_table(positive_truth(frame), frame["p_pos"], bins).assign(run=label)
         for label, frame in predictions.items()
     ]
     if not tables:

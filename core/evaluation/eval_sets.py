@@ -3,7 +3,9 @@
 `evaluate_set(model, run_dir, data, name)` reads the file with core.data.loading.load_dataset (the same reader and
 labels as training), scores every kept row and writes `<run>/evaluations/<slug>/evaluation.json` (the set's name,
 the file's sha256, its display name, the data report, `metrics` = core.evaluation.metrics.classification_report,
-the neutral tweets reported apart) and `predictions.csv` (row_id, label, p_pos, text). Re-evaluating a name
+the neutral tweets reported apart) and `predictions.csv` (row_id, label, p_pos, text). A three-way run
+(core.data.labels) reads the file three ways instead: its neutral tweets are a class of `metrics` (a 3x3
+confusion matrix, macro F1), `classes` says so, and predictions.csv adds p_negative, p_neutral, p_positive. Re-evaluating a name
 replaces it. TEST_SPLIT names the run's own shared test split (metrics.json, test_predictions.csv), OFFICIAL_SET
 the hand-labelled Sentiment140 test set inside the official zip, evaluated after every training when the zip is
 there (`evaluate_official_set`) and for older runs by `evaluate_missing`.
@@ -24,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from core import config, run_kinds
+from core.data.labels import BINARY_CLASSES, is_three_way, probability_columns
 from core.data.loading import LoadedData, load_dataset, neutral_texts
 from core.evaluation.metrics import classification_report
 from core.files import write_atomic, write_json_atomic
-from core.models.base import is_positive
+from core.models.base import is_positive, labels_from_proba
 from core.tracking.runs import RunCancelled, list_runs, one_line, read_json
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,16 @@ class EvalSet:
     source: str  # the display name: the file's name (and zip member), never a server path
     loaded: LoadedData
     neutral: list[str] = field(default_factory=list)  # the non-blank neutral texts (report.neutral_dropped counts all)
+    origin: str | Path | None = None  # where it was read from (never shown): a three-way run reads it again
+    three_way: LoadedData | None = None  # the file read three ways, once a three-way run asked for it
+
+    def loaded_for(self, classes) -> LoadedData:
+        """The file as a run with these classes reads it: binary (neutral apart), or three-way (neutral kept)."""
+        if not is_three_way(classes):
+            return self.loaded
+        if self.three_way is None:
+            self.three_way = load_dataset(self.origin, classes=3)
+        return self.three_way
 
 
 # ------------------------------------------------------------------ names and sources
@@ -108,7 +121,7 @@ def load_eval_set(source: str | Path, name: str | None = None) -> EvalSet:
     """Read a labelled file as an evaluation set (DataError when it cannot be used), its neutral texts apart."""
     loaded = load_dataset(source)
     neutral = [t for t in neutral_texts(source) if t.strip()] if loaded.report.neutral_dropped else []
-    return EvalSet(check_name(name or default_name(source)), display_source(source), loaded, neutral)
+    return EvalSet(check_name(name or default_name(source)), display_source(source), loaded, neutral, origin=source)
 
 
 # ------------------------------------------------------------------ scoring and storing
@@ -121,30 +134,51 @@ def evaluate_set(model, run_dir: str | Path, data: str | Path | EvalSet, name: s
     data = data if isinstance(data, EvalSet) else load_eval_set(data, name)
     name = check_name(name) if name else data.name
     check_service(model)
-    frame = data.loaded.frame
-    p_all = score_texts(model, frame["text"].tolist() + data.neutral)
-    p_pos, p_neutral = p_all[: len(frame)], p_all[len(frame) :]
-    answered = np.isfinite(p_pos)
+    classes = tuple(getattr(model, "classes", BINARY_CLASSES))
+    loaded = data.loaded_for(classes)
+    frame = loaded.frame
+    neutral = [] if is_three_way(classes) else data.neutral
+    proba = score_class_proba(model, frame["text"].tolist() + neutral, classes)
+    classes = tuple(getattr(model, "classes", classes))  # an endpoint says its run's classes with its answers
+    if is_three_way(classes) and loaded is data.loaded:  # an endpoint serving a three-way run: read three ways
+        return evaluate_set(model, run_dir, data, name)
+    answered = np.isfinite(proba[: len(frame)]).all(axis=1)
     if not answered.any():
         raise EvalSetError(f"{getattr(model, 'name', 'the model')} gave no score for any tweet of {data.source}")
-    predictions = pd.DataFrame(
-        {"row_id": frame["row_id"], "label": frame["label"], "p_pos": np.round(p_pos, 6), "text": frame["text"]}
-    )[answered]
+    predictions = prediction_frame(frame, proba[: len(frame)], classes)[answered]
+    scores = predictions[["p_negative", "p_neutral", "p_positive"]] if is_three_way(classes) else predictions["p_pos"]
     evaluation = {
         "name": name,
-        "fingerprint": data.loaded.fingerprint,
+        "fingerprint": loaded.fingerprint,
         "source": data.source,
         "run": Path(run_dir).name,
         "model": getattr(model, "name", ""),
-        "data": data_summary(data),
+        "data": data_summary(data, loaded),
         "counts": {"rows_kept": len(frame), "scored": int(answered.sum()), "without_score": int((~answered).sum())},
-        "neutral": neutral_summary(p_neutral, data.loaded.report.neutral_dropped),
-        "metrics": classification_report(predictions["label"], predictions["p_pos"]),
+        "neutral": neutral_summary(proba[len(frame) :, -1], data.loaded.report.neutral_dropped)
+        if not is_three_way(classes)
+        else three_way_neutral_summary(predictions),
+        "metrics": classification_report(predictions["label"], scores.to_numpy(), classes=classes),
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if is_three_way(classes):
+        evaluation["classes"] = list(classes)
     evaluation["seconds"] = round(time.perf_counter() - started, 3)
     store(Path(run_dir), evaluation, predictions)
     return evaluation
+
+
+def prediction_frame(frame: pd.DataFrame, proba: np.ndarray, classes) -> pd.DataFrame:
+    """row_id, label, p_pos (+ a three-way run's p_negative, p_neutral, p_positive), text."""
+    return pd.DataFrame(
+        {
+            "row_id": frame["row_id"],
+            "label": frame["label"],
+            "p_pos": np.round(proba[:, -1], 6),
+            **probability_columns(proba, classes),
+            "text": frame["text"],
+        }
+    )
 
 
 def check_service(model) -> None:
@@ -167,9 +201,20 @@ def score_texts(model, texts: list[str]) -> np.ndarray:
     return np.asarray(model.predict_proba(texts), dtype=float).reshape(-1)
 
 
-def data_summary(data: EvalSet) -> dict:
-    report = {**asdict(data.loaded.report), "source": data.source}
-    return {"summary": data.loaded.report.summary(), "reader": data.loaded.reader, **report}
+def score_class_proba(model, texts: list[str], classes) -> np.ndarray:
+    """(n, k) class probabilities in one call (a cloud client reserves its budget once), NaN rows where none."""
+    if not texts:
+        return np.zeros((0, len(classes)))
+    if hasattr(model, "predict_class_proba"):
+        return np.asarray(model.predict_class_proba(texts), dtype=float).reshape(len(texts), -1)
+    p_pos = score_texts(model, texts)
+    return np.column_stack([1 - p_pos, p_pos])
+
+
+def data_summary(data: EvalSet, loaded: LoadedData | None = None) -> dict:
+    loaded = loaded or data.loaded
+    report = {**asdict(loaded.report), "source": data.source}
+    return {"summary": loaded.report.summary(), "reader": loaded.reader, **report}
 
 
 def neutral_summary(p_neutral: np.ndarray, n: int) -> dict:
@@ -180,6 +225,20 @@ def neutral_summary(p_neutral: np.ndarray, n: int) -> dict:
         "scored": int(len(scored)),
         "predicted_positive": float(is_positive(scored).mean()) if len(scored) else None,
         "mean_p_pos": float(scored.mean()) if len(scored) else None,
+    }
+
+
+def three_way_neutral_summary(predictions: pd.DataFrame) -> dict:
+    """A three-way run's neutral tweets are a class of its metrics: how many, and the share it calls neutral."""
+    neutral = predictions[predictions["label"] == 1]
+    called = labels_from_proba(
+        neutral[["p_negative", "p_neutral", "p_positive"]].to_numpy(), ("negative", "neutral", "positive")
+    )
+    return {
+        "n": int(len(neutral)),
+        "scored": int(len(neutral)),
+        "as_class": True,
+        "predicted_neutral": float((called == "neutral").mean()) if len(neutral) else None,
     }
 
 
@@ -235,11 +294,12 @@ def set_metrics(run_dir: str | Path, name: str) -> dict | None:
 
 
 def set_predictions(run_dir: str | Path, name: str) -> pd.DataFrame | None:
-    """row_id, label, p_pos (and text, except on TEST_SPLIT) of a run on a set, or None when it has none."""
+    """row_id, label, p_pos (and text, except on TEST_SPLIT; and a three-way run's p_negative, p_neutral,
+    p_positive) of a run on a set, or None when it has none."""
     run_dir = Path(run_dir)
     if name == TEST_SPLIT:
         path = run_dir / "test_predictions.csv"
-        return pd.read_csv(path, usecols=["row_id", "label", "p_pos"]) if path.exists() else None
+        return pd.read_csv(path) if path.exists() else None
     path = run_dir / EVALUATIONS_DIR / slug(name) / PREDICTIONS_FILE
     if not path.exists():
         return None
@@ -291,7 +351,13 @@ def describe(evaluation: dict) -> str:
         f"{evaluation['name']} ({evaluation['source']}, {metrics['n']:,} tweets): accuracy "
         f"{metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f}"
     )
-    if neutral.get("n"):
+    if neutral.get("as_class"):
+        share = neutral.get("predicted_neutral")
+        if neutral.get("n"):
+            line += f"; {neutral['n']:,} neutral tweets" + (
+                f", {share:.0%} of them called neutral" if share is not None else ""
+            )
+    elif neutral.get("n"):
         share = neutral.get("predicted_positive")
         called = f", {share:.0%} of them called positive" if share is not None else ""
         line += f"; {neutral['n']:,} neutral tweets reported apart{called}"

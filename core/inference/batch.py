@@ -1,5 +1,6 @@
 """Batch scoring: add `score` (P(positive)), `label` and `reason` to every row of a CSV (the command:
-`python -m core.score`, core.commands.score).
+`python -m core.score`, core.commands.score). A three-way run (or service) adds `p_negative`, `p_neutral`,
+`p_positive` after `label`, which reads negative / neutral / positive; a binary run's columns are unchanged.
 
 The input is read by core.data.csv_reader in chunks (constant memory) and every record is accounted for: it is
 written out scored, or written out with an empty score and a `reason` (empty text, a per-row service error), or
@@ -26,11 +27,14 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_texts
+from core.data.labels import BINARY_CLASSES, PROBABILITY_COLUMNS, THREE_CLASSES, binary_proba, probability_columns
 from core.data.spreadsheet import XlsxWriter, neutralise, neutralised
-from core.models.base import labels_for
+from core.models.base import labels_from_proba
 from core.text.language import detect_languages
 
-OUTPUT_COLUMNS = ("score", "label", "reason", "language")  # language: core.text.language (ISO 639-1, 'und')
+# language: core.text.language (ISO 639-1, 'und')
+OUTPUT_COLUMNS = ("score", "label", "reason", "language")  # a binary run's
+THREE_WAY_COLUMNS = ("score", "label", *PROBABILITY_COLUMNS.values(), "reason", "language")  # a three-way run's
 # RFC 4180 line ends: the csv writer quotes a field only for the characters of its line end, so with "\n" a
 # text holding a lone carriage return would be written unquoted and split in two by every reader.
 LINE_END = "\r\n"
@@ -91,43 +95,72 @@ def accounting_line(
 def score_frame(
     chunk: pd.DataFrame, text_column: str, predict: Callable[[list[str]], tuple[np.ndarray, list]]
 ) -> pd.DataFrame:
-    """Score the usable texts of one chunk (cut to MAX_TEXT_CHARS); the others get a reason instead."""
+    """Score the usable texts of one chunk (cut to MAX_TEXT_CHARS); the others get a reason instead. `predict`
+    answers P(positive) per text (n,) for a binary model, or (n, 3) class probabilities for a three-way one."""
     model_texts, reasons, usable = prepare_texts(chunk[text_column])
-    scores = np.full(len(chunk), np.nan)
-    if usable.any():
-        idx = np.flatnonzero(usable)
-        p_pos, row_errors = predict([model_texts[i] for i in idx])
-        scores[idx] = p_pos
-        for i, err in zip(idx, row_errors or ()):
-            if err:
-                reasons[i] = err
+    idx = np.flatnonzero(usable)
+    scores, row_errors = predict([model_texts[i] for i in idx]) if len(idx) else (np.zeros(0), None)
+    classes = getattr(predict, "classes", BINARY_CLASSES)  # read after the call: an endpoint's first answer says
+    scores = np.asarray(scores, dtype=float)
+    proba = np.full((len(chunk), len(classes)), np.nan)
+    if len(idx):
+        proba[idx] = binary_proba(scores) if scores.ndim == 1 else scores
+    for i, err in zip(idx, row_errors or ()):
+        if err:
+            reasons[i] = err
     out = chunk.copy()
-    out["score"] = np.round(scores, 6)
-    out["label"] = labels_for(scores)
+    out["score"] = np.round(proba[:, -1], 6)  # P(positive): the last class
+    out["label"] = labels_from_proba(proba, classes)  # labelled before rounding: 0.4999999 reads negative
+    for name, values in probability_columns(proba, classes).items():
+        out[name] = values
     out["reason"] = reasons
     out["language"] = detect_languages(chunk[text_column])
     return out
 
 
-def make_predictor(run: str | None, service: str | None, report: ScoreReport):
-    """A function texts -> (P(positive) array, per-row errors or None) for a run folder or a cloud service."""
+class Predictor:
+    """texts -> (scores, per-row errors or None), for score_frame: P(positive) per text from a binary run, (n, 3)
+    class probabilities from a three-way one; `classes` says which (for the output's columns)."""
+
+    def __init__(self, answer: Callable[[list[str]], tuple[np.ndarray, list | None]], classes, service=None):
+        self.answer, self.classes, self.service = answer, tuple(classes), service
+
+    def __call__(self, texts: list[str]) -> tuple[np.ndarray, list | None]:
+        return self.answer(texts)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return THREE_WAY_COLUMNS if self.classes == THREE_CLASSES else OUTPUT_COLUMNS
+
+
+def make_predictor(run: str | None, service: str | None, report: ScoreReport) -> Predictor:
+    """The Predictor of a run folder or a cloud service (a three-way one answers its class probabilities)."""
     if run:
         from core.models.base import load
 
         model = load(run)
-        return lambda texts: (model.predict_proba(texts), None)
+        if model.three_way:
+            return Predictor(lambda texts: (model.predict_class_proba(texts), None), model.classes)
+        return Predictor(lambda texts: (model.predict_proba(texts), None), model.classes)
     from core.azure.services import get_service
 
     svc = get_service(service)
+    predictor = Predictor(lambda texts: None, getattr(svc, "classes", BINARY_CLASSES), service=svc)
+    answered = []
 
     def predict(texts):
         result = svc.score(texts)
         report.cost_usd += result.cost_usd
-        p = np.array([np.nan if v is None else v for v in result.p_pos], dtype=float)
-        return p, result.errors
+        if not answered:  # an endpoint says its run's classes with its first answer
+            predictor.classes = tuple(result.classes)
+        elif tuple(result.classes) != predictor.classes:
+            raise ScoreError(f"{svc.name} answered {result.classes}, then {predictor.classes}: was it redeployed?")
+        answered.append(len(texts))
+        proba = result.class_proba()
+        return (proba if predictor.classes == THREE_CLASSES else proba[:, -1]), result.errors
 
-    predict.service = svc  # main() reserves the whole file's budget on it
-    return predict
+    predictor.answer = predict  # main() reserves the whole file's budget on predictor.service
+    return predictor
 
 
 def refuse_overwriting_input(input_path: Path, output_path: Path) -> None:
@@ -164,12 +197,14 @@ def score_csv(
     try:
         with open_csv(input_path) as table, _Output(tmp, xlsx, spreadsheet_safe) as out:
             column = table.column(text_column)
-            out.header([*table.layout.columns, *OUTPUT_COLUMNS])
+            header = None  # written with the first chunk: an endpoint's classes come with its first answer
             for chunk in table.frames(chunk_size):
                 scored = score_frame(chunk, column, predict)
+                header = header or _write_header(out, table.layout.columns, predict)
                 out.rows(scored)
                 _count_rows(scored, report)
                 print(f"[progress] scored {report.rows:,} rows", file=sys.stderr, flush=True)
+            header = header or _write_header(out, table.layout.columns, predict)
             report.take_read_report(table.report)
         os.replace(tmp, output_path)
     finally:
@@ -210,6 +245,12 @@ class _Output:
             self.file.close()
         elif self.workbook is not None and exc_type is None:
             self.workbook.save(self.path)
+
+
+def _write_header(out: _Output, columns: list[str], predict) -> list[str]:
+    header = [*columns, *getattr(predict, "columns", OUTPUT_COLUMNS)]
+    out.header(header)
+    return header
 
 
 def _count_rows(scored: pd.DataFrame, report: ScoreReport) -> None:

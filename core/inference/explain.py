@@ -32,6 +32,11 @@ Two methods:
   An n-gram the analyser built on the whole tweet but not word by word (rare: a token spanning a space) keeps
   its row in the table but is not highlighted.
 
+A three-way model (core.data.labels) is explained on P(negative), the score the monitor's bad-buzz share reads:
+each word's effect is `P(negative | tweet) - P(negative | tweet without the word)`, above 0 toward negative,
+below 0 away from it (toward neutral or positive); `Explanation.target` says which class's probability is
+explained ("positive" for a binary model, "negative" for a three-way one).
+
 Cloud services (Azure AI Language, the Azure ML endpoint) are never explained on their own: occlusion sends one
 text per word, each a billed text record for Language. `explainable` says no to them, and the page offers them
 to operators only, behind a button that shows `cloud_cost` (the texts and text records not cached yet, from the
@@ -74,10 +79,13 @@ class WordEffect:
     text: str
     start: int
     end: int
-    effect: float  # occlusion: ΔP(positive); logistic regression: logit
+    effect: float  # occlusion: ΔP(target); logistic regression: logit
+    target: str = "positive"  # the class whose probability the effect moves (a three-way model: negative)
 
     @property
     def direction(self) -> str:
+        if self.target == "negative":
+            return "negative" if self.effect > 0 else "not negative" if self.effect < 0 else "none"
         return "positive" if self.effect > 0 else "negative" if self.effect < 0 else "none"
 
 
@@ -105,10 +113,11 @@ class Explanation:
     note: str = ""
     intercept: float | None = None  # logistic regression only
     ngrams: tuple[NgramContribution, ...] = field(default_factory=tuple)
+    target: str = "positive"  # base_score and the effects are P(target): "negative" for a three-way model
 
     @property
     def unit(self) -> str:
-        return UNITS[self.method]
+        return f"ΔP({self.target})" if self.method == OCCLUSION else UNITS[self.method]
 
     @property
     def logit(self) -> float | None:
@@ -152,29 +161,35 @@ def explain_best(model: SentimentModel, text: str, max_words: int = MAX_WORDS, b
 
 
 def occlusion(model: SentimentModel, text: str, max_words: int = MAX_WORDS, budget_s: float = BUDGET_S) -> Explanation:
-    """Leave-one-word-out effects on P(positive) (see the module docstring)."""
+    """Leave-one-word-out effects on P(positive), or P(negative) for a three-way model (see the module
+    docstring)."""
     started = time.perf_counter()
     text, cut = _prepared(text)
     spans = word_spans(text)
+    target = "negative" if getattr(model, "three_way", False) else "positive"
+    score = model.predict_negative if target == "negative" else model.predict_proba
     if not spans:
-        return Explanation(OCCLUSION, text, None, (), time.perf_counter() - started, note="empty text")
-    base = float(model.predict_proba([text])[0])
+        return Explanation(OCCLUSION, text, None, (), time.perf_counter() - started, note="empty text", target=target)
+    base = float(score([text])[0])
     single_s = time.perf_counter() - started
     if math.isnan(base):  # a cloud service that could not answer
-        return Explanation(OCCLUSION, text, None, (), single_s, cut, note="no score for the whole text")
+        return Explanation(OCCLUSION, text, None, (), single_s, cut, note="no score for the whole text", target=target)
     allowed = _affordable(len(spans), max_words, budget_s - single_s, single_s)
     scored = spans[:allowed]
     variants = [_without(text, start, end) for _, start, end in scored]
-    p_without = np.asarray(model.predict_proba(variants), dtype=float) if variants else np.zeros(0)
-    words = tuple(WordEffect(w, s, e, base - float(p)) for (w, s, e), p in zip(scored, p_without) if not np.isnan(p))
-    unanswered = tuple(WordEffect(w, s, e, 0.0) for (w, s, e), p in zip(scored, p_without) if np.isnan(p))
-    left_out = tuple(sorted(unanswered + tuple(WordEffect(w, s, e, 0.0) for w, s, e in spans[allowed:]), key=_start))
+    p_without = np.asarray(score(variants), dtype=float) if variants else np.zeros(0)
+    words = tuple(
+        WordEffect(w, s, e, base - float(p), target) for (w, s, e), p in zip(scored, p_without) if not np.isnan(p)
+    )
+    unanswered = tuple(WordEffect(w, s, e, 0.0, target) for (w, s, e), p in zip(scored, p_without) if np.isnan(p))
+    rest = tuple(WordEffect(w, s, e, 0.0, target) for w, s, e in spans[allowed:])
+    left_out = tuple(sorted(unanswered + rest, key=_start))
     note = _left_out_note(len(spans), allowed, max_words, budget_s, cut)
     if unanswered:
         note = "; ".join(filter(None, [note, f"{len(unanswered)} word(s) left out (no score without them)"]))
     seconds = time.perf_counter() - started
     log.debug("occlusion of %d words in %.3f s", len(words), seconds)
-    return Explanation(OCCLUSION, text, base, words, seconds, bool(left_out) or cut, left_out, note)
+    return Explanation(OCCLUSION, text, base, words, seconds, bool(left_out) or cut, left_out, note, target=target)
 
 
 def _start(word: WordEffect) -> int:

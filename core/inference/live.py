@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from core.models.base import label_for
+from core.data.labels import BINARY_CLASSES, binary_proba, is_three_way
+from core.models.base import labels_from_proba
 from core.run_kinds import RUN_KINDS, local_kinds
 from core.training.registry import kind_train_commands
 
@@ -62,6 +63,8 @@ class Answer:
     cached: bool = False
     service_label: str | None = None  # a cloud service's own label (Azure Language: also neutral / mixed)
     backend: str = ""  # what computed a local answer: "ONNX int8", "ONNX fp32", "PyTorch", "scikit-learn", ...
+    # a three-way answer's class probabilities, {"negative": p, "neutral": p, "positive": p}; None for a binary one
+    probabilities: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,6 +83,16 @@ class Score:
     load_ms: float | None = None
     cached: bool = False
     backend: str = ""
+    proba: tuple[float, ...] | None = None  # class probabilities in `classes` order (None: [1 - p_pos, p_pos])
+    classes: tuple[str, ...] = BINARY_CLASSES
+
+    def answer_fields(self) -> dict:
+        """p_pos, the label by the one decision rule, and a three-way answer's class probabilities."""
+        proba = binary_proba([self.p_pos])[0] if self.proba is None else self.proba
+        label = str(labels_from_proba([proba], self.classes)[0])
+        if not is_three_way(self.classes):
+            return {"p_pos": self.p_pos, "label": label, "probabilities": None}
+        return {"p_pos": self.p_pos, "label": label, "probabilities": dict(zip(self.classes, map(float, proba)))}
 
 
 @dataclass
@@ -203,6 +216,17 @@ def run_column(run, models: ModelCache, wait_s: float | None = LOADING_WAIT_S) -
                 LOADING, "the model is still loading (the server has just started): ask again in a few seconds"
             ) from None
         started = time.perf_counter()
+        if getattr(model, "three_way", False):
+            proba = tuple(float(v) for v in model.predict_class_proba([text])[0])
+            latency_ms = _ms_since(started)
+            return Score(
+                proba[-1],
+                latency_ms,
+                load_ms=load_ms,
+                backend=serving_backend(model),
+                proba=proba,
+                classes=model.classes,
+            )
         p = float(model.predict_proba([text])[0])
         return Score(p_pos=p, latency_ms=_ms_since(started), load_ms=load_ms, backend=serving_backend(model))
 
@@ -264,14 +288,17 @@ def service_column(service) -> LiveColumn:
         errors = list(getattr(result, "errors", None) or [])
         if errors and errors[0]:
             raise RuntimeError(str(errors[0]))
-        p = float(result.p_pos[0])
         labels = list(getattr(result, "labels", None) or [])
+        classes = tuple(getattr(result, "classes", BINARY_CLASSES))
+        proba = tuple(float(v) for v in result.class_proba()[0]) if is_three_way(classes) else None
         return Score(
-            p_pos=p,
+            p_pos=proba[-1] if proba else float(result.p_pos[0]),
             latency_ms=latency_ms,
             cost_usd=float(getattr(result, "cost_usd", 0.0) or 0.0),
             label=labels[0] if labels else None,
             cached=bool(_first(getattr(result, "cached", False))),
+            proba=proba,
+            classes=classes,
         )
 
     return LiveColumn(key, name, "cloud", scorer=score)
@@ -375,8 +402,7 @@ def _answer(column: LiveColumn, text: str) -> Answer:
         column.name,
         column.source,
         "ok",
-        p_pos=score.p_pos,
-        label=label_for(score.p_pos),
+        **score.answer_fields(),
         latency_ms=latency_ms,
         cost_usd=score.cost_usd,
         load_ms=score.load_ms,

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import EMPTY_TEXT
+from core.data.labels import BINARY_CLASSES, PROBABILITY_COLUMNS, is_three_way
 from core.data.spreadsheet import neutralised, xlsx_bytes
 from core.inference.batch import LINE_END, accounting_line
 from core.inference.scorers import Scorer
 from core.inference.stream_input import CHUNK_ROWS, CsvLayout, InputReport, MonitorError, count, read_chunks
-from core.models.base import is_positive, labels_for
+from core.models.base import labels_from_proba
 
 NOT_SCORED = "not scored"
 
@@ -56,9 +57,10 @@ class MonitorResult:
         return self.report.bad_rows + self.failed_scores
 
     def negative_share(self) -> float:
-        """Share of the scored tweets that read negative (NaN when none was scored)."""
-        p_pos = self.scored["p_pos"].dropna()
-        return float((~is_positive(p_pos)).mean()) if len(p_pos) else float("nan")
+        """Share of the scored tweets that read negative, neutral ones counting as not negative (NaN when none
+        was scored)."""
+        scored = self.scored.loc[self.scored["p_pos"].notna(), "label"]
+        return float((scored == "negative").mean()) if len(scored) else float("nan")
 
 
 def score_stream(
@@ -91,14 +93,23 @@ def score_stream(
             )
         raise MonitorError("No rows found: the file has a header but no data lines.")
     scored = pd.concat(parts, ignore_index=True)
-    scored["label"] = labels_for(scored["p_pos"])
+    classes = tuple(getattr(scorer, "classes", BINARY_CLASSES))  # after scoring: an endpoint's answers say
+    scored["label"] = labels_from_proba(_class_proba(scored, classes), classes)
     if on_progress:
         on_progress(1.0, report.rows)
     return MonitorResult(scored, report, scorer.name, cost, failed, layout.group_column)
 
 
+def _class_proba(scored: pd.DataFrame, classes) -> np.ndarray:
+    if is_three_way(classes) and PROBABILITY_COLUMNS["neutral"] in scored:
+        return scored[[PROBABILITY_COLUMNS[c] for c in classes]].to_numpy(dtype=float)
+    p_pos = scored["p_pos"].to_numpy(dtype=float)
+    return np.column_stack([1 - p_pos, p_pos])
+
+
 def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
-    """Fill `p_pos` for the rows that have a text; a row the scorer could not answer says why. Returns the cost."""
+    """Fill `p_pos` (and a three-way scorer's p_negative, p_neutral, p_positive) for the rows that have a text; a
+    row the scorer could not answer says why. Returns the cost."""
     chunk["p_pos"] = np.nan
     p_col, reason_col = chunk.columns.get_loc("p_pos"), chunk.columns.get_loc("reason")
     todo = np.flatnonzero(chunk["reason"].ne(EMPTY_TEXT).to_numpy())
@@ -107,6 +118,11 @@ def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
         rows = todo[begin : begin + scorer.batch_size]
         batch = scorer.score(chunk["model_text"].iloc[rows].tolist())
         chunk.iloc[rows, p_col] = batch.p_pos
+        if is_three_way(batch.classes):
+            names = [PROBABILITY_COLUMNS[c] for c in batch.classes]
+            for name in (n for n in names if n not in chunk):
+                chunk[name] = np.nan
+            chunk.iloc[rows, [chunk.columns.get_loc(c) for c in names]] = batch.class_proba()
         for i, why in batch.errors.items():
             chunk.iloc[rows[i], reason_col] = f"{NOT_SCORED}: {why}"
         cost += batch.cost_usd
@@ -117,11 +133,13 @@ def _score_chunk(chunk: pd.DataFrame, scorer: Scorer) -> float:
 
 
 def scored_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """The scored rows as the downloads give them: row, timestamp (ISO, UTC), group, text, score, label, reason."""
+    """The scored rows as the downloads give them: row, timestamp (ISO, UTC), group, text, score, label, (a three-way
+    run's p_negative, p_neutral, p_positive,) reason."""
     out = scored.rename(columns={"p_pos": "score"})
     out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
-    columns = ["row", "timestamp", *(["group"] if "group" in out else []), "text", "score", "label", "reason"]
-    return out[columns]
+    three_way = [c for c in PROBABILITY_COLUMNS.values() if c in out]  # a three-way run's class probabilities
+    columns = ["row", "timestamp", *(["group"] if "group" in out else []), "text", "score", "label", *three_way]
+    return out[[*columns, "reason"]]
 
 
 def scored_csv(scored: pd.DataFrame, spreadsheet_safe: bool = False) -> bytes:

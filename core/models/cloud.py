@@ -6,20 +6,32 @@ import numpy as np
 
 from core.azure.protocol import CloudService
 from core.azure.services import get_service
+from core.data.labels import BINARY_CLASSES
 from core.models.base import SentimentModel
 
 
 class ServiceModel(SentimentModel):
-    """A cloud service behind the SentimentModel interface; rows the service cannot answer give NaN."""
+    """A cloud service behind the SentimentModel interface; rows the service cannot answer give NaN. Its classes
+    are the service's: Azure AI Language answers three ways (its neutral stays neutral), an Azure ML endpoint as
+    the run it serves (known from its first answer)."""
 
     def __init__(self, service: CloudService, name: str | None = None):
         super().__init__(name or service.name)
         self.service = service
         self.kind = service.key
+        self.classes = tuple(getattr(service, "classes", BINARY_CLASSES))
 
-    def _predict(self, texts: list[str]) -> np.ndarray:
+    def predict_class_proba(self, texts) -> np.ndarray:
+        texts = self._texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes)))
         result = self.service.score(texts)
-        return np.array([np.nan if p is None else p for p in result.p_pos], dtype=float)
+        self.classes = tuple(result.classes)
+        return result.class_proba()
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """P(positive): a binary service's own, a three-way service's positive class probability."""
+        return self.predict_class_proba(texts)[:, -1] if len(texts) else np.zeros(0)
 
 
 def load_run(run_dir, meta: dict) -> ServiceModel:

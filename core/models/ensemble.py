@@ -10,6 +10,11 @@ the ensemble first, then in the configured runs folder.
 - `fitted`: stacking, a logistic regression on the members' logits fitted on the validation split:
   P = sigmoid(intercept + sum_i weight_i * logit(p_i)).
 
+Members share their classes (core.data.labels): a three-way ensemble averages the members' class probabilities
+(`mean`), or (`fitted`) takes P = softmax(intercepts + sum_i weight_i * log p_i), one intercept per class (the
+first 0) and one non-negative weight per member: the same model as the binary one, whose two-class softmax is the
+sigmoid of the logits above.
+
 A member that is missing, no longer loads, or was trained again since the ensemble was made (its run.json's start
 time differs) is a one-line ModelLoadError. Cloud runs (core.run_kinds: azure-language, azure-endpoint) are never
 members: every call would be billed once per tweet and member.
@@ -35,6 +40,21 @@ def logits(p_pos: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def combine_classes(
+    member_proba: np.ndarray, method: str, weights: Sequence[float], intercepts: Sequence[float] | float = 0.0
+) -> np.ndarray:
+    """A three-way ensemble's (n, c) class probabilities from the members' (n, k members, c classes)."""
+    member_proba = np.asarray(member_proba, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if method == "mean":
+        return np.einsum("nkc,k->nc", member_proba, weights)
+    if method == "fitted":
+        z = np.asarray(intercepts, dtype=float) + np.einsum("nkc,k->nc", np.log(np.clip(member_proba, EPS, 1)), weights)
+        z -= z.max(axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    raise ValueError(f"unknown ensemble method {method!r}; known: {', '.join(METHODS)}")
+
+
 def combine(member_p: np.ndarray, method: str, weights: Sequence[float], intercept: float = 0.0) -> np.ndarray:
     """The ensemble's P(positive) from the members' (one column per member)."""
     member_p = np.asarray(member_p, dtype=float)
@@ -54,7 +74,7 @@ class EnsembleModel(SentimentModel):
         members: list[SentimentModel],
         method: str,
         weights: Sequence[float],
-        intercept: float = 0.0,
+        intercept: float | Sequence[float] = 0.0,
         name: str = "ensemble",
     ):
         super().__init__(name)
@@ -62,15 +82,28 @@ class EnsembleModel(SentimentModel):
             raise ModelLoadError(f"unknown ensemble method {method!r}; known: {', '.join(METHODS)}")
         if len(weights) != len(members):
             raise ModelLoadError(f"{len(weights)} weights for {len(members)} ensemble members")
+        classes = {tuple(member.classes) for member in members}
+        if len(classes) > 1:
+            raise ModelLoadError(f"the ensemble's members learn different classes ({sorted(classes)})")
+        self.classes = classes.pop()
         self.members, self.method = members, method
-        self.weights, self.intercept = [float(w) for w in weights], float(intercept)
+        self.weights = [float(w) for w in weights]
+        # binary: one intercept; three-way: one per class (a list, the first 0)
+        self.intercept = [float(b) for b in intercept] if isinstance(intercept, (list, tuple)) else float(intercept)
 
     def member_probabilities(self, texts: list[str]) -> np.ndarray:
         """(n texts, k members) P(positive), each member scoring every text."""
         return np.column_stack([member.predict_proba(texts) for member in self.members])
 
+    def member_class_probabilities(self, texts: list[str]) -> np.ndarray:
+        """(n texts, k members, c classes): each member's class probabilities of every text."""
+        return np.stack([member.predict_class_proba(texts) for member in self.members], axis=1)
+
     def _predict(self, texts: list[str]) -> np.ndarray:
         return combine(self.member_probabilities(texts), self.method, self.weights, self.intercept)
+
+    def _predict_classes(self, texts: list[str]) -> np.ndarray:
+        return combine_classes(self.member_class_probabilities(texts), self.method, self.weights, self.intercept)
 
     @property
     def backend_label(self) -> str:

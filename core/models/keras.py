@@ -22,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
+from core.data.labels import classes_for
 from core.files import write_atomic
 from core.models.base import ModelLoadError, SentimentModel  # noqa: E402
 
@@ -142,8 +143,10 @@ def build_model(
     dropout: float = 0.0,
     mask: bool = True,
     hidden: int = 64,
+    n_classes: int = 2,
 ) -> keras.Model:
-    """Embedding -> (pooling + dense | LSTM | bidirectional LSTM) -> Dense(2, softmax).
+    """Embedding -> (pooling + dense | LSTM | bidirectional LSTM) -> Dense(n_classes, softmax): 2 classes, or 3 for a
+    three-way run (core.data.labels).
 
     The LSTM keeps the cuDNN-compatible defaults (tanh/sigmoid, no recurrent dropout, not unrolled; a mask
     only with right padding) so it runs on the fast kernel when TensorFlow sees a GPU."""
@@ -163,7 +166,7 @@ def build_model(
         x = layers.Bidirectional(lstm, name="bilstm")(x) if arch == "bilstm" else lstm(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(2, activation="softmax", dtype="float32", name="sentiment")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", dtype="float32", name="sentiment")(x)
     model = keras.Model(inputs, outputs, name=f"tweets_{arch}")
     if matrix is not None:
         if matrix.shape != (vocab_rows, dim):
@@ -316,24 +319,32 @@ class KerasSentimentModel(SentimentModel):
         super().__init__(name)
         self.model = model
         self.encoder = encoder
+        self.classes = classes_for(int(model.output_shape[-1]))  # its softmax's width
         self._forward = None
 
-    def probabilities(self, ids: np.ndarray) -> np.ndarray:
-        """P(positive) for rows of word ids."""
+    def class_probabilities(self, ids: np.ndarray) -> np.ndarray:
+        """(n, k) class probabilities for rows of word ids."""
         if self._forward is None:
             import tensorflow as tf
 
             # One traced graph for every batch size: model.predict() costs ~10x more per single tweet.
             spec = tf.TensorSpec([None, self.encoder.max_len], tf.int32)
             self._forward = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
-        out = [self._forward(ids[i : i + PREDICT_BATCH]).numpy()[:, 1] for i in range(0, len(ids), PREDICT_BATCH)]
-        return np.concatenate(out) if out else np.zeros(0)
+        out = [self._forward(ids[i : i + PREDICT_BATCH]).numpy() for i in range(0, len(ids), PREDICT_BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes)))
+
+    def probabilities(self, ids: np.ndarray) -> np.ndarray:
+        """P(positive) for rows of word ids."""
+        return self.class_probabilities(ids)[:, -1]
 
     def _predict(self, texts: list[str]) -> np.ndarray:
+        return self._predict_classes(texts)[:, 1]
+
+    def _predict_classes(self, texts: list[str]) -> np.ndarray:
         """Encoded a chunk at a time: a 1.6 M-row file never becomes one padded matrix."""
         chunk = PREDICT_BATCH * 16
-        out = [self.probabilities(self.encoder.encode(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
-        return np.concatenate(out) if out else np.zeros(0)
+        out = [self.class_probabilities(self.encoder.encode(texts[i : i + chunk])) for i in range(0, len(texts), chunk)]
+        return np.concatenate(out) if out else np.zeros((0, len(self.classes)))
 
 
 def load(run_dir: str | Path, meta: dict | None = None) -> KerasSentimentModel:

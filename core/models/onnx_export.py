@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.labels import BINARY_CLASSES, binary_proba
 from core.files import write_json_atomic
 from core.models import serving
-from core.models.base import is_positive
+from core.models.base import class_codes
 from core.models.transformer import (
     ONNX_FILES,
     Encoder,
@@ -110,11 +111,15 @@ def speed(models: dict[str, TransformerModel], texts: Sequence[str], singles: in
     return {name: {k: round(v, 3) for k, v in figures.items()} for name, figures in best.items()}
 
 
-def compare(reference: np.ndarray, candidate: np.ndarray) -> dict:
-    """How far a variant's P(positive) is from PyTorch's, and how often it gives the same label."""
-    delta = np.abs(reference - candidate)
+def compare(reference: np.ndarray, candidate: np.ndarray, classes=BINARY_CLASSES) -> dict:
+    """How far a variant's P(positive) (or, three-way, its class probabilities) is from PyTorch's, and how often
+    it gives the same label. `reference` / `candidate`: P(positive) (n,) or class probabilities (n, k)."""
+    reference, candidate = np.asarray(reference, dtype=float), np.asarray(candidate, dtype=float)
+    if reference.ndim == 1:
+        reference, candidate = binary_proba(reference), binary_proba(candidate)
+    delta = np.abs(reference - candidate)  # binary: |dP(positive)| in both columns
     return {
-        "label_agreement": float(np.mean(is_positive(reference) == is_positive(candidate))),
+        "label_agreement": float(np.mean(class_codes(reference, classes) == class_codes(candidate, classes))),
         "max_abs_delta": float(delta.max()),
         "mean_abs_delta": float(delta.mean()),
     }
@@ -186,22 +191,23 @@ def check_variants(
 
     Every variant is timed, accepted or not: the manifest shows the trade-off."""
     reference = TransformerModel("torch", encoder, TorchBackend(model_dir, device="cpu"))
-    p_ref = reference.predict_proba(check_texts)
+    classes = reference.classes
+    p_ref = reference.predict_class_proba(check_texts)
     variants, contenders = {"torch": {"file": "../model"}}, {"torch": reference}
-    if labels is not None:
-        variants["torch"]["accuracy"] = float(np.mean(is_positive(p_ref) == labels))
+    if labels is not None:  # labels are codes in `classes` (a three-way run: 0 / 1 / 2)
+        variants["torch"]["accuracy"] = float(np.mean(class_codes(p_ref, classes) == labels))
     for name in ONNX_FILES:
         if not (work_dir / ONNX_FILES[name]).exists():
             continue
         candidate = TransformerModel(name, encoder, OnnxBackend(work_dir / ONNX_FILES[name]))
-        p_pos = candidate.predict_proba(check_texts)
+        proba = candidate.predict_class_proba(check_texts)
         variants[name] = {
             "file": ONNX_FILES[name],
             "bytes": (work_dir / ONNX_FILES[name]).stat().st_size,
-            **compare(p_ref, p_pos),
+            **compare(p_ref, proba, classes),
         }
         if labels is not None:
-            variants[name]["accuracy"] = float(np.mean(is_positive(p_pos) == labels))
+            variants[name]["accuracy"] = float(np.mean(class_codes(proba, classes) == labels))
         contenders[name] = candidate
     return variants, contenders
 

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from core.data.labels import classes_for
 from core.models.base import ModelLoadError, SentimentModel
 from core.models.serving import BACKENDS as SERVED_BACKENDS
 from core.models.serving import ONNX_FILES, backend_label, served_backend
@@ -104,7 +105,8 @@ def check_base_model(name: str) -> str:
 
 
 def load_pretrained(name: str, num_labels: int = 2):
-    """(model, tokenizer) of a base checkpoint, with a new classification head; clear errors otherwise."""
+    """(model, tokenizer) of a base checkpoint, with a new classification head of `num_labels` classes (2, or 3
+    for a three-way run: core.data.labels); clear errors otherwise."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -116,8 +118,11 @@ def load_pretrained(name: str, num_labels: int = 2):
         model = AutoModelForSequenceClassification.from_pretrained(
             resolved,
             num_labels=num_labels,
-            id2label={0: "negative", 1: "positive"},
-            label2id={"negative": 0, "positive": 1},
+            id2label=dict(enumerate(classes_for(num_labels))),
+            label2id={name: i for i, name in enumerate(classes_for(num_labels))},
+            # a checkpoint whose head has other classes (a binary sentiment model as a three-way run's base) gets
+            # a new head; one of the same size keeps its weights (a binary run's start is unchanged)
+            ignore_mismatched_sizes=True,
         )
     except (OSError, ValueError) as exc:
         raise BaseModelError(f"cannot load --base-model {name!r} ({exc}); {_alternatives()}") from exc
@@ -146,6 +151,7 @@ class Encoder:
         self.max_length = max_length
         config = json.loads((Path(model_dir) / "config.json").read_text())
         self.pad_id = int(config.get("pad_token_id") or 0)
+        self.num_labels = len(config.get("id2label") or {}) or 2  # the classification head's classes
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
@@ -169,11 +175,12 @@ def pad(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray
     return input_ids, mask
 
 
-def softmax_positive(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(n, k) class probabilities of (n, k) logits, in float64."""
     logits = logits.astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
-    return exp[:, 1] / exp.sum(axis=1)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 # ---------------------------------------------------------------- backends
@@ -246,6 +253,7 @@ class TransformerModel(SentimentModel):
         decided_by: str = "",
     ):
         super().__init__(name)
+        self.classes = classes_for(encoder.num_labels)  # the classification head's (config.json)
         self.encoder = encoder
         self.backend = backend
         self.batch_size = batch_size
@@ -264,10 +272,13 @@ class TransformerModel(SentimentModel):
         return f"{label} ({device.type})" if device is not None and device.type != "cpu" else label
 
     def _predict(self, texts: list[str]) -> np.ndarray:
-        p_pos = np.empty(len(texts))
+        return self._predict_classes(texts)[:, 1]
+
+    def _predict_classes(self, texts: list[str]) -> np.ndarray:
+        proba = np.empty((len(texts), len(self.classes)))
         for positions, input_ids, mask in self.encoder.batches(texts, self.batch_size):
-            p_pos[positions] = softmax_positive(self.backend.logits(input_ids, mask))
-        return p_pos
+            proba[positions] = softmax(self.backend.logits(input_ids, mask))
+        return proba
 
 
 def load_run(run_dir: str | Path, backend: str | None = None, name: str | None = None) -> TransformerModel:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.inference.stream_input import NO_GROUP_VALUE
-from core.models.base import is_positive
 from core.monitor.channels import AlertMessage, DeliveryError, format_alert
 from core.monitor.groups import ALERT_COLUMN, breaches, window_counts
 from core.monitor.masking import mask_secrets
@@ -49,7 +48,7 @@ def stored_windows(store: Store, rules: Rules, group_column: str | None, start: 
         {
             "group": NO_GROUP if not group_column else tweets["grp"].replace("", NO_VALUE),
             "time": pd.to_datetime(tweets["event_at"], unit="s", utc=True),
-            "negative": ~is_positive(tweets["score"].astype(float)),
+            "negative": tweets["label"].eq("negative").to_numpy(),  # a neutral tweet is not negative
             "p_negative": stored_p_negative(tweets),
         }
     )
@@ -177,7 +176,7 @@ def last_alert(store: Store, group: str, rule: str) -> dict | None:
 
 
 def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame:
-    """The scored tweets behind an alert (its group and window), most negative first."""
+    """The scored tweets behind an alert (its group and window), most negative first (by P(negative))."""
     column = alert_row.get("group_column") or ""
     where, params = "", {"start": alert_row["window_start"], "end": alert_row["window_end"], "limit": limit}
     if column:
@@ -186,7 +185,7 @@ def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame
         params |= {"group_path": store.group_arg(column), "grp": group}
     return store.frame(
         "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets WHERE score IS NOT NULL "
-        f"AND event_at >= :start AND event_at < :end{where} ORDER BY score ASC, id LIMIT :limit",
+        f"AND event_at >= :start AND event_at < :end{where} ORDER BY {store.p_negative_sql()} DESC, id LIMIT :limit",
         params,
     )
 

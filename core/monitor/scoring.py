@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from core.data.csv_reader import prepare_texts
+from core.data.labels import BINARY_CLASSES, PROBABILITY_COLUMNS, is_three_way
 from core.inference.scorers import Scorer
 from core.inference.stream import NOT_SCORED
-from core.models.base import labels_for
+from core.models.base import labels_from_proba
 from core.monitor.store import Store
 from core.text.language import detect_languages
 
@@ -28,17 +29,22 @@ class Scored:
 
 
 def score_texts(scorer: Scorer, texts: list[str]) -> tuple[np.ndarray, list[str]]:
-    """P(positive) (NaN where none) and the reason for each text, the model called in its batch size."""
+    """Class probabilities, (n, k) in the scorer's classes (NaN rows where none), and the reason for each text,
+    the model called in its batch size."""
     model_texts, reasons, usable = prepare_texts(texts)
-    p_pos = np.full(len(texts), np.nan)
+    proba = None
     todo = np.flatnonzero(usable)
     for begin in range(0, len(todo), scorer.batch_size):
         rows = todo[begin : begin + scorer.batch_size]
         batch = scorer.score([model_texts[i] for i in rows])
-        p_pos[rows] = batch.p_pos
+        answer = batch.class_proba()
+        proba = np.full((len(texts), answer.shape[1]), np.nan) if proba is None else proba
+        proba[rows] = answer
         for i, why in batch.errors.items():
             reasons[rows[i]] = f"{NOT_SCORED}: {why}"
-    return p_pos, list(reasons)
+    if proba is None:
+        proba = np.full((len(texts), len(getattr(scorer, "classes", BINARY_CLASSES))), np.nan)
+    return proba, list(reasons)
 
 
 def score_pending(store: Store, scorer: Scorer, run: str, limit: int = BATCH_ROWS) -> Scored:
@@ -47,19 +53,23 @@ def score_pending(store: Store, scorer: Scorer, run: str, limit: int = BATCH_ROW
     if pending.empty:
         return Scored(0, None)
     try:
-        p_pos, reasons = score_texts(scorer, pending["text"].tolist())
+        proba, reasons = score_texts(scorer, pending["text"].tolist())
     except Exception as exc:  # noqa: BLE001 - the watcher goes on; the rows say why they have no score
         log.error("scoring %d tweets failed: %s", len(pending), type(exc).__name__)
-        p_pos, reasons = np.full(len(pending), np.nan), [f"{NOT_SCORED}: {type(exc).__name__}"] * len(pending)
+        proba, reasons = np.full((len(pending), 2), np.nan), [f"{NOT_SCORED}: {type(exc).__name__}"] * len(pending)
+    classes = tuple(getattr(scorer, "classes", BINARY_CLASSES)) if proba.shape[1] == 3 else BINARY_CLASSES
     scored = pd.DataFrame(
         {
             "id": pending["id"],
-            "score": p_pos,
-            "label": labels_for(p_pos),
+            "score": proba[:, -1],  # P(positive)
+            "label": labels_from_proba(proba, classes),
             "reason": [_join(old, new) for old, new in zip(pending["reason"], reasons)],
             "language": detect_languages(pending["text"]),  # the store's `language`: --group-column language
         }
     )
+    if is_three_way(classes):  # stored beside the score (NULL for a binary run)
+        for i, name in enumerate(classes):
+            scored[PROBABILITY_COLUMNS[name]] = proba[:, i]
     return Scored(len(scored), store.save_scores(scored, run))
 
 

@@ -3,15 +3,19 @@ default, or any `--db` path, sqlite:///path or postgresql+psycopg://user@host:po
 psycopg). The dashboard reads the store named by $BADBUZZ_MONITOR_DB (a URL or a path), else the default path.
 
 Tables: `tweets` (one row per record a source handed in, scored or kept with its reason; `source_key` is unique,
-so a record read twice is stored once), `alerts`, `deliveries` (one per alert and channel, retried until sent),
+so a record read twice is stored once; `score` is P(positive), and a three-way run also stores `p_negative`,
+`p_neutral`, `p_positive`, NULL for a binary run), `alerts`, `deliveries` (one per alert and channel, retried until sent),
 `offsets` (how far each followed file was read; committed in the same transaction as its tweets, so a restart
 neither loses nor repeats a record) and `settings` (what the watcher runs with, for the page). Times are UTC epoch
 seconds. Callers' SQL is portable text with named parameters; the group of a tweet comes from `group_sql()`.
+Columns added to a table since a store was made are nullable, and a store opened for writing gains the ones it
+lacks (`add_missing_columns`), so an older store keeps its rows.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -26,6 +30,8 @@ from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
 
 from core import config
 from core.monitor.masking import mask_secrets, mask_url
+
+log = logging.getLogger(__name__)
 
 DB_ENV = "BADBUZZ_MONITOR_DB"  # the store the dashboard reads (set by the operator)
 TWEET_FIELDS = ("source", "source_key", "tweet_id", "line", "text", "groups", "created_at", "received_at", "event_at")
@@ -53,8 +59,12 @@ tweets = sa.Table(
     sa.Column("run", sa.Text),
     sa.Column("scored_at", sa.Float),
     sa.Column("language", sa.Text),  # detected when scored (core.text.language): ISO 639-1, 'und'; NULL before
+    sa.Column("p_negative", sa.Float),  # a three-way run's class probabilities (NULL for a binary run)
+    sa.Column("p_neutral", sa.Float),
+    sa.Column("p_positive", sa.Float),
 )
 LANGUAGE_GROUP = "language"  # `--group-column language` splits the feed by the detected language
+PROBABILITY_FIELDS = ("p_negative", "p_neutral", "p_positive")
 _pending = tweets.c.scored_at.is_(None)
 sa.Index("tweets_pending", tweets.c.id, sqlite_where=_pending, postgresql_where=_pending)
 sa.Index("tweets_event", tweets.c.event_at)
@@ -185,9 +195,8 @@ class Store:
             if not readonly:
                 metadata.create_all(self.engine)
                 self.added_columns = add_missing_columns(self.engine)
-            else:
-                with self.engine.connect():
-                    pass
+            # what an older store still lacks (read-only: nothing is added; reads take NULL for those columns)
+            self.lacking = missing_columns(self.engine)
         except sa.exc.SQLAlchemyError as exc:
             self.engine.dispose()
             why = mask_secrets(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
@@ -228,10 +237,18 @@ class Store:
         """The group of a tweet under the group column bound to :param ('' when it has none); the column
         LANGUAGE_GROUP is the language detected when the tweet was scored."""
         if column == LANGUAGE_GROUP:
-            return "COALESCE(tweets.language, '')"
+            return f"COALESCE({self.column_sql('tweets', 'language')}, '')"
         if self.dialect == "postgresql":
             return f"COALESCE(CAST(tweets.groups AS jsonb) ->> :{param}, '')"
         return f"COALESCE(CAST(json_extract(tweets.groups, :{param}) AS TEXT), '')"
+
+    def column_sql(self, table: str, name: str) -> str:
+        """`name`, or NULL where this store's table lacks the column (an older store opened read-only)."""
+        return "NULL" if (table, name) in self.lacking else name
+
+    def p_negative_sql(self) -> str:
+        """P(negative) of a stored tweet, whatever the run: a three-way run's own, else 1 - P(positive)."""
+        return f"COALESCE({self.column_sql('tweets', 'p_negative')}, 1.0 - score)"
 
     def group_arg(self, column: str | None) -> str:
         """The value to bind to group_sql's parameter for a group column (any column name is safe)."""
@@ -260,20 +277,24 @@ class Store:
         )
 
     def save_scores(self, scored: pd.DataFrame, run: str) -> tuple[float, float] | None:
-        """`scored` has id, score (NaN: none), label, reason and perhaps language; returns the event time span of
-        those tweets."""
+        """`scored` has id, score (NaN: none), label, reason, perhaps language, and from a three-way run p_negative,
+        p_neutral, p_positive; returns the event time span of those tweets."""
         now = time.time()
         languages = scored["language"] if "language" in scored else pd.Series([None] * len(scored), index=scored.index)
+        probabilities = scored.reindex(columns=list(PROBABILITY_FIELDS)).to_numpy(dtype=float)
         values = [
-            {"s": None if pd.isna(s) else float(s), "l": label, "r": reason, "run": run, "at": now, "i": int(i)}
-            | {"lang": lang}
-            for (i, s, label, reason), lang in zip(
-                scored[["id", "score", "label", "reason"]].itertuples(index=False), languages
+            {"s": _number(s), "l": label, "r": reason, "run": run, "at": now, "i": int(i), "lang": lang}
+            | {name: _number(p) for name, p in zip(("pn", "pu", "pp"), row)}
+            for (i, s, label, reason), lang, row in zip(
+                scored[["id", "score", "label", "reason"]].itertuples(index=False), languages, probabilities
             )
         ]
         if not values:
             return None
-        update = "UPDATE tweets SET score=:s, label=:l, reason=:r, run=:run, scored_at=:at, language=:lang WHERE id=:i"
+        update = (
+            "UPDATE tweets SET score=:s, label=:l, reason=:r, run=:run, scored_at=:at, language=:lang, "
+            "p_negative=:pn, p_neutral=:pu, p_positive=:pp WHERE id=:i"
+        )
         span = sa.select(sa.func.min(tweets.c.event_at), sa.func.max(tweets.c.event_at))
         with self.transaction() as conn:
             conn.execute(sa.text(update + " AND scored_at IS NULL"), values)
@@ -281,9 +302,11 @@ class Store:
         return None if low is None else (low, high)
 
     def scored_tweets(self, group_column: str | None, start: float, end: float) -> pd.DataFrame:
-        """id, group, event_at, score of the scored tweets with start <= event_at < end."""
+        """id, group, event_at, score (P(positive)), label and p_negative (P(negative), whatever the run) of the
+        scored tweets with start <= event_at < end."""
         return self.frame(
-            f"SELECT id, {self.group_sql(column=group_column)} AS grp, event_at, score FROM tweets "
+            f"SELECT id, {self.group_sql(column=group_column)} AS grp, event_at, score, label, "
+            f"{self.p_negative_sql()} AS p_negative FROM tweets "
             "WHERE score IS NOT NULL AND event_at >= :start AND event_at < :end",
             {"group_path": self.group_arg(group_column), "start": start, "end": end},
         )
@@ -324,18 +347,39 @@ class Store:
         return json.loads(rows[0][0]) if rows else default
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
-    """A store made by an older version gains the columns added since (nullable, so its rows stay as they were):
-    `ALTER TABLE ... ADD COLUMN` for each column of `metadata` its tables lack. Returns them as "table.column"."""
-    inspector, added = sa.inspect(engine), []
+def missing_columns(engine: Engine) -> set[tuple[str, str]]:
+    """(table, column) of each column the schema has and this store's tables lack (a store made before it)."""
+    inspector = sa.inspect(engine)
+    lacking = set()
     for table in metadata.sorted_tables:
-        have = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in (c for c in table.columns if c.name not in have):
-            with engine.begin() as conn:
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-            added.append(f"{table.name}.{column.name}")
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        lacking |= {(table.name, column.name) for column in table.columns if column.name not in present}
+    return lacking
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add to each table of the store the columns the schema has gained since the store was made; the names added,
+    as `table.column`. A store made before a column existed keeps its rows: the column is NULL there, or its
+    server default (a column declared NOT NULL must have one). SQLite and PostgreSQL alike (ALTER TABLE ADD)."""
+    added = []
+    with engine.begin() as conn:
+        for table_name, name in sorted(missing_columns(conn)):
+            column = metadata.tables[table_name].c[name]
+            ddl = f'ALTER TABLE {table_name} ADD COLUMN "{name}" {column.type.compile(dialect=engine.dialect)}'
+            if column.server_default is not None:
+                default = sa.literal(column.server_default.arg).compile(
+                    dialect=engine.dialect, compile_kwargs={"literal_binds": True}
+                )
+                ddl += f" DEFAULT {default}" + ("" if column.nullable else " NOT NULL")
+            conn.execute(sa.text(ddl))
+            added.append(f"{table_name}.{name}")
+    if added:
+        log.info("monitor store: added the columns %s", ", ".join(added))
     return added
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _engine(url: URL, readonly: bool) -> Engine:

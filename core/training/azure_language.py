@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.azure.errors import ServiceError
 from core.azure.language import API_VERSION, LanguageClient, evaluate_three_class
+from core.data.labels import BINARY_CLASSES, is_three_way, probability_columns
 from core.evaluation.metrics import classification_report
 from core.pricing import language_cost_usd, load_pricing, text_records
 from core.training.options import AzureLanguageOptions
@@ -44,7 +45,7 @@ def run_in(options: AzureLanguageOptions, run, service: LanguageClient | None = 
     if not configured:
         raise ServiceError(f"Azure AI Language is not configured: {why}")
     split = load_run_split(options, run)
-    sample = balanced_sample(split.test, options.n, options.seed)
+    sample = balanced_sample(split.test, options.n, options.seed, len(split.classes))
     texts = sample["text"].tolist()
     records = sum(text_records(t) for t, _ in service.prepare(texts) if t)
     estimate = service.estimate(texts)
@@ -57,15 +58,23 @@ def run_in(options: AzureLanguageOptions, run, service: LanguageClient | None = 
         run.progress(phase="score", message=f"{done:,} / {total:,} new tweets scored", step=done, steps=total)
 
     result = service.score(texts, on_progress=on_progress)
-    write_answers(run, sample, result)
-    metrics = build_metrics(sample, result, times, records)
+    write_answers(run, sample, result, split.classes)
+    metrics = build_metrics(sample, result, times, records, split.classes)
     run.update(cost=metrics["cost"])
     run.finish(metrics)
     log_summary(metrics, result, run)
 
 
 def log_summary(metrics: dict, result, run) -> None:
-    test, three = metrics["test"], metrics["three_class"]["neutral_as_class"]
+    test = metrics["test"]
+    if "three_class" not in metrics:  # a three-way split: the service's labels are measured as they are
+        log.info(
+            f"done: {metrics['evaluation']['answered']:,} answered; three-way accuracy {test['accuracy']:.4f}, "
+            f"macro F1 {test['f1_macro']:.4f}; {result.requests} requests, {result.cached} cached, "
+            f"≈ ${result.cost_usd:.4f} -> {run.path}"
+        )
+        return
+    three = metrics["three_class"]["neutral_as_class"]
     log.info(
         f"done: {metrics['evaluation']['answered']:,} answered; accuracy with neutral as its own class "
         f"{three['accuracy']:.4f}, neutral folded {test['accuracy']:.4f}, ROC AUC "
@@ -74,8 +83,8 @@ def log_summary(metrics: dict, result, run) -> None:
     )
 
 
-def balanced_sample(test: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    per_class = n // 2
+def balanced_sample(test: pd.DataFrame, n: int, seed: int, classes: int = 2) -> pd.DataFrame:
+    per_class = n // classes
     parts = [group.sample(min(per_class, len(group)), random_state=seed) for _, group in test.groupby("label")]
     return pd.concat(parts).sort_values("row_id").reset_index(drop=True)
 
@@ -95,16 +104,22 @@ def latency_from(progress_times: list[float], tweets: int) -> dict:
     }
 
 
-def build_metrics(sample: pd.DataFrame, result, progress_times: list[float], records: int) -> dict:
+def build_metrics(
+    sample: pd.DataFrame, result, progress_times: list[float], records: int, classes=BINARY_CLASSES
+) -> dict:
+    """On a binary split: the folded P(positive) as `test`, the service's own labels in `three_class`; on a
+    three-way split (neutral tweets in the truth) the service's three scores as they are (`test` is three-way)."""
     answered = np.array([p is not None for p in result.p_pos])
     if not answered.any():
         reasons = Counter(e for e in result.errors if e)
         raise ServiceError(f"no tweet got an answer: {dict(reasons)}")
     y = sample["label"].to_numpy()[answered]
+    if is_three_way(classes):
+        test = classification_report(y, result.class_proba()[answered], classes=classes)
+        return {"test": test, **service_figures(sample, result, progress_times, records, answered)}
     p_pos = np.array([p for p in result.p_pos if p is not None], dtype=float)
     labels = [label for label, ok in zip(result.labels, answered) if ok]
     test = classification_report(y, p_pos)
-    pricing = load_pricing()["azure_language"]
     return {
         "test": test,
         "three_class": {
@@ -116,6 +131,14 @@ def build_metrics(sample: pd.DataFrame, result, progress_times: list[float], rec
                 "confidence scores (P(positive) = pos / (pos + neg) >= 0.5)",
             },
         },
+        **service_figures(sample, result, progress_times, records, answered),
+    }
+
+
+def service_figures(sample: pd.DataFrame, result, progress_times: list[float], records: int, answered) -> dict:
+    """What the sample cost and how long it took, the answers counted."""
+    pricing = load_pricing()["azure_language"]
+    return {
         "evaluation": {
             "sample": "balanced from the shared test split",
             "requested": int(len(sample)),
@@ -141,14 +164,19 @@ def build_metrics(sample: pd.DataFrame, result, progress_times: list[float], rec
     }
 
 
-def write_answers(run, sample: pd.DataFrame, result) -> None:
-    answered = [p is not None for p in result.p_pos]
+def write_answers(run, sample: pd.DataFrame, result, classes=BINARY_CLASSES) -> None:
+    """test_predictions.csv (a three-way split: the service's three scores, its P(positive) unfolded) and
+    service_answers.csv (every answer as the service gave it)."""
+    answered = np.array([p is not None for p in result.p_pos])
     scored = sample.loc[answered]
+    proba = result.class_proba()[answered]
+    p_pos = proba[:, -1] if is_three_way(classes) else [p for p in result.p_pos if p is not None]
     pd.DataFrame(
         {
             "row_id": scored["row_id"],
             "label": scored["label"],
-            "p_pos": np.round([p for p in result.p_pos if p is not None], 6),
+            "p_pos": np.round(p_pos, 6),
+            **probability_columns(proba, classes),
         }
     ).to_csv(run.path / "test_predictions.csv", index=False)
     details = [d or {} for d in result.details]

@@ -7,6 +7,10 @@ test split of its members: so its members must have succeeded, be local models (
 call) and share one split id, and its data and split options are theirs (read from their run.json). Refusals are
 one line (OptionError), before the run folder is touched.
 
+Members must learn the same classes (run.json `classes`): a three-way ensemble averages the members' class
+probabilities, or fits per-class intercepts and per-member weights on their log-probabilities (`fitted`, the same
+stacking with a softmax), and is three-way itself.
+
 `--method mean` averages the members' P(positive); nothing is fitted. `--method fitted` is stacking: a logistic
 regression on the members' logits with non-negative weights and an intercept (log loss + scikit-learn's default L2
 penalty, C=1), fitted on the validation split; run.json's `ensemble` records the weights, the intercept and the
@@ -29,10 +33,11 @@ import numpy as np
 
 from core import config, run_kinds
 from core.cli.fields import default_of, flag
+from core.data.labels import is_three_way, run_classes
 from core.data.loading import DataError, source_fingerprint
 from core.data.split import split_id_for
-from core.models.base import ModelLoadError, SentimentModel, is_positive, load
-from core.models.ensemble import EnsembleModel, combine, logits
+from core.models.base import ModelLoadError, SentimentModel, class_codes, is_positive, load
+from core.models.ensemble import EPS, EnsembleModel, combine, combine_classes, logits
 from core.tracking.runs import effective_status, read_json
 from core.training.options import SPLIT_OPTIONS, DataOptions, EnsembleOptions, member_folder
 from core.training.runner import OptionError
@@ -64,6 +69,10 @@ class Member:
     @property
     def params(self) -> dict:
         return self.meta.get("params") or {}
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return run_classes(self.meta)
 
 
 def approach(options: EnsembleOptions) -> str:
@@ -106,6 +115,13 @@ def read_members(names: list[str]) -> list[Member]:
     folders = [m.path.resolve() for m in members]
     if len(set(folders)) < len(folders):
         raise OptionError("--members names the same run twice: give each run once")
+    classes = {m.classes for m in members}
+    if len(classes) > 1:
+        each = "; ".join(f"{m.id}: {'/'.join(m.classes)}" for m in members)
+        raise OptionError(
+            f"the members learn different classes ({each}): an ensemble combines runs of the same classes (train "
+            "them with the same --classes)"
+        )
     splits = {m.split_id for m in members}
     if len(splits) > 1:
         each = "; ".join(f"{m.id}: {m.split_id}" for m in members)
@@ -158,7 +174,7 @@ def check_validation_unseen(members: list[Member], options: EnsembleOptions) -> 
 
 def check_training_options(options: EnsembleOptions) -> None:
     """What shapes a member's training (extra data, ...) does not apply to an ensemble: refused when given."""
-    skip = {"data", "output", *SPLIT_OPTIONS}
+    skip = {"data", "output", "classes", *SPLIT_OPTIONS}
     for field in dataclasses.fields(DataOptions):
         if field.name not in skip and getattr(options, field.name) != default_of(field):
             raise OptionError(f"{flag(field)} does not apply to an ensemble: its members are trained already")
@@ -177,7 +193,12 @@ def check_split_options(options: EnsembleOptions, member: Member) -> None:
         return  # the members' own data: the runner checks its split id once loaded
     try:
         given = split_id_for(
-            source_fingerprint(options.data), options.sample, options.seed, options.test_size, options.val_size
+            source_fingerprint(options.data),
+            options.sample,
+            options.seed,
+            options.test_size,
+            options.val_size,
+            len(member.classes),
         )
     except OSError as exc:
         raise DataError(f"cannot read {options.data}: {exc.strerror or type(exc).__name__}") from None
@@ -220,7 +241,8 @@ def train(options: EnsembleOptions, split, run):
         device={"type": "cpu", "name": f"as its members ({model.backend_label})"},
     )
     seconds = time.perf_counter() - start
-    log.info(f"ensemble of {k} ({options.method}): weights {[round(w, 4) for w in weights]}, intercept {intercept:.4f}")
+    shown = [round(b, 4) for b in intercept] if isinstance(intercept, list) else round(intercept, 4)
+    log.info(f"ensemble of {k} ({options.method}): weights {[round(w, 4) for w in weights]}, intercept {shown}")
     run.progress(phase="train", message="combined", step=2, steps=2, seconds=seconds)
     if options.method == "fitted":
         return model, seconds, len(split.val), {}
@@ -235,9 +257,11 @@ def load_member(member: Member) -> SentimentModel:
         raise ModelLoadError(f"member {member.id}: {exc}") from None
 
 
-def fit_weights(models: list[SentimentModel], val) -> tuple[list[float], float, dict]:
+def fit_weights(models: list[SentimentModel], val) -> tuple[list[float], float | list[float], dict]:
     """Stacking on the validation split (see `stacking_weights`). Returns the weights, the intercept and what both
     methods score there (log loss, accuracy), with each member's accuracy."""
+    if is_three_way(models[0].classes):
+        return fit_three_way_weights(models, val)
     texts, y = val["text"].tolist(), val["label"].to_numpy()
     member_p = np.column_stack([m.predict_proba(texts) for m in models])
     if len(set(y)) < 2:
@@ -274,6 +298,52 @@ def stacking_weights(x: np.ndarray, y: np.ndarray) -> tuple[list[float], float]:
     return [float(w) for w in theta[:k]], float(theta[k])
 
 
+def fit_three_way_weights(models: list[SentimentModel], val) -> tuple[list[float], list[float], dict]:
+    """Three-way stacking on the validation split (see `softmax_stacking_weights`), with the same figures."""
+    texts, y = val["text"].tolist(), val["label"].to_numpy()
+    member_proba = np.stack([m.predict_class_proba(texts) for m in models], axis=1)  # (n, k, c)
+    if len(set(y)) < member_proba.shape[2]:
+        raise DataError("the validation split lacks a class: --method fitted cannot fit three-way weights on it")
+    weights, intercepts = softmax_stacking_weights(np.log(np.clip(member_proba, EPS, 1)), y)
+    k, classes = len(models), models[0].classes
+    validation = {
+        "tweets": int(len(y)),
+        "members_accuracy": [float(np.mean(class_codes(member_proba[:, i], classes) == y)) for i in range(k)],
+        "mean": class_figures(y, combine_classes(member_proba, "mean", [1 / k] * k), classes),
+        "fitted": class_figures(y, combine_classes(member_proba, "fitted", weights, intercepts), classes),
+    }
+    return weights, intercepts, validation
+
+
+def softmax_stacking_weights(x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
+    """A multinomial logistic regression on the members' log-probabilities `x` (n, k members, c classes): one
+    non-negative weight per member, shared by the classes, and one intercept per class (the first fixed at 0);
+    summed log loss + 0.5 |w|^2 as for two classes, L-BFGS-B with bounds."""
+    from scipy.optimize import minimize
+
+    n, k, c = x.shape
+    onehot = np.eye(c)[y]
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:k], np.append(0.0, theta[k:])
+        z = b + np.einsum("nkc,k->nc", x, w)
+        z -= z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        residual = np.exp(log_p) - onehot  # d loss / d z
+        loss = -np.sum(onehot * log_p) + 0.5 * w @ w
+        return float(loss), np.concatenate([np.einsum("nkc,nc->k", x, residual) + w, residual.sum(axis=0)[1:]])
+
+    start = np.concatenate([np.full(k, 1 / k), np.zeros(c - 1)])
+    bounds = [(0, None)] * k + [(None, None)] * (c - 1)
+    theta = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds).x
+    return [float(w) for w in theta[:k]], [0.0, *(float(b) for b in theta[k:])]
+
+
+def class_figures(y: np.ndarray, proba: np.ndarray, classes) -> dict:
+    p = np.clip(proba[np.arange(len(y)), y], 1e-12, 1)
+    return {"log_loss": float(-np.mean(np.log(p))), "accuracy": float(np.mean(class_codes(proba, classes) == y))}
+
+
 def figures(y: np.ndarray, p_pos: np.ndarray) -> dict:
     p = np.clip(p_pos, 1e-12, 1 - 1e-12)
     log_loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
@@ -295,4 +365,5 @@ def member_record(member: Member) -> dict:
         "approach": member.meta.get("approach", member.kind),
         "started_unix": (member.meta.get("timings") or {}).get("started_unix"),
         "split_id": member.split_id,
+        **({"classes": list(member.classes)} if is_three_way(member.classes) else {}),
     }

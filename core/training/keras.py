@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 EXPECTED_ERRORS = (EmbeddingError,)
 VALIDATION_BATCH = 1024  # validation only predicts: bigger batches, same numbers
 PRESET_LAYOUT = {"default": {"padding": "post", "mask": True}, "study": {"padding": "pre", "mask": False}}
-ARCH_KEYS = ("arch", "vocab_rows", "dim", "max_len", "trainable", "units", "hidden", "dropout", "mask")
+ARCH_KEYS = ("arch", "vocab_rows", "dim", "max_len", "trainable", "units", "hidden", "dropout", "mask", "n_classes")
 
 
 def wants_mixed_precision(requested: bool | None, backend: str) -> bool:
@@ -88,7 +88,10 @@ def train(options: KerasOptions, split, run, steps: int | None = None, callbacks
     mixed = mixed and device["type"] == "gpu"
     if mixed:  # the output layer stays float32 (build_model); the loss is scaled by compile()
         keras.mixed_precision.set_global_policy("mixed_float16")
-    model, arch_kwargs = compiled_model(options, opts, data) if parent is None else parent_model(parent, opts)
+    n_classes = len(split.classes)  # softmax over 2 or 3 (a fine-tune keeps its parent's: the runner checked)
+    model, arch_kwargs = (
+        compiled_model(options, opts, data, n_classes) if parent is None else parent_model(parent, opts)
+    )
     run.update(device=device, **model_record(options, opts, data, model, arch_kwargs, parent))
     history, monitor = fit(model, options, opts, data, split, run, steps, callbacks)
     seconds = time.perf_counter() - start
@@ -226,7 +229,7 @@ def prepare(options: KerasOptions, opts: dict, split, run, start: float) -> Prep
     return Prepared(preprocessor, train_ids, val_ids, encoder, vectors, matrix, coverage, phases)
 
 
-def compiled_model(options: KerasOptions, opts: dict, data: Prepared):
+def compiled_model(options: KerasOptions, opts: dict, data: Prepared, n_classes: int = 2):
     """The network, compiled and summarised; with the arguments that rebuild it (float32_copy)."""
     import keras
 
@@ -244,6 +247,8 @@ def compiled_model(options: KerasOptions, opts: dict, data: Prepared):
         dropout=opts["dropout"],
         mask=opts["mask"],
     )
+    if n_classes != 2:  # a binary run's record stays as it was
+        arch_kwargs["n_classes"] = n_classes
     model = km.build_model(matrix=data.matrix, **arch_kwargs)
     model.compile(
         optimizer=keras.optimizers.Adam(opts["learning_rate"]),

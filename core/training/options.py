@@ -308,6 +308,18 @@ def member_params(members: list[str]) -> dict[str, Any]:
     return {}
 
 
+def member_classes(members: list[str]) -> str | None:
+    """ "2" or "3": how many classes the first readable member learns (run.json `classes`; binary if it says none)."""
+    for name in members:
+        try:
+            meta = json.loads((member_folder(name) / "run.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict):
+            return str(len(meta.get("classes") or (0, 0)))
+    return None
+
+
 @dataclass(kw_only=True)
 class EnsembleOptions(DataOptions):
     """Combine finished runs. The data and split options are the members': left out, they are read from the
@@ -335,3 +347,5 @@ class EnsembleOptions(DataOptions):
         for name, default in SPLIT_OPTIONS.items():
             if getattr(self, name) is None:
                 setattr(self, name, params.get(name, default))
+        if self.classes == "auto":  # the members' (run.json `classes`), so the runner loads their split
+            self.classes = member_classes(self.members) or "auto"

@@ -33,17 +33,17 @@ from pathlib import Path
 from types import ModuleType
 
 from core.cli.parser import EXIT_EXPECTED_ERROR, fail, parse_options  # noqa: F401 (EXIT_EXPECTED_ERROR: API)
-from core.data.labels import BINARY_CLASSES, MIN_NEUTRAL_FOR_AUTO
+from core.data.labels import BINARY_CLASSES, MIN_NEUTRAL_FOR_AUTO, run_classes
 from core.data.loading import DataError, load_dataset, source_file
 from core.data.split import Split, load_split
 from core.evaluation.eval_sets import evaluate_official_set
 from core.evaluation.metrics import evaluate
 from core.logs import configure_cli_logging
 from core.tracking import mlflow_log
-from core.tracking.runs import RunCancelled, RunFolderInUse, start_run
+from core.tracking.runs import RunCancelled, RunFolderInUse, read_run, start_run
 from core.training.extra_data import check_extra_options, lineage_record, mix_extra_data
 from core.training.options import DataOptions
-from core.training.parent_run import ParentRun, ParentRunError, inherited, parent_of, parent_record
+from core.training.parent_run import ParentRun, ParentRunError, inherited, locate, parent_of, parent_record
 from core.training.registry import TrainerSpec, trainer
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ def load_run_split(options: DataOptions, run) -> Split:
     base = load_base_split(options)
     split, extras = mix_extra_data(base, options)
     check_training_classes(split)
+    check_parent_classes(options, split)
     run.set_data(split)
     run.update(classes=list(split.classes))
     lineage = lineage_record(base, extras, parent_record(options))
@@ -161,6 +162,20 @@ def load_checked_split(options: DataOptions) -> Split:
     split = mix_extra_data(load_base_split(options), options)[0]
     check_training_classes(split)
     return split
+
+
+def check_parent_classes(options: DataOptions, split: Split) -> None:
+    """A fine-tune (--init-from) learns its parent's classes: its output layer is the parent's."""
+    value = getattr(options, "init_from", None)
+    info = read_run(locate(value)) if value else None
+    if info is None:
+        return
+    theirs = run_classes(info.meta)
+    if theirs != split.classes:
+        raise ParentRunError(
+            f"--init-from {value} learns {'/'.join(theirs)}, this training's data {'/'.join(split.classes)}: a "
+            f"fine-tune keeps its parent's classes (give --classes {len(theirs)})"
+        )
 
 
 def check_training_classes(split: Split) -> None:
@@ -227,8 +242,9 @@ def split_of(options: DataOptions, classes: int) -> Split:
 
 
 def extra_neutral(options: DataOptions) -> int:
-    """Neutral tweets in the --extra-data files (each read once more, binary, to count them)."""
-    return sum(load_dataset(extra).report.neutral_dropped for extra in options.extra_data)
+    """Neutral tweets in the --extra-data files (each read once more, three ways, to count them: a file of
+    neutral tweets only has no row for a binary reading)."""
+    return sum(load_dataset(extra, classes=3).report.neutral_kept for extra in options.extra_data)
 
 
 def check_data_argument(data: str) -> None:

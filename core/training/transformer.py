@@ -209,7 +209,7 @@ def train(options: TransformerOptions, split, run):
     from core.training.transformer_loop import fit_loop, training_arguments
 
     parent = parent_of(options, "transformer")  # the options are already the parent's where they must be
-    model, tokenizer, device, precision = setup(options, run, parent)
+    model, tokenizer, device, precision = setup(options, run, parent, len(split.classes))
     train_df = subsample(split.train, options.max_train_samples, options.seed)
     val_df = subsample(split.val, options.max_val_samples, options.seed)
     checkpoints = run.path / CHECKPOINTS
@@ -300,9 +300,10 @@ def describe_training(
     }
 
 
-def setup(options: TransformerOptions, run, parent: ParentRun | None = None):
-    """Threads, seed, device and precision (recorded in the run), and the base model (the Trainer places it): a
-    parent run's saved model and tokenizer for a fine-tune (--init-from)."""
+def setup(options: TransformerOptions, run, parent: ParentRun | None = None, n_classes: int = 2):
+    """Threads, seed, device and precision (recorded in the run), and the base model with a head of `n_classes`
+    (the Trainer places it): a parent run's saved model and tokenizer for a fine-tune (--init-from; the runner
+    made sure it learns the same classes)."""
     import torch
 
     from core.training.transformer_loop import configure_attention
@@ -315,7 +316,7 @@ def setup(options: TransformerOptions, run, parent: ParentRun | None = None):
     run.update(device=describe_device(device, precision, threads))
     start = options.base_model if parent is None else str(parent.path / "model")
     run.progress(phase="setup", message=f"loading {options.base_model if parent is None else parent.name}")
-    model, tokenizer = load_pretrained(start)
+    model, tokenizer = load_pretrained(start, n_classes)
     return model, tokenizer, device, precision
 
 

@@ -27,7 +27,7 @@ from trainers import ensemble, logreg
 TWEET = "flight delayed again and my bag is lost, worst airline"
 
 
-def train_only_logreg(folder: Path, data: Path, features: str) -> None:
+def train_only_logreg(folder: Path, data: Path, features: str, classes: int = 2) -> None:
     """A logreg run fitted on the training split only (the trainer refits on train + validation), so that, like a
     Keras or transformer run's, its validation scores are out of sample and weights may be fitted on them."""
     import joblib
@@ -37,9 +37,11 @@ def train_only_logreg(folder: Path, data: Path, features: str) -> None:
     from core.models.base import SklearnModel
     from core.training.logreg import build_pipeline
 
-    split = load_split(data)
+    split = load_split(data, classes=classes)
     with start_run(folder, kind="logreg", approach=f"{features} (train only)", params={"data": str(data)}) as run:
         run.set_data(split)
+        if classes == 3:  # as the runner records a three-way run
+            run.update(classes=list(split.classes))
         pipeline = build_pipeline(features, 2, 1.0, 42).fit(split.train["text"].tolist(), split.train["label"])
         joblib.dump(pipeline, run.path / "model.joblib")
         run.update(model={"fitted_on": "train"})

@@ -16,6 +16,7 @@ import pytest
 
 from core.models.base import load
 from core.text.preprocess import STUDY_STEPS
+from tests.support.data import make_three_way_tweets
 from trainers import keras_nn
 
 pytestmark = pytest.mark.slow  # trains real (tiny) neural models
@@ -45,8 +46,9 @@ def tiny_vectors(folder: Path, csv: Path):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tiny_csv):
-    """One run per arch and embedding kind, trained in this process with tiny settings."""
+def runs(tmp_path_factory, tiny_csv, three_way_csv):
+    """One run per arch and embedding kind, trained in this process with tiny settings; `base-three-way` learns
+    negative / neutral / positive from the three-way file."""
     root = tmp_path_factory.mktemp("keras-runs")
     glove = root / "glove.tiny.8d.txt"
     kv = tiny_vectors(root, tiny_csv)
@@ -65,6 +67,7 @@ def runs(tmp_path_factory, tiny_csv):
     specs = {
         "base-fasttext": ["--arch", "base", "--embedding", "fasttext", "--epochs", "8"],
         "lstm-word2vec": ["--arch", "lstm", "--embedding", "word2vec"],
+        "base-three-way": ["--arch", "base", "--embedding", "fasttext", "--epochs", "8"],
         "bilstm-glove": ["--arch", "bilstm", "--embedding", str(glove), "--no-trainable-embeddings"],
         "lstm-gensim-data": ["--arch", "lstm", "--embedding", "glove-twitter-25"],
         "study-word2vec": [
@@ -83,7 +86,8 @@ def runs(tmp_path_factory, tiny_csv):
     try:
         for name, extra in specs.items():
             options = extra if name.startswith("study") else TINY + extra
-            keras_nn.main(["--data", str(tiny_csv), "--output", str(root / name), *options])
+            data = three_way_csv if name.endswith("three-way") else tiny_csv
+            keras_nn.main(["--data", str(data), "--output", str(root / name), *options])
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -95,7 +99,7 @@ def read(run: Path, name: str):
 
 
 @pytest.mark.parametrize(
-    "name", ["base-fasttext", "lstm-word2vec", "bilstm-glove", "lstm-gensim-data", "study-word2vec"]
+    "name", ["base-fasttext", "base-three-way", "lstm-word2vec", "bilstm-glove", "lstm-gensim-data", "study-word2vec"]
 )
 def test_every_run_is_complete(runs, name):
     run = runs[name]
@@ -130,6 +134,19 @@ def test_embedding_kinds_are_recorded(runs, km):
 
 def test_base_model_learns_the_tiny_corpus(runs):
     assert read(runs["base-fasttext"], "metrics.json")["test"]["accuracy"] >= 0.9
+
+
+def test_a_run_on_neutral_data_learns_three_classes(runs):
+    run = runs["base-three-way"]
+    assert read(run, "run.json")["classes"] == ["negative", "neutral", "positive"]
+    test = read(run, "metrics.json")["test"]
+    assert np.array(test["confusion_matrix"]).shape == (3, 3) and test["accuracy"] > 0.5  # chance: 1/3
+    predictions = pd.read_csv(run / "test_predictions.csv")
+    assert list(predictions.columns) == ["row_id", "label", "p_pos", "p_negative", "p_neutral", "p_positive"]
+    model = load(run)
+    proba = model.predict_class_proba([text for _, text in make_three_way_tweets(6, seed=5)])
+    assert model.classes == ("negative", "neutral", "positive") and proba.shape == (6, 3)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
 
 
 def test_progress_lines_and_history_follow_epochs_and_steps(tmp_path, capsys, km):

@@ -170,7 +170,7 @@ def test_one_threshold_labels_every_scoring_path(run):
 
     from core.azure_ml import score_script
     from core.inference.batch import score_frame
-    from core.models.base import THRESHOLD, labels_for
+    from core.models.base import THRESHOLD, SentimentModel, labels_for
 
     edge = [THRESHOLD - 1e-9, THRESHOLD]  # labelled before any rounding of the score
     assert [label_for(p) for p in edge] == ["negative", "positive"]
@@ -179,7 +179,8 @@ def test_one_threshold_labels_every_scoring_path(run):
     assert frame["label"].tolist() == ["negative", "positive", ""]
     (answer,) = live.score_columns([live.run_column(run, live.ModelCache())], TWEET)
     assert answer.label == label_for(answer.p_pos)
-    score_script.model = type("Edge", (), {"predict_proba": staticmethod(lambda texts: edge[: len(texts)])})()
+    edge_model = type("Edge", (SentimentModel,), {"_predict": lambda self, texts: np.array(edge[: len(texts)])})
+    score_script.model = edge_model("edge")
     try:
         assert score_script.score_texts(["a", "b", ""])[1] == ["negative", "positive", None]
     finally:

@@ -110,6 +110,46 @@ def trained_run(tiny_base, workspace) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="module")
+def three_way_run(tiny_base, workspace) -> Path:
+    """A short three-way training (neutral tweets: filler words only), with its ONNX export checked."""
+    from trainers import transformer
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(300):
+        label = ("negative", "neutral", "positive")[i % 3]
+        words = list(rng.choice(FILLER, size=rng.integers(2, 12)))
+        if label != "neutral":
+            words.insert(
+                int(rng.integers(0, len(words) + 1)), rng.choice(POSITIVE if label == "positive" else NEGATIVE)
+            )
+        rows.append((label, " ".join(words) + f" {i % 10}"))
+    pd.DataFrame(rows, columns=["target", "text"]).to_csv(workspace / "three.csv", index=False)
+    run_dir = workspace / "three-way"
+    options = ["--epochs", "1", "--batch-size", "16", "--max-train-samples", "120", "--onnx-check-texts", "30"]
+    args = trainer_args(workspace, run_dir, tiny_base, *options)
+    transformer.main([*args[:1], str(workspace / "three.csv"), *args[2:]])
+    return run_dir
+
+
+def test_a_run_on_neutral_data_gets_a_three_class_head(three_way_run):
+    meta = json.loads((three_way_run / "run.json").read_text())
+    assert meta["status"] == "succeeded" and meta["classes"] == ["negative", "neutral", "positive"]
+    test = json.loads((three_way_run / "metrics.json").read_text())["test"]
+    assert np.array(test["confusion_matrix"]).shape == (3, 3)
+    config = json.loads((three_way_run / "model" / "config.json").read_text())
+    assert list(config["id2label"].values()) == ["negative", "neutral", "positive"]
+    predictions = pd.read_csv(three_way_run / "test_predictions.csv")
+    assert list(predictions.columns) == ["row_id", "label", "p_pos", "p_negative", "p_neutral", "p_positive"]
+    model = models.load(three_way_run)  # ONNX or PyTorch, whichever serves: both answer three ways
+    proba = model.predict_class_proba(FRESH)
+    assert model.classes == ("negative", "neutral", "positive") and proba.shape == (len(FRESH), 3)
+    assert np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    torch = load_run(three_way_run, backend="torch").predict_class_proba(FRESH)
+    assert np.allclose(proba, torch, atol=1e-3)
+
+
 def test_training_writes_a_complete_run(trained_run):
     meta = json.loads((trained_run / "run.json").read_text())
     assert meta["status"] == "succeeded" and meta["kind"] == "transformer"

@@ -26,7 +26,7 @@ POSITIVE_RGB, NEGATIVE_RGB = (22, 163, 74), (220, 38, 38)
 # numeric entity in one pass: a tweet shows as typed whatever it holds.
 _ENTITIES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-.!|~:$=^"}
 METHOD_CAPTIONS = {
-    ex.OCCLUSION: "Occlusion: each word's effect is P(positive) of the tweet minus P(positive) without that word.",
+    ex.OCCLUSION: "Occlusion: each word's effect is P({target}) of the tweet minus P({target}) without that word.",
     ex.LOGREG: "Exact: each n-gram's TF-IDF weight × its coefficient, in logit units; a bigram's share is split "
     "between its two words for highlighting.",
 }
@@ -41,7 +41,7 @@ def word_span(word: ex.WordEffect, scale: float, explained: bool = True) -> str:
     body = safe_text(word.text)
     if not explained:
         return f'<span style="text-decoration: underline dotted" title="not explained">{body}</span>'
-    rgb = POSITIVE_RGB if word.effect > 0 else NEGATIVE_RGB
+    rgb = NEGATIVE_RGB if word.direction == "negative" else POSITIVE_RGB  # a three-way model explains P(negative)
     alpha = 0.12 + 0.68 * min(abs(word.effect) / scale, 1.0) if word.effect else 0.0
     colour = f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f})"
     return (
@@ -99,7 +99,7 @@ def show_explanation(explanation: ex.Explanation, name: str) -> None:
     folded below them."""
     method = "exact contributions" if explanation.method == ex.LOGREG else "occlusion"
     st.markdown(f"**Why {name} answered so** · {method}")
-    st.caption(METHOD_CAPTIONS[explanation.method])
+    st.caption(METHOD_CAPTIONS[explanation.method].format(target=explanation.target))
     if not explanation.words:
         st.info("Nothing to explain: the text has no words.")
         return

@@ -127,6 +127,7 @@ def history_rows(text: str, answers: list[Answer], when: float | None = None) ->
             "approach": a.name,
             "label": a.label if a.ok else f"({a.status})",
             "P(positive)": round(a.p_pos, 4) if a.p_pos is not None else None,
+            "P(neutral)": round(a.probabilities["neutral"], 4) if a.probabilities else None,
             "latency (ms)": round(a.latency_ms, 1) if a.latency_ms is not None else None,
             "cost (USD)": a.cost_usd if a.source == "cloud" else None,  # a local model costs nothing per call
         }
