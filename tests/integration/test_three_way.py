@@ -184,7 +184,16 @@ def test_every_scoring_path_answers_three_ways(tmp_path, three_way_logreg_run, m
     predict = batch.make_predictor(str(three_way_logreg_run), None, batch.ScoreReport())
     batch.score_csv(tmp_path / "in.csv", tmp_path / "out.csv", predict)
     written = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
-    assert list(written.columns) == ["text", "score", "label", "p_negative", "p_neutral", "p_positive", "reason"]
+    assert list(written.columns) == [
+        "text",
+        "score",
+        "label",
+        "p_negative",
+        "p_neutral",
+        "p_positive",
+        "reason",
+        "language",
+    ]
     assert written["label"].tolist() == ["", "negative", "neutral", "positive"]
     assert written.loc[0, "p_neutral"] == "" and written.loc[0, "reason"] == "empty text"
     got = written[["p_negative", "p_neutral", "p_positive"]].iloc[1:].astype(float).to_numpy()
