@@ -352,6 +352,8 @@ def missing_columns(engine: Engine) -> set[tuple[str, str]]:
     inspector = sa.inspect(engine)
     lacking = set()
     for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):  # a read-only store made before the table: nothing reads it
+            continue
         present = {column["name"] for column in inspector.get_columns(table.name)}
         lacking |= {(table.name, column.name) for column in table.columns if column.name not in present}
     return lacking
