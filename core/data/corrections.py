@@ -4,7 +4,8 @@ An analyst who sees a wrong answer in the monitor or in Live scoring marks the t
 neutral or positive). Each mark is stored in an SQLite database under `config.data_dir()/corrections/` (the
 standard library's sqlite3: several page sessions may write at once, and a write is one transaction), with who
 made it, when (UTC, ISO 8601), where (`monitor` or `live`) and the model answers that were wrong (run id, run
-label, P(positive) and the label it gave; an answer that agreed with the analyst is not kept).
+label, P(positive) and the label it gave; an answer that agreed with the analyst is not kept), and for a negative
+tweet, optionally, its complaint reason (`reason_tags()`: what core.reasons learns from).
 
 Deduplicated by text: two marks of the same text, up to whitespace (runs of spaces, tabs and line breaks count as
 one space, ends stripped), are one correction. The latest mark wins; every mark is kept as history
@@ -57,8 +58,10 @@ EXPORT_COLUMNS = [
     "predicted_label",
     "times_corrected",
     "first_corrected_at",
+    "reason",
 ]
 MAX_WHO_CHARS = 200
+MAX_REASON_CHARS = 60  # a complaint reason's name (core.reasons.taxonomy)
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS corrections (
@@ -69,10 +72,12 @@ CREATE TABLE IF NOT EXISTS corrections (
     who TEXT NOT NULL,
     corrected_at TEXT NOT NULL,
     origin TEXT NOT NULL,
-    answers TEXT NOT NULL
+    answers TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS corrections_by_text ON corrections (text_key, id);
 """
+ADDED_COLUMNS = {"reason": "TEXT NOT NULL DEFAULT ''"}  # columns a store made by an older version gains
 
 
 class CorrectionError(ValueError):
@@ -99,6 +104,7 @@ class Correction:
     origin: str
     answers: tuple[ModelAnswer, ...]
     times_corrected: int
+    reason: str = ""
 
 
 # ------------------------------------------------------------------ where
@@ -133,9 +139,17 @@ def _connect(create: bool) -> Iterator[sqlite3.Connection | None]:
     try:
         with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)) as conn:
             conn.executescript(SCHEMA)
+            _add_missing_columns(conn)
             yield conn
     except sqlite3.Error as exc:  # a corrupt or locked file: one sentence, not a traceback on a page
         raise CorrectionError(f"the corrections store {path.name} could not be used ({type(exc).__name__})") from None
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(corrections)")}
+    for name, declaration in ADDED_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE corrections ADD COLUMN {name} {declaration}")
 
 
 # ------------------------------------------------------------------ writing
@@ -149,10 +163,12 @@ def add_correction(
     origin: str = "monitor",
     answers: Iterable[ModelAnswer] = (),
     when: datetime | None = None,
+    reason: str | None = None,
 ) -> Correction:
     """Store the analyst's label for a tweet (the latest label of a text wins) and refresh the export.
 
-    Only the answers that disagree with `label` are kept: they are the model answers that were wrong."""
+    Only the answers that disagree with `label` are kept: they are the model answers that were wrong. `reason`: the
+    complaint reason of a negative tweet (a name of core.reasons' taxonomy, checked by the caller)."""
     key = normalise_text(text)
     if not key:
         raise CorrectionError("a correction needs a tweet with some text")
@@ -162,26 +178,37 @@ def add_correction(
     if origin not in ORIGINS:
         raise CorrectionError(f"the origin must be one of {', '.join(ORIGINS)}")
     who = " ".join(str(who).split())[:MAX_WHO_CHARS] or "local"
+    reason = _checked_reason(reason, label)
     stamp = (when or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     wrong = tuple(a for a in answers if a.predicted_label != label)
     stored = json.dumps([asdict(a) for a in wrong])
     with _connect(create=True) as conn, conn:
         conn.execute(
-            "INSERT INTO corrections (text_key, text, label, who, corrected_at, origin, answers) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, str(text), label, who, stamp, origin, stored),  # the text exactly: its ends and NULs kept
+            "INSERT INTO corrections (text_key, text, label, who, corrected_at, origin, answers, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, str(text), label, who, stamp, origin, stored, reason),  # the text exactly: ends and NULs kept
         )
         times = conn.execute("SELECT COUNT(*) FROM corrections WHERE text_key = ?", (key,)).fetchone()[0]
     corrections_csv_path()
-    return Correction(str(text), label, who, stamp, origin, wrong, int(times))
+    return Correction(str(text), label, who, stamp, origin, wrong, int(times), reason)
+
+
+def _checked_reason(reason: str | None, label: str) -> str:
+    reason = " ".join(str(reason or "").split())
+    if reason and label != "negative":
+        raise CorrectionError("a complaint reason goes with a negative label only")
+    if len(reason) > MAX_REASON_CHARS:
+        raise CorrectionError(f"a complaint reason is at most {MAX_REASON_CHARS} characters")
+    return reason
 
 
 # ------------------------------------------------------------------ reading
 
 
 def correction_history() -> pd.DataFrame:
-    """Every mark ever made, oldest first: id, text_key, text, label, who, corrected_at, origin, answers (JSON)."""
-    columns = ["id", "text_key", "text", "label", "who", "corrected_at", "origin", "answers"]
+    """Every mark ever made, oldest first: id, text_key, text, label, who, corrected_at, origin, answers (JSON),
+    reason."""
+    columns = ["id", "text_key", "text", "label", "who", "corrected_at", "origin", "answers", "reason"]
     with _connect(create=False) as conn:
         if conn is None:
             return pd.DataFrame(columns=columns)
@@ -224,6 +251,24 @@ def _answer_columns(stored: list[str], label: str) -> dict[str, str]:
         "score": "; ".join("" if a.get("score") is None else f"{float(a['score']):.4f}" for a in answers),
         "predicted_label": "; ".join(str(a.get("predicted_label", "")) for a in answers),
     }
+
+
+def reason_tags() -> pd.DataFrame:
+    """The analysts' complaint reasons: text and reason of each text whose latest mark is negative with a reason."""
+    frame = corrections_frame()
+    tagged = frame[(frame["label"] == "negative") & (frame["reason"] != "")]
+    return tagged[["text", "reason"]].reset_index(drop=True)
+
+
+def latest_reason(text: str) -> str:
+    """The complaint reason an analyst last gave this text ('' when none)."""
+    with _connect(create=False) as conn:
+        if conn is None:
+            return ""
+        row = conn.execute(
+            "SELECT reason FROM corrections WHERE text_key = ? ORDER BY id DESC LIMIT 1", (normalise_text(text),)
+        ).fetchone()
+    return row[0] if row else ""
 
 
 def corrected_keys() -> set[str]:

@@ -219,3 +219,26 @@ def test_other_runs_score_the_candidates_within_a_budget(trained_logreg_run, fli
         clock=lambda: next(ticks),
     )
     assert list(late.scores.columns) == ["a"] and late.skipped == {"b": "over the 3 s budget"}
+
+
+def test_a_negative_mark_keeps_its_complaint_reason_and_an_older_store_gains_the_column():
+    import sqlite3
+
+    path = corrections.database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as conn:  # a store made before reasons existed
+        conn.execute(
+            "CREATE TABLE corrections (id INTEGER PRIMARY KEY AUTOINCREMENT, text_key TEXT NOT NULL, text TEXT NOT "
+            "NULL, label TEXT NOT NULL, who TEXT NOT NULL, corrected_at TEXT NOT NULL, origin TEXT NOT NULL, "
+            "answers TEXT NOT NULL)"
+        )
+        conn.execute("INSERT INTO corrections VALUES (1, 'old one', 'old one', 'negative', 'a', 't', 'live', '[]')")
+    saved = corrections.add_correction("my bag  is lost", "negative", reason=" Lost   Luggage ")
+    assert saved.reason == "Lost Luggage"
+    corrections.add_correction("fine flight", "positive")
+    assert corrections.reason_tags().to_dict("records") == [{"text": "my bag  is lost", "reason": "Lost Luggage"}]
+    assert corrections.corrections_frame()["reason"].tolist() == ["", "Lost Luggage", ""]
+    corrections.add_correction("my bag is lost", "neutral")  # the latest mark wins: no longer a reason tag
+    assert corrections.reason_tags().empty and corrections.latest_reason("my bag is lost") == ""
+    with pytest.raises(corrections.CorrectionError, match="negative label only"):
+        corrections.add_correction("great", "positive", reason="Late Flight")

@@ -74,11 +74,21 @@ def test_an_operator_marks_tweets_in_the_monitor_and_they_are_stored(runs):
     assert suggestions(at)["spread between runs"].notna().all()  # same model twice: spread 0, but measured
 
 
+def test_an_operator_saves_a_complaint_reason_with_a_negative_mark(runs):
+    at = scored_monitor()
+    assert at.selectbox(key="worst-reason").options[:3] == ["(no reason)", "Late Flight", "Cancelled Flight"]
+    at.selectbox(key="worst-reason").set_value("Lost Luggage").run()
+    at.button(key="worst-negative").click().run()
+    assert "Saved as **negative** about **Lost Luggage**" in shown(at, "success")
+    assert corrections.reason_tags().to_dict("records") == [{"text": TWEETS[3], "reason": "Lost Luggage"}]
+    assert at.selectbox(key="worst-reason").value == "Lost Luggage"
+
+
 def test_a_viewer_sees_the_control_disabled_and_why(runs):
     with serving_on("0.0.0.0"):
         at = scored_monitor()
         buttons = [at.button(key=f"worst-{label}") for label in corrections.LABELS]
-        assert all(b.disabled for b in buttons)
+        assert all(b.disabled for b in buttons) and at.selectbox(key="worst-reason").disabled
         assert "Marking labels builds a shared dataset. Operators only:" in shown(at, "caption")
         compare = next(b for b in at.button if b.label.startswith("Compare with"))
         assert compare.disabled  # the other runs' scoring is machine time

@@ -27,6 +27,7 @@ from core.config import PROJECT_ROOT
 from core.data import corrections
 from core.data.spreadsheet import XLSX_MIME
 from core.models.base import label_for, load
+from core.reasons.taxonomy import TaxonomyError, load_taxonomy
 from core.run_kinds import local_kinds
 from views.components import formatting as fmt
 from views.components.access import access_settings, current_access, is_operator, operator_reason
@@ -42,6 +43,7 @@ OTHERS_KEY = "_labelling_others"  # (id of the monitor result, labelling.OtherSc
 SUGGESTIONS = 20
 SHORT_TEXT = 90
 REASONS = {labelling.UNSURE: "the model is unsure", labelling.DISAGREE: "the runs disagree"}
+NO_REASON = "(no reason)"
 
 
 # ------------------------------------------------------------------ marking one tweet
@@ -61,14 +63,41 @@ def save(text: str, label: str, answers: tuple, origin: str, key: str) -> None:
     if not is_operator():
         st.session_state[f"{MESSAGE_KEY}-{key}"] = ("error", f"Not saved. {operator_reason()}")
         return
+    reason = st.session_state.get(f"{key}-reason", NO_REASON) if label == "negative" else NO_REASON
+    reason = "" if reason == NO_REASON else reason
     try:
-        saved = corrections.add_correction(text, label, who=who_is_marking(), origin=origin, answers=answers)
+        saved = corrections.add_correction(
+            text, label, who=who_is_marking(), origin=origin, answers=answers, reason=reason
+        )
     except (corrections.CorrectionError, OSError) as exc:
         st.session_state[f"{MESSAGE_KEY}-{key}"] = ("error", f"Not saved: {exc}.")
         return
     wrong = ", ".join(a.run_label for a in saved.answers) or "no model"
     again = f" (marked {saved.times_corrected} times; the latest label counts)" if saved.times_corrected > 1 else ""
-    st.session_state[f"{MESSAGE_KEY}-{key}"] = ("success", f"Saved as **{label}**{again}. Wrong: {wrong}.")
+    about = f" about **{reason}**" if reason else ""
+    st.session_state[f"{MESSAGE_KEY}-{key}"] = ("success", f"Saved as **{label}**{about}{again}. Wrong: {wrong}.")
+
+
+def reason_picker(text: str, key: str, allowed: bool) -> None:
+    """The complaint reason saved with a Negative mark (the taxonomy's names; what core.reasons learns from)."""
+    try:
+        names = load_taxonomy().names
+    except TaxonomyError as exc:
+        st.caption(f"Complaint reasons are off: {exc}.")
+        return
+    try:
+        current = corrections.latest_reason(text)
+    except corrections.CorrectionError:
+        current = ""
+    options = [NO_REASON, *names]
+    st.selectbox(
+        "Complaint reason (saved with Negative)",
+        options,
+        index=options.index(current) if current in options else 0,
+        key=f"{key}-reason",
+        disabled=not allowed,
+        help="What the tweet complains about: the reason tagger learns from these once there are enough of them",
+    )
 
 
 def mark_label(text: str, answers: Sequence[corrections.ModelAnswer], origin: str, key: str) -> None:
@@ -91,6 +120,7 @@ def mark_label(text: str, answers: Sequence[corrections.ModelAnswer], origin: st
             args=(text, label, tuple(answers), origin, key),
             width="stretch",
         )
+    reason_picker(text, key, allowed)
     if not allowed:
         st.caption(f"Marking labels builds a shared dataset. {operator_reason()}")
     kind, message = st.session_state.pop(f"{MESSAGE_KEY}-{key}", (None, ""))
