@@ -6,6 +6,7 @@
         [--threshold 0.6 --min-volume 20 --window 15min --cooldown 60min]
         [--spike-factor 3 --spike-min 30] [--rules rules.json] [--webhook-file F | --webhook URL]
         [--smtp HOST:PORT --smtp-to a@x,b@y [--smtp-from ...] [--smtp-starttls | --smtp-ssl] [--smtp-password-file F]]
+        [--reasons]
 
 Secrets (a database URL with a password, the webhook URL, the SMTP password) come from a file or the environment
 ($BADBUZZ_MONITOR_DB, $BADBUZZ_MONITOR_WEBHOOK, $BADBUZZ_SMTP_PASSWORD), not argv, and are masked wherever shown.
@@ -13,7 +14,9 @@ Secrets (a database URL with a password, the webhook URL, the SMTP password) com
 --folder: CSV / JSON-lines files that land there are read once each. --file: a file that grows is tailed.
 --http: POST /tweets with `Authorization: Bearer $BADBUZZ_MONITOR_TOKEN` (or --token-file). The store is SQLite
 (default config.data_dir()/monitor/feed.sqlite, what the dashboard's live feed reads) or a PostgreSQL server
-(--db postgresql://user@host:port/db; the dashboard reads it from $BADBUZZ_MONITOR_DB). docs/monitor.md says more.
+(--db postgresql://user@host:port/db; the dashboard reads it from $BADBUZZ_MONITOR_DB). --reasons: each negative
+tweet gets a complaint reason (the taxonomy in $BADBUZZ_REASONS_FILE or the data folder, else the airline default)
+and each alert says what its window is about. docs/monitor.md says more.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from core.monitor.rules import GroupRule, Rules, RulesError, load_rules
 from core.monitor.sources import FolderSource, TailSource
 from core.monitor.store import DB_ENV, Store, StoreError
 from core.monitor.watch import Watcher
+from core.reasons.tagger import load_tagger
+from core.reasons.taxonomy import TaxonomyError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +104,9 @@ class WatchOptions:
     poll: float = option(1.0, "seconds between two looks at the source")
     settle: float = option(1.0, "seconds a landed file must stay unchanged")
     once: bool = option(False, "read what is there, score, alert, and exit")
+    reasons: bool = option(
+        False, "tag negative tweets with a complaint reason and explain each alert (sentence encoder; docs/monitor.md)"
+    )
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.folder, self.file, self.http)) != 1:
@@ -186,6 +194,8 @@ def build(options: WatchOptions) -> tuple[Watcher, TweetApi | None]:
         link_template=options.link_template,
         poll_s=options.poll,
     )
+    if options.reasons:
+        watcher.tagger = load_tagger()
     api = None
     if options.folder:
         if not options.folder.is_dir():
@@ -201,14 +211,15 @@ def build(options: WatchOptions) -> tuple[Watcher, TweetApi | None]:
 def main(argv: list[str] | None = None) -> None:
     options = parse_options(WatchOptions, argv, __doc__)
     configure_cli_logging()
-    with expected_failures(ValueError, OSError, RulesError, StoreError, ModelLoadError):
+    with expected_failures(ValueError, OSError, RulesError, StoreError, ModelLoadError, TaxonomyError):
         watcher, api = build(options)
         gc.freeze()  # the model's objects live as long as the watcher: full collections need not walk them
     warn_about_argv_secrets(options)
     source = str(options.folder or options.file or f"http://{options.http}/tweets")
     watcher.save_settings(source)
     if options.once:
-        print(watcher.run_once())
+        done = watcher.run_once()
+        print(done | ({"tagged": watcher.tag_all()} if watcher.tagger else {}))
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

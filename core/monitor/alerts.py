@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_S = (5, 15, 60, 120, 300, 600, 900)
 ALERT_FIELDS = "id, grp, rule, group_column, window_start, window_end, share, share_low, share_high, p_over, volume, "
 ALERT_FIELDS += "negative, threshold, "
-ALERT_FIELDS += "min_volume, trailing_median, created_at, closed_at"
+ALERT_FIELDS += "min_volume, trailing_median, created_at, closed_at, explanation"
 
 
 @dataclass
@@ -177,17 +177,22 @@ def last_alert(store: Store, group: str, rule: str) -> dict | None:
 
 def alert_tweets(store: Store, alert_row: dict, limit: int = 20) -> pd.DataFrame:
     """The scored tweets behind an alert (its group and window), most negative first (by P(negative))."""
-    column = alert_row.get("group_column") or ""
-    where, params = "", {"start": alert_row["window_start"], "end": alert_row["window_end"], "limit": limit}
-    if column:
-        group = "" if alert_row["grp"] == NO_VALUE else alert_row["grp"]
-        where = f" AND {store.group_sql(column=column)} = :grp"
-        params |= {"group_path": store.group_arg(column), "grp": group}
+    where, params = group_filter(store, alert_row)
+    params |= {"start": alert_row["window_start"], "end": alert_row["window_end"], "limit": limit}
     return store.frame(
         "SELECT id, tweet_id, text, score, created_at, received_at FROM tweets WHERE score IS NOT NULL "
         f"AND event_at >= :start AND event_at < :end{where} ORDER BY {store.p_negative_sql()} DESC, id LIMIT :limit",
         params,
     )
+
+
+def group_filter(store: Store, alert_row: dict) -> tuple[str, dict]:
+    """The SQL condition (" AND ...") and parameters that keep the tweets of an alert's group."""
+    column = alert_row.get("group_column") or ""
+    if not column:
+        return "", {}
+    group = "" if alert_row["grp"] == NO_VALUE else alert_row["grp"]
+    return f" AND {store.group_sql(column=column)} = :grp", {"group_path": store.group_arg(column), "grp": group}
 
 
 def deliver_pending(store: Store, channels: dict, link_template: str | None = None) -> int:

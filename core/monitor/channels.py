@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.monitor.masking import mask_url
 from core.monitor.rules import SHARE
+from core.reasons.clusters import Explanation
 
 TIMEOUT_S = 10
 SHOWN_TWEETS = 5
@@ -77,6 +78,10 @@ def tweet_link(tweet_id, template: str | None) -> str:
 def format_alert(alert: dict, tweets: pd.DataFrame, link_template: str | None = None) -> AlertMessage:
     """The alert in words, with the most negative tweets behind it (their score, text and a link)."""
     lines = [f"Bad buzz alert — {describe(alert)}."]
+    why = Explanation.parse(alert.get("explanation"))
+    if why is not None:
+        lines.append(f"About: {why.summary()}.")
+        lines += [f"• {line}" for line in why.cluster_lines()]
     if len(tweets):
         lines.append("Most negative tweets:")
     for row in tweets.head(SHOWN_TWEETS).itertuples(index=False):

@@ -62,6 +62,8 @@ tweets = sa.Table(
     sa.Column("p_negative", sa.Float),  # a three-way run's class probabilities (NULL for a binary run)
     sa.Column("p_neutral", sa.Float),
     sa.Column("p_positive", sa.Float),
+    sa.Column("complaint", sa.Text),  # a negative tweet's complaint reason (core.reasons), once tagged
+    sa.Column("embedding", sa.LargeBinary),  # its sentence embedding, float32 bytes (core.monitor.explain)
 )
 LANGUAGE_GROUP = "language"  # `--group-column language` splits the feed by the detected language
 PROBABILITY_FIELDS = ("p_negative", "p_neutral", "p_positive")
@@ -88,6 +90,7 @@ alerts = sa.Table(
     sa.Column("trailing_median", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("closed_at", sa.Float),
+    sa.Column("explanation", sa.Text),  # JSON: the window's reasons and clusters (core.reasons.clusters.Explanation)
     sa.UniqueConstraint("grp", "rule", "window_start"),
 )
 deliveries = sa.Table(

@@ -18,6 +18,7 @@ from core.monitor.masking import mask_secrets
 from core.monitor.rules import Rules
 from core.monitor.scoring import score_pending
 from core.monitor.store import Store, StoreError
+from core.monitor.why import ReasonThread, explain_alert, tag_pending
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Watcher:
     link_template: str | None = None
     poll_s: float = 1.0
     wake: threading.Event = field(default_factory=threading.Event)
+    tagger: object | None = None  # core.reasons.tagger.Tagger: complaint reasons and each alert's explanation
 
     def run_once(self) -> dict:
         """One round; returns what it did (records read, tweets scored, alerts raised, messages sent)."""
@@ -50,6 +52,7 @@ class Watcher:
                     self.store, self.rules, self.group_column, scored.span, list(self.channels)
                 )
                 done["alerts"] += len(evaluation.new_alerts)
+                self.explain(evaluation.new_alerts)
                 if evaluation.new_alerts:  # sent at once, not after the backlog
                     done["sent"] += alerts.deliver_pending(self.store, self.channels, self.link_template)
             if not scored.tweets:
@@ -57,8 +60,27 @@ class Watcher:
         done["sent"] += alerts.deliver_pending(self.store, self.channels, self.link_template)  # retries due
         return done
 
+    def explain(self, alert_ids: list[int]) -> None:
+        """Each new alert's why (its window's reasons and clusters), stored before it is sent; a failure leaves the
+        alert as it was."""
+        for alert_id in alert_ids if self.tagger else []:
+            try:
+                explain_alert(self.store, self.tagger, alert_id)
+            except Exception as exc:  # noqa: BLE001 - the alert goes out without its why rather than not at all
+                log.error("explaining alert %d failed: %s", alert_id, round_error(exc))
+
+    def tag_all(self) -> int:
+        """Tag every scored negative tweet still without a reason (--once; the reason thread does it otherwise)."""
+        tagged = 0
+        while self.tagger and (step := tag_pending(self.store, self.tagger)):
+            tagged += step
+        return tagged
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Rounds until `stop` is set; an error in a round is logged and the next round goes on."""
+        """Rounds until `stop` is set; an error in a round is logged and the next round goes on. With a tagger, a
+        thread tags the negative tweets' reasons meanwhile."""
+        if self.tagger:
+            ReasonThread(self.store, self.tagger, self.poll_s).start(stop)
         while not stop.is_set():
             try:
                 self.run_once()
@@ -78,6 +100,7 @@ class Watcher:
                 "source": source,
                 "started_at": time.time(),
                 "channels": sorted(self.channels),
+                "reasons": self.tagger.method if self.tagger else None,
             },
         )
 

@@ -11,6 +11,7 @@ distinct texts), else weak phrases ('status', 'tonight') are shown as news.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,7 @@ MIN_CLUSTER_SIZE, MIN_SAMPLES = 8, 3
 PHRASES, REPRESENTATIVES = 3, 3
 MIN_LIFT, MIN_AUTHORS = 5.0, 3
 SHOWN_REASONS = 2
+SHOWN_CLUSTERS = 3
 MAX_PHRASE_CHARS = 60
 
 
@@ -70,6 +72,24 @@ class Explanation:
     def from_json(cls, data: dict) -> Explanation:
         clusters = [Cluster(**c) for c in data.get("clusters", [])]
         return cls(**{**data, "clusters": clusters})
+
+    @classmethod
+    def parse(cls, text: str | None) -> Explanation | None:
+        """The explanation stored as JSON text (an alert's), or None when there is none or it cannot be read."""
+        if not text:
+            return None
+        try:
+            return cls.from_json(json.loads(text))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def cluster_lines(self, top: int = SHOWN_CLUSTERS, chars: int = MAX_PHRASE_CHARS) -> list[str]:
+        """One line per cluster, largest first: its size and phrases."""
+        lines = []
+        for c in self.clusters[:top]:
+            phrases = ", ".join(f"'{p[:chars]}'" for p in c.phrases) or "(no distinctive phrase)"
+            lines.append(f"{c.size} tweets: {phrases}" + (f" — mostly {c.reason}" if c.reason else ""))
+        return lines
 
 
 def cluster_labels(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -203,3 +223,9 @@ def _cluster(phrases: list[str], reps: list[str], reasons: list[str]) -> Cluster
     top = Counter(reasons).most_common(1)
     reason, n = top[0] if top else ("", 0)
     return Cluster(len(reasons), phrases, reps, reason, n / len(reasons) if reasons else 0.0)
+
+
+def warm_up() -> None:
+    """Compile UMAP's numba code now (tens of seconds, once per process) rather than at the first alert."""
+    rng = np.random.default_rng(0)
+    cluster_labels(rng.normal(size=(UMAP_FROM, 8)).astype(np.float32))
