@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--text",
         choices=["clean", "raw"],
         default="clean",
-        help="what is embedded: the product's cleaned text (mentions, links out) or the repaired text as written",
+        help="what the accuracy figures embed: the product's cleaned text (mentions, links out) or the repaired text "
+        "as written (the bursts always embed the cleaned text, as the monitor does)",
     )
     parser.add_argument("--vectors", type=Path, help="a pickled dict text -> vector of the same encoder, read first")
     return parser.parse_args(argv)
@@ -147,15 +148,17 @@ def burst(tweets: pd.DataFrame, airline: str, start: str, hours: int) -> tuple[p
     return window.head(WINDOW_TWEETS), previous
 
 
-def bursts_report(tagger, tweets: pd.DataFrame, x: np.ndarray) -> None:
+def bursts_report(tagger, tweets: pd.DataFrame, vectors: Path | None) -> None:
+    """Each burst window explained from the embeddings of its cleaned texts (what the monitor stores)."""
     from core.reasons.clusters import explain_window, warm_up
+    from core.reasons.text import clean
 
     started = time.perf_counter()
     warm_up()
     print(f"\nUMAP's one-off compilation (once per process): {time.perf_counter() - started:.1f} s")
     for airline, start, hours in BURSTS:
         window, previous = burst(tweets, airline, start, hours)
-        xw = x[window.index.to_numpy()]
+        xw = embeddings(tagger, [clean(t) for t in window["text"]], vectors)
         timings = []
         for _ in range(3):
             started = time.perf_counter()
@@ -193,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     y = tweets.loc[known, "reason"].to_numpy()
     zero_shot_report(tagger, x[known], y)
     learned_report(tagger, x[known], y, args.tags, args.draws)
-    bursts_report(tagger, tweets, x)
+    bursts_report(tagger, tweets, args.vectors)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,11 @@ from core.data.spreadsheet import XLSX_MIME
 from core.inference.scorers import ModelScorer, ServiceScorer, scorer_for_run
 from core.inference.stream import MonitorResult, score_stream, scored_csv, scored_xlsx
 from core.inference.stream_input import CsvLayout, MonitorError, inspect_csv, pasted_layout, pasted_tweets
+from core.models.base import THRESHOLD
 from core.monitor import groups
 from core.monitor.rules import GroupRule, Rules, RulesError
+from core.reasons.tagger import load_tagger, reason_table
+from core.reasons.taxonomy import TaxonomyError
 from core.run_kinds import local_kinds
 from views.components import corrections, figures, gauge, monitor_feed, robustness
 from views.components import formatting as fmt
@@ -31,6 +34,7 @@ NO_SPLIT = "(none)"
 MOST_NEGATIVE = 20
 CHARTED_GROUPS = 8  # lines on the per-group chart: the groups with the most tweets
 MAX_GROUPS = 50  # beyond this many values, the smaller groups are counted together as "(other)"
+MAX_TAGGED = 1_000  # negative tweets of a batch tagged with a complaint reason (embedding: a few a second here)
 THRESHOLD_COLUMN, MIN_COLUMN = "threshold (%)", "min tweets"
 SHARE_FORMAT = fmt.percent(1)  # a share shown as 0-100, one decimal everywhere
 MINUTE = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")  # windows start on the minute
@@ -385,6 +389,7 @@ def show_result(result: MonitorResult, source: str) -> None:
     group_alerts = group_section(result, timeline, threshold, min_tweets) if per_group else None
     with top:
         headline(result, source, len(timeline.crossings) if group_alerts is None else group_alerts, per_group)
+    reasons_section(result)
     most_negative_section(result)
     corrections.label_next_section(result, scored_by())
     run_gauge_section(scored_by())
@@ -397,6 +402,42 @@ def run_gauge_section(model: tuple[str, str] | None) -> None:
     run = next((r for r in load_runs() if str(r.path) == model[1]), None)
     if run is not None:
         gauge.gauge_section([run], key="monitor_gauge", title="How far this run's share was from the truth")
+
+
+@st.cache_resource(show_spinner="Loading the sentence encoder and the complaint taxonomy…")
+def reason_tagger():
+    return load_tagger()
+
+
+def reasons_section(result: MonitorResult) -> None:
+    """The batch's negative tweets split by complaint reason (per group when one was chosen): operators only, as
+    embedding the tweets is machine time."""
+    st.subheader("Complaint reasons")
+    negative = result.scored[result.scored["p_pos"] < THRESHOLD].head(MAX_TAGGED)
+    key = f"reasons-{id(result)}"
+    if key not in st.session_state:
+        clicked = st.button(
+            f"Tag the {len(negative):,} negative tweets with a complaint reason",
+            key="batch_reasons",
+            disabled=not is_operator() or negative.empty,
+            help=operator_reason() or "Embeds each negative tweet with the sentence encoder (a few tweets a second)",
+        )
+        st.caption(f"At most the first {MAX_TAGGED:,} negative tweets. {operator_reason()}".strip())
+        if not (clicked and is_operator()):  # checked again at the click
+            return
+        try:
+            tagger = reason_tagger()
+        except (TaxonomyError, OSError, ValueError) as exc:
+            st.error(f"Complaint reasons are unavailable: {exc}")
+            return
+        with st.spinner("Embedding and tagging…"):
+            tags = tagger.tag_texts(negative["text"].tolist())
+        groups_of = negative["group"].astype(str).tolist() if "group" in negative else None
+        st.session_state[key] = (reason_table(tags, groups_of), tagger.method)
+    table, method = st.session_state[key]
+    shown = table.assign(share=table["share"] * 100)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={"share": SHARE_FORMAT})
+    st.caption(f'Reasons: {method}. The taxonomy is the operator\'s file (docs/monitor.md, "Why the buzz").')
 
 
 def read_layout(data: bytes) -> CsvLayout | None:

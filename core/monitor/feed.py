@@ -1,12 +1,13 @@
 """What the dashboard's live feed shows, read from the store (read-only): the watcher's settings, the counts, the
-negative share and volume per group and window with each group's threshold, the alerts and their deliveries, and
-the tweets behind an alert."""
+negative share and volume per group and window with each group's threshold, the complaint reasons per group and
+window, the alerts (with what each one's window is about) and their deliveries, and the tweets behind an alert."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from core.monitor import alerts as alert_rules
 from core.monitor.rules import Rules, rules_from_json
@@ -126,3 +127,28 @@ def _status(row) -> str:
     if pd.notna(row.change) and abs(row.change) >= MOVE:
         return "rising" if row.change > 0 else "falling"
     return "steady"
+
+
+def has_reasons(store: Store) -> bool:
+    """Whether the store has the complaint-reason columns (a store last opened by an older watcher has not)."""
+    with store.transaction(reading=True) as conn:
+        return "complaint" in {c["name"] for c in sa.inspect(conn).get_columns("tweets")}
+
+
+def reason_timeline(store: Store, rules: Rules, group_column: str | None, shown: int = SHOWN_WINDOWS) -> pd.DataFrame:
+    """Tagged negative tweets per window, group and complaint reason over the latest `shown` windows:
+    start, group, reason, tweets (empty before any tweet is tagged)."""
+    columns = ["start", "group", "reason", "tweets"]
+    latest = store.query("SELECT MAX(event_at) FROM tweets WHERE complaint IS NOT NULL")[0][0]
+    if latest is None:
+        return pd.DataFrame(columns=columns)
+    step = rules.window_delta.total_seconds()
+    tagged = store.frame(
+        f"SELECT event_at, {store.group_sql(column=group_column)} AS grp, complaint FROM tweets "
+        "WHERE complaint IS NOT NULL AND event_at >= :start",
+        {"group_path": store.group_arg(group_column), "start": (latest // step - shown + 1) * step},
+    )
+    tagged["start"] = pd.to_datetime(tagged["event_at"] // step * step, unit="s", utc=True)
+    tagged["group"] = tagged["grp"].replace("", alert_rules.NO_VALUE) if group_column else "all tweets"
+    counts = tagged.groupby(["start", "group", "complaint"]).size().reset_index(name="tweets")
+    return counts.rename(columns={"complaint": "reason"})[columns]

@@ -17,10 +17,11 @@ def unit_rows(m: np.ndarray) -> np.ndarray:
 class ZeroShot:
     """Prototypes of a taxonomy under one encoder; `cosines(x)` (n, reasons) and `tag(x)` (a name per row)."""
 
-    def __init__(self, taxonomy: Taxonomy, encoder):
+    def __init__(self, taxonomy: Taxonomy, embed):
+        """`embed(texts) -> (n, dim)`: the encoder's (or a cached copy of its answers)."""
         self.names = taxonomy.names
         texts = [reason.texts() for reason in taxonomy.reasons]
-        flat = encoder.embed([t for group in texts for t in group])
+        flat = embed([t for group in texts for t in group])
         bounds = np.cumsum([0, *(len(group) for group in texts)])
         self.prototypes = unit_rows(np.stack([flat[a:b].mean(0) for a, b in zip(bounds[:-1], bounds[1:])]))
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core import config
 from core.config import PROJECT_ROOT
 from core.data import corrections
+from core.reasons.taxonomy import load_taxonomy
 from tests.support.streamlit import serving_on
 
 TIMEOUT = 90
@@ -84,11 +85,23 @@ def test_an_operator_saves_a_complaint_reason_with_a_negative_mark(runs):
     assert at.selectbox(key="worst-reason").value == "Lost Luggage"
 
 
+def test_an_operator_splits_a_batchs_negative_tweets_by_complaint_reason(runs, fake_encoder):
+    at = scored_monitor()
+    negatives = int(at.button(key="batch_reasons").label.split()[2])  # "Tag the N negative tweets with ..."
+    at.button(key="batch_reasons").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == ["reason", "tweets", "share"])
+    assert negatives >= 1 and table["tweets"].sum() == negatives
+    assert set(table["reason"]) <= set(load_taxonomy().names) and abs(table["share"].sum() - 100) < 1e-6
+    assert any(c.value.startswith("Reasons: zero-shot") for c in at.caption)
+
+
 def test_a_viewer_sees_the_control_disabled_and_why(runs):
     with serving_on("0.0.0.0"):
         at = scored_monitor()
         buttons = [at.button(key=f"worst-{label}") for label in corrections.LABELS]
         assert all(b.disabled for b in buttons) and at.selectbox(key="worst-reason").disabled
+        assert at.button(key="batch_reasons").disabled  # embedding the batch is machine time
         assert "Marking labels builds a shared dataset. Operators only:" in shown(at, "caption")
         compare = next(b for b in at.button if b.label.startswith("Compare with"))
         assert compare.disabled  # the other runs' scoring is machine time

@@ -14,6 +14,9 @@ from core.monitor.http_api import http_rows
 from core.monitor.records import Fields, finish
 from core.monitor.rules import GroupRule, Rules
 from core.monitor.store import Store, default_path
+from core.reasons.tagger import build_tagger
+from core.reasons.taxonomy import Reason, Taxonomy
+from tests.support.reasons import StandInEncoder
 from tests.support.streamlit import render, texts
 
 START = pd.Timestamp("2015-02-24 08:00", tz="UTC")
@@ -25,7 +28,7 @@ def page() -> AppTest:
     return at
 
 
-def fill_store(run) -> None:
+def fill_store(run, tagger=None) -> None:
     """Four 15-minute windows of two airlines; 'Sky' turns negative in window 2 (one alert)."""
     store = Store(default_path())
     tweets = []
@@ -41,9 +44,10 @@ def fill_store(run) -> None:
     rows, _ = http_rows({"tweets": tweets}, Fields(group_columns=["airline"]))
     store.add_tweets(finish(rows))
     rules = Rules(window="15min", default=GroupRule(0.6, 5, spike_factor=0))
-    w = watch.Watcher(store, ModelScorer(load(run), "logreg-tiny"), "logreg-tiny", rules, "airline")
+    w = watch.Watcher(store, ModelScorer(load(run), "logreg-tiny"), "logreg-tiny", rules, "airline", tagger=tagger)
     w.save_settings("http://127.0.0.1:8765/tweets")
     assert w.run_once()["alerts"] == 1
+    w.tag_all()
     store.close()
 
 
@@ -61,6 +65,19 @@ def test_the_live_feed_shows_groups_alerts_and_the_tweets_behind_them(trained_lo
     assert behind["P(positive)"].is_monotonic_increasing
     at.radio(key="monitor_view").set_value("Upload a batch").run()
     assert not at.exception and at.text_area  # the batch upload still works beside it
+    assert "No complaint reason yet" in " ".join(c.value for c in page().caption)
+
+
+def test_the_feed_shows_each_groups_reasons_and_what_the_selected_alert_is_about(trained_logreg_run):
+    texts = ["awful delayed lost bag hate", "love the crew great flight", "my flight is delayed", "my bag is lost"]
+    taxonomy = Taxonomy((Reason("Delays", "my flight is delayed"), Reason("Bags", "my bag is lost")))
+    fill_store(trained_logreg_run, build_tagger(StandInEncoder(texts, dim=3), taxonomy))
+    at = page()
+    assert at.selectbox(key="monitor_reason_group").options == ["Sea", "Sky"]
+    assert len(at.get("plotly_chart")) == 2  # the negative share, the reasons
+    about = next(m.value for m in at.markdown if m.value.startswith("**About:**"))
+    assert about.startswith("**About:** mostly: ")
+    assert any("negative tweets explained" in c.value and "reasons: zero-shot" in c.value for c in at.caption)
 
 
 def test_viewers_share_one_read_of_the_store_per_change(trained_logreg_run, monkeypatch):

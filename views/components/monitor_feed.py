@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from core.monitor import feed
 from core.monitor.store import StoreError, configured_target
+from core.reasons.clusters import Explanation
 from views.components import formatting as fmt
 
 LIVE, BATCH = "Live feed", "Upload a batch"
@@ -57,6 +58,7 @@ def _refreshing_feed() -> None:
         return
     _headline(state)
     _timeline(state)
+    _reasons(state)
     _alerts(state, target)
 
 
@@ -73,6 +75,7 @@ class FeedState:
     windows: pd.DataFrame
     figure: go.Figure | None
     alerts: pd.DataFrame
+    reasons: pd.DataFrame  # tagged negative tweets per window, group and complaint reason (feed.reason_timeline)
 
 
 @st.cache_resource(ttl=VERSION_TTL_S, show_spinner=False, max_entries=8)
@@ -86,7 +89,10 @@ def feed_version(target: str) -> tuple:
         deliveries = store.query(
             "SELECT COUNT(*), SUM(attempts), SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) FROM deliveries"
         )[0]
-        latest = store.query("SELECT MAX(id), MAX(scored_at) FROM tweets")[0]
+        latest = tuple(store.query("SELECT MAX(id), MAX(scored_at) FROM tweets")[0])
+        if feed.has_reasons(store):  # tags and explanations arrive after the scores
+            latest += tuple(store.query("SELECT COUNT(complaint) FROM tweets")[0])
+            latest += tuple(store.query("SELECT COUNT(explanation) FROM alerts")[0])
         settings = json.dumps(store.setting("watcher", {}), sort_keys=True, default=str)
     finally:
         store.close()
@@ -103,10 +109,13 @@ def feed_state(target: str, version: tuple) -> FeedState:
         windows = feed.windows(store, settings["rules"], settings.get("group_column"))
         figure = None if windows.empty else feed_figure(windows)
         alerts = feed.alert_table(store)
+        reasons = pd.DataFrame()
+        if feed.has_reasons(store):
+            reasons = feed.reason_timeline(store, settings["rules"], settings.get("group_column"))
     finally:
         store.close()
     counts = dict(zip(("tweets", "scored", "pending", "malformed"), version[0]))
-    return FeedState(version, counts, open_alerts, settings, windows, figure, alerts)
+    return FeedState(version, counts, open_alerts, settings, windows, figure, alerts, reasons)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -214,6 +223,8 @@ def _alerts(state: FeedState, target: str) -> None:
         row.id: f"#{row.id} {row.grp} · {row.rule} · {row.window_start:%Y-%m-%d %H:%M}" for row in table.itertuples()
     }
     picked = st.selectbox("Tweets behind the alert", list(labels), format_func=labels.get, key="monitor_alert")
+    if "explanation" in table:
+        _about(Explanation.parse(table.loc[table["id"] == picked, "explanation"].iloc[0]))
     tweets = tweets_behind(target, state.version, picked)
     st.dataframe(tweets, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability()})
 
@@ -295,3 +306,51 @@ def _buzz_table(buzz: pd.DataFrame, min_volume: int) -> None:
 
 
 TREND_HELP = "the latest window's share against the pooled share of the windows before it (share points)"
+
+
+def _reasons(state: FeedState) -> None:
+    """The complaint reasons of each group's negative tweets, window by window (watcher started with --reasons)."""
+    st.subheader("What the negative tweets are about")
+    if state.reasons.empty:
+        st.caption(
+            "No complaint reason yet: the watcher tags negative tweets when started with --reasons "
+            f"(tagging: {state.settings.get('reasons') or 'off'})."
+        )
+        return
+    groups = sorted(state.reasons["group"].unique())
+    group = st.selectbox("Group", groups, key="monitor_reason_group") if len(groups) > 1 else groups[0]
+    rows = state.reasons[state.reasons["group"] == group]
+    st.plotly_chart(reason_figure(rows), width="stretch")
+    st.caption(f"Tagged negative tweets per window; reasons by {state.settings.get('reasons') or 'the watcher'}.")
+
+
+def reason_figure(rows: pd.DataFrame) -> go.Figure:
+    """Stacked bars: tagged negative tweets per window, one colour per complaint reason."""
+    fig = go.Figure()
+    for reason, part in rows.groupby("reason", sort=True):
+        fig.add_bar(x=part["start"], y=part["tweets"], name=str(reason))
+    fig.update_layout(barmode="stack", height=320, margin={"t": 10, "b": 10}, yaxis_title="negative tweets")
+    return fig
+
+
+def _about(explanation: Explanation | None) -> None:
+    """What the alert's window is about: its reasons, what is new, its clusters with representative tweets."""
+    if explanation is None:
+        st.caption("No explanation for this alert (the watcher explains alerts when started with --reasons).")
+        return
+    st.markdown(f"**About:** {explanation.summary()}")
+    rows = [
+        {
+            "tweets": c.size,
+            "phrases": ", ".join(c.phrases),
+            "mostly": f"{c.reason} ({c.reason_share:.0%})" if c.reason else "",
+            "representative tweets": " | ".join(c.representatives),
+        }
+        for c in explanation.clusters
+    ]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(
+        f"{explanation.tweets} negative tweets explained, {len(explanation.clusters)} clusters, "
+        f"{explanation.unclustered} tweets in none; reasons: {explanation.method or 'unknown'}."
+    )
