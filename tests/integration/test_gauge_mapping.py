@@ -64,3 +64,17 @@ def test_the_command_gauges_binary_and_three_way_runs_and_leaves_their_outputs(
     assert "no in-domain labels" in capsys.readouterr().out
     note = gauge.list_gauges(run)["airline"]["method"].get("note", "")
     assert ("binary run" in note) == (run_fixture == "trained_logreg_run")
+
+
+def test_the_learning_curve_labels_actively_within_the_pool(gauge_csv, fake_encoder):
+    from benchmarks import gauge_curve
+
+    data = gauge.read_gauge_file(gauge_csv, settings())
+    proba = BiasedBinaryRun().predict_class_proba(data.frame["text"])
+    plan = settings(labels=100, pool=120, min_tweets=20)
+    X = gauge.mapping_features(data, proba, plan)
+    chosen = gauge_curve.active_labels(data, proba, X, plan, 100)
+    pool = gauge.split(data.frame, settings(labels=120))[0]
+    assert len(set(chosen)) == 100 and set(chosen) <= set(pool)
+    point = gauge_curve.curve_point(data, proba, X, plan, "active")
+    assert point["k"] == 100 and point["windows"] == 4 and point["mae"] < 10
