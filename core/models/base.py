@@ -162,13 +162,16 @@ class SklearnModel(SentimentModel):
             return self.pipeline.predict_proba(texts)
         # Many texts: the tokeniser runs on every core, the rest of the pipeline on the pre-tokenised strings.
         steps = [("tokens", pretokenised(self.pipeline.steps[0][1])), *self.pipeline.steps[1:]]
-        return Pipeline(steps).predict_proba(tweet_token_strings(texts, parallel_from=self.parallel_from))
+        tokenizer = self.pipeline.steps[0][1].tokenizer
+        return Pipeline(steps).predict_proba(
+            tweet_token_strings(texts, parallel_from=self.parallel_from, tokenizer=tokenizer)
+        )
 
 
 def tokenises_tweets(vectorizer) -> bool:
-    from core.text.preprocess import tweet_tokens
+    from core.text.preprocess import TWEET_TOKENIZERS
 
-    return getattr(vectorizer, "tokenizer", None) is tweet_tokens
+    return any(getattr(vectorizer, "tokenizer", None) is tokenizer for tokenizer in TWEET_TOKENIZERS)
 
 
 def pretokenised(vectorizer):

@@ -26,7 +26,7 @@ from nltk.tokenize.casual import EMOTICON_RE
 
 from core import config
 
-STRING_STEPS = ("html", "brackets", "links", "newlines", "punctuation", "lowercase")
+STRING_STEPS = ("html", "brackets", "links", "newlines", "punctuation", "lowercase", "emoji")
 TOKEN_STEPS = ("stopwords", "lemmatize", "english_words")
 ALL_STEPS = ("tweet", *STRING_STEPS, *TOKEN_STEPS)
 STUDY_STEPS = ["brackets", "links", "newlines", "punctuation", "lowercase", "stopwords", "lemmatize", "english_words"]
@@ -110,6 +110,29 @@ def _lowered(token: str) -> str:
 
 def normalize_tweet(text: str) -> str:
     return " ".join(tweet_tokens(text))
+
+
+def emoji_words(text: str) -> str:
+    """Each emoji as its English name in words (the `emoji` package's names): '😞' -> ' disappointed face ',
+    so a word model reads a sad face as it reads "disappointed". Sentiment140 (2009) holds no emoji at all, so
+    this is how a model trained on it can read them. Measured with TF-IDF logistic regression: the shared test split
+    unchanged (-0.01 point), airline tweets with emoji +1.6 points, the emoji probes 3 -> 1 failures of 9."""
+    import emoji
+
+    return emoji.replace_emoji(text, replace=_emoji_name) if text else text
+
+
+def _emoji_name(_chars: str, data: dict) -> str:
+    return " " + data["en"].strip(":").replace("_", " ") + " "
+
+
+def emoji_tweet_tokens(text: str) -> list[str]:
+    """`tweet_tokens` of the text with its emoji as words: the TF-IDF tokeniser of runs made since emoji are read
+    (a run pickles its tokeniser by name, so older runs keep `tweet_tokens` and their behaviour)."""
+    return tweet_tokens(emoji_words(text))
+
+
+TWEET_TOKENIZERS = (tweet_tokens, emoji_tweet_tokens)  # the tokenisers a logistic-regression run may pickle
 
 
 # ------------------------------------------------------------------ NLTK resources
@@ -335,6 +358,7 @@ class Preprocessor:
 
 _STRING_FUNCS = {
     "html": html.unescape,
+    "emoji": emoji_words,
     "brackets": lambda t: _BRACKETS.sub(" ", t),
     "links": lambda t: _URL.sub(" ", t),
     "newlines": lambda t: _NEWLINES.sub(" ", t),

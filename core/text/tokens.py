@@ -8,7 +8,7 @@ itself contains TOKEN_SEP keeps its token list as is, so the round trip is exact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.text.preprocess import tweet_tokens
 from core.tracking.devices import usable_cores
@@ -18,8 +18,11 @@ PARALLEL_MIN_TEXTS = 10_000  # one core.score chunk; below this, handing texts t
 CHUNK_TEXTS = 20_000
 
 
-def joined_tokens(texts: Sequence[str]) -> list[str | list[str]]:
-    return [_joined(tweet_tokens(text)) if TOKEN_SEP not in text else tweet_tokens(text) for text in texts]
+Tokenizer = Callable[[str], list[str]]
+
+
+def joined_tokens(texts: Sequence[str], tokenizer: Tokenizer = tweet_tokens) -> list[str | list[str]]:
+    return [_joined(tokenizer(text)) if TOKEN_SEP not in text else tokenizer(text) for text in texts]
 
 
 def _joined(tokens: list[str]) -> str | list[str]:
@@ -35,16 +38,20 @@ def split_tokens(joined: str | list[str]) -> list[str]:
 
 
 def tweet_token_strings(
-    texts: Sequence[str], n_jobs: int | None = None, parallel_from: int = PARALLEL_MIN_TEXTS
+    texts: Sequence[str],
+    n_jobs: int | None = None,
+    parallel_from: int = PARALLEL_MIN_TEXTS,
+    tokenizer: Tokenizer = tweet_tokens,
 ) -> list[str | list[str]]:
-    """`joined_tokens(texts)`, computed in worker processes when there are many texts and several cores."""
+    """`joined_tokens(texts, tokenizer)`, computed in worker processes when there are many texts and several cores
+    (`tokenizer`: a module-level function, so workers can import it)."""
     texts = list(texts)
     jobs = n_jobs or usable_cores()
     if jobs < 2 or len(texts) < parallel_from:
-        return joined_tokens(texts)
+        return joined_tokens(texts, tokenizer)
     from joblib import Parallel, delayed
 
     size = min(CHUNK_TEXTS, -(-len(texts) // jobs))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    parts = Parallel(n_jobs=jobs, backend="loky")(delayed(joined_tokens)(chunk) for chunk in chunks)
+    parts = Parallel(n_jobs=jobs, backend="loky")(delayed(joined_tokens)(chunk, tokenizer) for chunk in chunks)
     return [joined for part in parts for joined in part]

@@ -187,7 +187,8 @@ def prepare(options: KerasOptions, opts: dict, split, run, start: float) -> Prep
     from core.training import keras_data
     from core.training.keras_tokens import release_workers
 
-    preprocessor = Preprocessor.study() if options.preset == "study" else Preprocessor()
+    # emoji as words, then the tweet tokens (a run's preprocessing.json keeps its steps: older runs stay as they were)
+    preprocessor = Preprocessor.study() if options.preset == "study" else Preprocessor(("emoji", "tweet"))
     run.progress(
         phase="preprocess",
         message=f"tokenising {len(split.train):,} + {len(split.val):,} tweets ({', '.join(preprocessor.steps)})",

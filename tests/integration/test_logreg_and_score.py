@@ -1,3 +1,4 @@
+import copy
 import json
 import shutil
 import socket
@@ -30,11 +31,27 @@ def test_logreg_run_folder_is_complete(trained_logreg_run):
 
 
 def test_many_texts_are_tokenised_in_workers_with_the_same_scores(trained_logreg_run, tiny_csv):
-    texts = pd.read_csv(tiny_csv)["text"].tolist() + ["", "a\x1fb", "@fan1 :-)"]
+    texts = pd.read_csv(tiny_csv)["text"].tolist() + ["", "a\x1fb", "@fan1 :-)", "awful 😡", "great ❤️"]
     serial = models.load(trained_logreg_run)
     parallel = models.SklearnModel(serial.pipeline, serial.name, parallel_from=10)
     assert np.allclose(parallel.predict_proba(texts), serial.predict_proba(texts), atol=1e-6)
-    assert serial.pipeline.steps[0][1].tokenizer.__name__ == "tweet_tokens"  # the saved model reads raw texts
+    vectorizer = serial.pipeline.steps[0][1]
+    assert vectorizer.tokenizer.__name__ == "emoji_tweet_tokens"  # the saved model reads raw texts, emoji as words
+    grams = vectorizer.build_analyzer()("so late 😞")
+    assert {"disappointed", "face", "late disappointed"} <= set(grams) and "😞" not in grams
+    assert read_run(trained_logreg_run).meta["model"]["tokens"] == "tweet tokens, emoji as words"
+
+
+def test_a_run_made_before_emoji_were_read_keeps_its_tokeniser(trained_logreg_run, tiny_csv):
+    from core.text.preprocess import tweet_tokens
+
+    serial = models.load(trained_logreg_run)
+    old = copy.deepcopy(serial.pipeline)
+    old.steps[0][1].set_params(tokenizer=tweet_tokens)  # what an older run's model.joblib names
+    texts = pd.read_csv(tiny_csv)["text"].tolist()[:40] + ["awful 😡"]
+    before, many = models.SklearnModel(old, "old"), models.SklearnModel(old, "old", parallel_from=10)
+    assert "😞" in old.steps[0][1].build_analyzer()("so late 😞")
+    assert np.allclose(before.predict_proba(texts), many.predict_proba(texts), atol=1e-6)
 
 
 def test_hashing_features(tmp_path, tiny_csv):

@@ -68,3 +68,21 @@ def test_offline_fallbacks_are_recorded(tmp_path, monkeypatch):
 def test_unknown_step_is_refused():
     with pytest.raises(ValueError, match="unknown preprocessing steps"):
         Preprocessor(["stem"])
+
+
+def test_emoji_become_their_names_in_words():
+    from core.text.preprocess import emoji_tweet_tokens, emoji_words
+
+    assert emoji_words("on my way with @united 😞").split() == [
+        "on",
+        "my",
+        "way",
+        "with",
+        "@united",
+        "disappointed",
+        "face",
+    ]
+    assert emoji_words("") == "" and emoji_words("no emoji here") == "no emoji here"
+    assert emoji_tweet_tokens("❤️❤️ @crew") == ["red", "heart", "red", "heart", "@user"]
+    assert Preprocessor(("emoji", "tweet")).tokens("so late 😡") == ["so", "late", "enraged", "face"]
+    assert Preprocessor().tokens("so late 😡") == ["so", "late", "😡"]  # a run's recorded steps keep their behaviour
