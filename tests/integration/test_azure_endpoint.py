@@ -197,7 +197,8 @@ def test_score_script_finds_the_run_in_the_azure_model_layout(run_dir, tmp_path)
 
 
 def test_a_transformer_run_is_served_the_same_way(tmp_path):
-    """The study deployed DistilBERT: a tiny random-initialised one (no download) goes through the same path."""
+    """The study deployed DistilBERT: a tiny random-initialised one (no download) goes through the same path; trained
+    on data with neutral tweets, it is a three-way run, whose answers carry their classes and class probabilities."""
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification, DistilBertTokenizer
 
@@ -210,7 +211,8 @@ def test_a_transformer_run_is_served_the_same_way(tmp_path):
         vocab_size=len(words), dim=16, n_layers=1, n_heads=2, hidden_dim=32, max_position_embeddings=64, pad_token_id=0
     )
     DistilBertForSequenceClassification(config).save_pretrained(tmp_path / "base")
-    rows = [(4, f"great crew love {i}") if i % 2 else (0, f"awful lost bag {i}") for i in range(120)]
+    texts_of = {"positive": "great crew love", "negative": "awful lost bag", "neutral": "the crew the bag"}
+    rows = [(label, f"{texts_of[label]} {i}") for i in range(120) for label in [list(texts_of)[i % 3]]]
     pd.DataFrame(rows, columns=["target", "text"]).to_csv(tmp_path / "data.csv", index=False)
     data, run, base = tmp_path / "data.csv", tmp_path / "run", tmp_path / "base"
     args = ["--data", data, "--output", run, "--base-model", base, "--epochs", "1", "--batch-size", "16", "--no-onnx"]
@@ -224,4 +226,7 @@ def test_a_transformer_run_is_served_the_same_way(tmp_path):
     finally:
         local_endpoint.stop(proc)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["kind"] == "transformer"
-    assert result.p_pos == pytest.approx(list(load(tmp_path / "run").predict_proba(texts)), abs=1e-5)
+    model = load(tmp_path / "run")
+    assert model.classes == ("negative", "neutral", "positive") and result.classes == model.classes
+    assert result.p_pos == pytest.approx(list(model.predict_proba(texts)), abs=1e-5)
+    assert result.class_proba() == pytest.approx(model.predict_class_proba(texts), abs=1e-5)
