@@ -51,3 +51,9 @@ def test_compare_shows_a_three_by_three_matrix_beside_a_two_by_two(three_way_run
     shapes = sorted((len(trace["y"]), len(trace["x"])) for trace in heatmaps)
     assert shapes == [(2, 2), (3, 3)]
     assert any("predicted neutral" in trace["x"] for trace in heatmaps)
+
+
+def test_resume_lists_a_three_way_run_beside_a_binary_one(three_way_runs):
+    at = render("views/resume.py")
+    shown = "\n".join(str(frame.value.to_csv()) for frame in at.dataframe)
+    assert "three-way" in shown and "binary" in shown
