@@ -15,11 +15,17 @@ from core.evaluation.eval_sets import TEST_SPLIT
 from core.models.base import THRESHOLD
 from core.run_kinds import is_cloud
 from core.tracking.runs import runs_signature
-from views.components import figures, gauge, robustness
+from views.components import figures, gauge, robustness, tables
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
 
+TWEET_COLUMNS = {  # a tweet table's text gets the room; its labels stay narrow
+    "text": st.column_config.TextColumn("Tweet", width=420),
+    "true label": st.column_config.TextColumn("True label", width=85),
+    "label": st.column_config.TextColumn("True label", width=85),
+    "predicted": st.column_config.TextColumn("Predicted", width=85),
+}
 MAX_MATRICES_PER_ROW = 3
 MAX_DISAGREEMENTS = 200
 PERCENT_COLUMNS = ("accuracy (%)", "macro precision (%)", "macro recall (%)", "macro F1 (%)")
@@ -55,15 +61,25 @@ def nothing_to_compare() -> None:
     st.code(f"{commands['logreg-tfidf']}\n{commands['logreg-hashing']}", language="bash")
 
 
+METRIC_COLUMNS = {  # the figures that rank the runs, labelled and sized so the table fits the page
+    "run": st.column_config.TextColumn("Run", width=260),
+    "accuracy (%)": st.column_config.NumberColumn("Accuracy", format="%.2f %%", width=80),
+    "macro F1 (%)": st.column_config.NumberColumn("Macro F1", format="%.2f %%", width=80),
+    "macro precision (%)": st.column_config.NumberColumn("Precision", format="%.2f %%", width=80, help="macro"),
+    "macro recall (%)": st.column_config.NumberColumn("Recall", format="%.2f %%", width=80, help="macro"),
+    "ROC AUC": st.column_config.NumberColumn("ROC AUC", format="%.4f", width=75),
+    "test tweets": st.column_config.NumberColumn("Test tweets", format="%d", width=85),
+    "latency p50 (ms)": st.column_config.NumberColumn("1 tweet", format="%.1f ms", width=70, help="median latency"),
+    "batch (tweets/s)": st.column_config.NumberColumn("Tweets/s", format="%.0f", width=75, help="batched"),
+}
+
+
 def metrics_section(picked: list) -> None:
     st.subheader("Metrics on the test split")
     table = cmp.metrics_table(picked)
     set_columns = [c for c in table.columns if c.startswith(cmp.SET_COLUMN_PREFIX)]
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={column: fmt.percent() for column in (*PERCENT_COLUMNS, *set_columns)},
-    )
+    percent = {column: fmt.percent() for column in (*PERCENT_COLUMNS, *set_columns)}
+    tables.fitting_table(table, METRIC_COLUMNS, percent, keep=("run",))
     if set_columns:
         st.caption("The “accuracy on …” columns are the evaluation sets (pick one below to see its details).")
 
@@ -140,7 +156,7 @@ def training_section(picked: list) -> None:
     coverage = cmp.embedding_coverage(picked)
     if not coverage.empty:
         st.subheader("Embedding coverage (Keras runs)")
-        st.dataframe(coverage, hide_index=True)
+        st.dataframe(tables.human_columns(coverage), hide_index=True, width="stretch")
 
 
 def same_data_runs(picked: list, set_name: str = TEST_SPLIT) -> list:
@@ -172,11 +188,17 @@ def disagreements_section(aligned: pd.DataFrame, texts, row_ids: dict) -> None:
         + ("" if true_filter == "all" else f" among the truly {true_filter} ones")
         + f"; the most contested first (largest spread of P(positive)), {MAX_DISAGREEMENTS} at most."
     )
-    probability = {c: fmt.probability(c) for c in prob_columns}
+    probability = {c: fmt.probability(figures.short_run_label(c), width=110, help=c) for c in prob_columns}
     st.dataframe(
-        found,
+        tables.readable_texts(found),
         hide_index=True,
-        column_config={**probability, **row_ids, "spread": st.column_config.NumberColumn(format="%.3f")},
+        width="stretch",
+        column_config={
+            **TWEET_COLUMNS,
+            **probability,
+            **row_ids,
+            "spread": st.column_config.NumberColumn("Spread", format="%.3f", width=70, help="of P(positive)"),
+        },
     )
 
 
@@ -189,11 +211,13 @@ def mistakes_section(tweet_runs: list, texts, row_ids: dict, set_name: str = TES
             tab.caption(f"This run has no predictions on {set_name}.")
             continue
         tab.dataframe(
-            mistakes,
+            tables.readable_texts(mistakes),
             hide_index=True,
+            width="stretch",
             column_config={
+                **TWEET_COLUMNS,
                 **row_ids,
-                "P(positive)": fmt.probability(),
+                "P(positive)": fmt.probability(width=110),
                 "confidence": st.column_config.NumberColumn(
                     format="%.3f", help=f"|P(positive) − {THRESHOLD:g}| × 2: 1 = fully sure"
                 ),
@@ -234,8 +258,23 @@ def evaluate_section(picked: list) -> None:
             "No labelled file to offer: upload one (the **Data** page or the sidebar) or download the official set."
         )
         return
+    sizes = {label: set_size(key) for label, (key, _) in choices.items()}
+    too_big = [label for label, size in sizes.items() if size is None or size > MAX_EVALUATED_TWEETS + 1]
+    choices = {label: choice for label, choice in choices.items() if label not in too_big}
+    if too_big:
+        st.caption(
+            f"Over the page's {MAX_EVALUATED_TWEETS:,} tweets, so not offered here: {', '.join(too_big)}. "
+            "Evaluate on them in a terminal: `python -m core.commands.evaluate --run RUN --data FILE`."
+        )
+    if not choices:
+        return
     allowed = is_operator()
-    label = st.selectbox("Evaluate the selected runs on", list(choices), key="compare_evaluate_source")
+    label = st.selectbox(
+        "Evaluate the selected runs on",
+        list(choices),
+        key="compare_evaluate_source",
+        format_func=lambda choice: f"{choice} (at most {sizes[choice] - 1:,} tweets)",
+    )
     key, name = choices[label]
     st.caption(
         f"Stored in each run folder as “{name}”, replacing an earlier evaluation of that name. The page evaluates "
@@ -247,6 +286,15 @@ def evaluate_section(picked: list) -> None:
         st.caption(operator_reason())
     elif clicked:
         evaluate_picked(picked, key, name)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def set_size(key: str) -> int | None:
+    """At most how many lines of tweets a labelled file the page may open holds (None when it cannot be read)."""
+    try:
+        return eval_sets.tweets_at_most(resolve_page_source(key).key)
+    except (SourceRefused, DataError, OSError, ValueError):
+        return None
 
 
 def evaluate_picked(picked: list, key: str, name: str) -> None:

@@ -23,7 +23,7 @@ from core.monitor.rules import GroupRule, Rules, RulesError
 from core.reasons.tagger import load_tagger, reason_table
 from core.reasons.taxonomy import TaxonomyError
 from core.run_kinds import local_kinds
-from views.components import corrections, figures, gauge, monitor_feed, robustness
+from views.components import corrections, figures, gauge, monitor_feed, robustness, tables
 from views.components import formatting as fmt
 from views.components.access import is_operator, operator_reason
 from views.components.runs import load_runs
@@ -335,7 +335,15 @@ def most_negative_section(result: MonitorResult) -> None:
     if not result.has_time:
         worst = worst.drop(columns=["timestamp"])
     st.dataframe(
-        worst, hide_index=True, width="stretch", column_config={"P(positive)": fmt.probability(), "timestamp": SECOND}
+        tables.readable_texts(worst),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "row": st.column_config.NumberColumn("Row", width=60),
+            "timestamp": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", width=150),
+            "text": st.column_config.TextColumn("Tweet", width=480),
+            "P(positive)": fmt.probability(width=120),
+        },
     )
     corrections.mark_tweets(worst.rename(columns={"P(positive)": "p_pos"}), result, scored_by(), key="worst")
     downloads(result)

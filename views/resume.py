@@ -11,7 +11,7 @@ from core.config import runs_dir
 from core.evaluation.eval_sets import TEST_SPLIT
 from core.models import serving
 from core.pricing import load_pricing
-from views.components import figures
+from views.components import figures, tables
 from views.components import formatting as fmt
 from views.components.access import current_access, is_operator, operator_reason
 from views.components.runs import load_runs
@@ -116,18 +116,11 @@ def summary_table(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
     """The ranking figures in a table that fits the page; every other column in a second one, below."""
     mixed_splits_warning(table, set_name)
     set_columns = {
-        c: st.column_config.NumberColumn(c.removeprefix(SET_COLUMN_PREFIX).capitalize(), format="%.2f %%", width=90)
+        c: st.column_config.NumberColumn(c.capitalize(), format="%.2f %%", width=110)
         for c in table.columns
         if c.startswith(SET_COLUMN_PREFIX)
     }
-    shown = {**MAIN_COLUMNS, **set_columns}
-    st.dataframe(
-        table, hide_index=True, width="stretch", column_order=[c for c in shown if c in table], column_config=shown
-    )
-    details = ["approach", "run", *[c for c in table.columns if c not in shown]]
-    with st.expander(f"Every other column ({', '.join(details[2:])})"):
-        st.caption("This table is wider than the page: scroll it sideways. The CSV below holds both tables.")
-        st.dataframe(table[details], hide_index=True, width="stretch", column_config=COLUMN_FORMATS)
+    tables.fitting_table(table, {**MAIN_COLUMNS, **set_columns}, COLUMN_FORMATS, keep=("approach", "run"))
     st.download_button(
         "Download as CSV",
         table.to_csv(index=False).encode("utf-8"),

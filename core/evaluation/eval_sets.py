@@ -27,7 +27,7 @@ import pandas as pd
 
 from core import config, run_kinds
 from core.data.labels import BINARY_CLASSES, is_three_way, probability_columns
-from core.data.loading import LoadedData, load_dataset, neutral_texts
+from core.data.loading import LoadedData, load_dataset, neutral_texts, resolve_source
 from core.evaluation.metrics import classification_report
 from core.files import write_atomic, write_json_atomic
 from core.models.base import is_positive, labels_from_proba
@@ -419,6 +419,13 @@ def page_set_choices() -> list[tuple[str, str, str]]:
             name = Path(str(uploaded.get("name") or name)).stem[:MAX_NAME_CHARS]
         choices.append((source.label, source.key, name if slug(name) else Path(source.key).stem))
     return choices
+
+
+def tweets_at_most(source: str | Path) -> int:
+    """At most how many tweets a labelled file holds: its non-blank lines (a header included), from the cached
+    scan of its bytes, without parsing it (a tweet spanning lines counts more than once)."""
+    scan = resolve_source(source).scan()
+    return scan.lines - scan.blank_lines
 
 
 def accuracy_on(evaluation: dict | None) -> float | None:

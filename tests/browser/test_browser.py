@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -147,6 +148,31 @@ def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 
 
+# Each visible table's (and chart's) scrolled width against the width it is shown in: a table wider than the page
+# scrolls sideways inside its frame (glide-data-grid's .dvn-scroller), and its right-hand columns are cut off.
+WIDTHS_JS = """() => {
+  const shown = (el) => el.offsetParent !== null && el.clientWidth > 0;
+  const tables = Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"]'))
+    .filter(shown).map((el) => { const s = el.querySelector('.dvn-scroller') || el;
+      return {what: 'table', scroll: s.scrollWidth, shown: s.clientWidth}; });
+  const charts = Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')).filter(shown)
+    .map((el) => ({what: 'chart', scroll: el.querySelector('.main-svg').getBoundingClientRect().width,
+                   shown: el.parentElement.clientWidth}));
+  const main = document.querySelector('[data-testid="stMain"]');
+  return [...tables, ...charts, {what: 'page', scroll: main.scrollWidth, shown: main.clientWidth}];
+}"""
+RAW_WORDS = re.compile(r"\bNone\b|\bnan\b|\bNaN\b|&quot;|&amp;|&lt;|&gt;")
+
+
+def check_reads_well(page, name: str) -> None:
+    """Nothing wider than the page at 1,400 px (tables, charts, the page itself), and no raw None, nan or HTML
+    entity in the page's text."""
+    wide = [w for w in page.evaluate(WIDTHS_JS) if w["scroll"] > w["shown"] + 2]
+    assert not wide, f"{name}: wider than the page (scrolled width, shown width): {wide}"
+    raw = sorted(set(RAW_WORDS.findall(main_text(page))))
+    assert not raw, f"{name}: raw values in the page's text: {raw}"
+
+
 def monitor_csv(path: Path, n: int = 240) -> Path:
     """Tweets over four hours with a burst of angry ones in the third hour."""
     rng = random.Random(7)
@@ -200,6 +226,7 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         settle(page)
         text = main_text(page)
         assert "Best accuracy" in text and "%" in text  # the trained run's figures (tables are canvases)
+        check_reads_well(page, "overview")
         page.screenshot(path=SCREENSHOTS / "overview.png")
 
         open_page(page, app_url, "data", "Data")
@@ -207,17 +234,21 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         page.get_by_text("Tweets kept").wait_for(timeout=60_000)
         settle(page)
         assert "tweets" in main_text(page).lower()
+        check_reads_well(page, "data")
         page.screenshot(path=SCREENSHOTS / "data.png")
 
         open_page(page, app_url, "train", "Train")
         page.get_by_text("Runs launched from the dashboard").wait_for()
+        # the device panel follows the server's background probe (it never holds the page up)
+        page.locator('[data-testid="stMain"]').get_by_text("CPU cores").wait_for()
         settle(page)
         text = main_text(page)
-        assert "scikit-learn pipelines" in text and "CPU cores" in text and "No run launched" in text
+        assert "scikit-learn pipelines" in text and "1 run in the runs folder" in text
         assert page.get_by_role("button", name="Launch").is_enabled()
         page.get_by_role("button", name="Launch").click()  # a real logreg run, followed live to the end
         page.get_by_text("see Résumé and Compare").wait_for()
         assert "succeeded" in main_text(page)
+        check_reads_well(page, "train")
         page.screenshot(path=SCREENSHOTS / "train.png")
 
         open_page(page, app_url, "resume", "Résumé")
@@ -225,11 +256,13 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         page.locator(".js-plotly-plot").first.wait_for()
         settle(page)
         assert page.locator('[data-testid="stDownloadButton"]').get_by_text("Download as CSV").is_visible()
+        check_reads_well(page, "résumé")
         page.screenshot(path=SCREENSHOTS / "resume.png")
 
         open_page(page, app_url, "compare", "Compare")
         settle(page)
         assert "Metrics on the test split" in main_text(page)
+        check_reads_well(page, "compare")
         page.screenshot(path=SCREENSHOTS / "compare.png")
 
         open_page(page, app_url, "live", "Live scoring")
@@ -242,6 +275,7 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         assert "negative" in main_text(page)
         [run] = script_runs(frames)  # a click is one script run: the scoring fragment's, not the page's
         assert run, "Score reran the whole page instead of its fragment"
+        check_reads_well(page, "live")
         page.screenshot(path=SCREENSHOTS / "live.png")
 
         open_page(page, app_url, "monitor", "Bad Buzz monitor")
@@ -257,6 +291,7 @@ def test_every_page_in_a_real_browser(app_url, tmp_path):
         assert "Negative share per 15 minutes" in text
         assert "1 row with an unparseable timestamp" in text
         assert page.locator('[data-testid="stDownloadButton"]').get_by_text("Download the scored CSV").is_visible()
+        check_reads_well(page, "monitor")
         page.screenshot(path=SCREENSHOTS / "monitor.png", full_page=True)
 
 

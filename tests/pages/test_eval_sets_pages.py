@@ -52,7 +52,8 @@ def test_compare_shows_any_set_and_operators_evaluate_the_picked_runs(runs):
     assert len(mistakes) == 1 and mistakes[0]["text"].notna().all()
 
     source = at.selectbox(key="compare_evaluate_source")
-    assert OFFICIAL_LABEL in source.options and "Configured data (in_domain.csv)" in source.options
+    assert f"{OFFICIAL_LABEL} (at most" in " ".join(source.options)  # each choice says its size before the click
+    assert "Configured data (in_domain.csv) (at most 26 tweets)" in source.options  # its lines: 24 kept, 2 not
     source.set_value("Configured data (in_domain.csv)").run()
     evaluate_button(at).click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -63,6 +64,15 @@ def test_compare_shows_any_set_and_operators_evaluate_the_picked_runs(runs):
     chooser.set_value("in_domain").run()
     assert "Not evaluated on" not in texts(at.warning)
     assert "of 24 tweets" in texts(at.markdown)  # the disagreements, on the set's tweets
+
+
+def test_a_set_too_big_for_the_page_is_named_not_offered(runs, tmp_path, monkeypatch):
+    big = tmp_path / "big.csv"
+    big.write_text("text,label\n" + "".join(f"tweet number {i},{i % 2}\n" for i in range(10_050)))
+    monkeypatch.setenv("BADBUZZ_DATA", str(big))
+    at = render("views/compare.py")
+    assert not any("big.csv" in option for option in at.selectbox(key="compare_evaluate_source").options)
+    assert "not offered here: Configured data (big.csv)" in texts(at.caption)
 
 
 def test_viewers_see_why_they_cannot_evaluate(runs):

@@ -30,6 +30,7 @@ from core.models.base import label_for, load
 from core.reasons.taxonomy import TaxonomyError, load_taxonomy
 from core.run_kinds import local_kinds
 from views.components import formatting as fmt
+from views.components import tables
 from views.components.access import access_settings, current_access, is_operator, operator_reason
 from views.components.runs import load_runs
 
@@ -232,10 +233,16 @@ def label_next_section(result, model: tuple[str, str] | None) -> None:
     )
     shown = table.assign(why=table["reason"].map(REASONS))[["row", "text", "p_pos", "disagreement", "why"]]
     st.dataframe(
-        shown.rename(columns={"p_pos": "P(positive)", "disagreement": "spread between runs"}),
+        tables.readable_texts(shown.rename(columns={"p_pos": "P(positive)", "disagreement": "spread between runs"})),
         hide_index=True,
         width="stretch",
-        column_config={"P(positive)": fmt.probability(), "spread between runs": fmt.probability()},
+        column_config={
+            "row": st.column_config.NumberColumn("Row", width=60),
+            "text": st.column_config.TextColumn("Tweet", width=400),
+            "P(positive)": fmt.probability(width=110),
+            "spread between runs": fmt.probability("Spread between runs", width=110),
+            "why": st.column_config.TextColumn("Why", width=160),
+        },
     )
     mark_tweets(table, result, model, key="label-next")
 

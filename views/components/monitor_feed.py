@@ -23,6 +23,7 @@ from core.reasons.clusters import Explanation
 from views.components import formatting as fmt
 
 LIVE, BATCH = "Live feed", "Upload a batch"
+TREND_HELP = "the latest window's share against the pooled share of the windows before it (share points)"
 REFRESH_S = 5
 VERSION_TTL_S = 2  # how stale the feed may be beyond REFRESH_S: the store is asked what changed this often at most
 START_HINT = (
@@ -290,22 +291,23 @@ def _buzz_table(buzz: pd.DataFrame, min_volume: int) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "group": st.column_config.TextColumn("Group"),
-            "status": st.column_config.TextColumn("Status"),
-            "share": st.column_config.NumberColumn("Negative share (latest window)", format="%.0f %%"),
-            "change": st.column_config.NumberColumn("Change (points)", format="%+.0f", help=TREND_HELP),
-            "tweets": st.column_config.NumberColumn("Tweets (latest window)", format="%d"),
-            "history": st.column_config.LineChartColumn("Negative share over the shown windows", y_min=0, y_max=1),
-            "open_alerts": st.column_config.NumberColumn("Open alerts", format="%d"),
+            "group": st.column_config.TextColumn("Group", width=150),
+            "status": st.column_config.TextColumn("Status", width=95),
+            "share": st.column_config.NumberColumn(
+                "Negative share", format="%.0f %%", width=110, help="in the latest window (the estimate)"
+            ),
+            "change": st.column_config.NumberColumn("Change", format="%+.0f points", width=95, help=TREND_HELP),
+            "tweets": st.column_config.NumberColumn("Tweets", format="%d", width=70, help="in the latest window"),
+            "history": st.column_config.LineChartColumn(
+                "Trend", y_min=0, y_max=1, width=200, help="negative share over the windows shown on the monitor"
+            ),
+            "open_alerts": st.column_config.NumberColumn("Open alerts", format="%d", width=90),
         },
     )
     st.caption(
         f"“few tweets”: the latest window has fewer than the minimum ({min_volume} by default), so its share says "
         "little; the trend line leaves such windows out."
     )
-
-
-TREND_HELP = "the latest window's share against the pooled share of the windows before it (share points)"
 
 
 def _reasons(state: FeedState) -> None:
