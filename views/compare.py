@@ -150,7 +150,7 @@ def training_section(picked: list) -> None:
     st.subheader("Learning curves")
     curves = cmp.learning_curves(picked)
     if curves.empty:
-        st.caption("None of these runs trains in epochs (the Keras and transformer runs do): nothing to plot.")
+        st.caption("No picked run trains in epochs (the Keras and transformer runs do): nothing to plot.")
     else:
         st.plotly_chart(figures.learning_curves(curves))
     coverage = cmp.embedding_coverage(picked)

@@ -151,7 +151,8 @@ def main_text(page) -> str:
 # Each visible table's (and chart's) scrolled width against the width it is shown in: a table wider than the page
 # scrolls sideways inside its frame (glide-data-grid's .dvn-scroller), and its right-hand columns are cut off.
 WIDTHS_JS = """() => {
-  const shown = (el) => el.offsetParent !== null && el.clientWidth > 0;
+  // what a reader sees: not inside a folded expander (its tables are laid out all the same)
+  const shown = (el) => el.offsetParent !== null && el.clientWidth > 0 && !el.closest('details:not([open])');
   const tables = Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"]'))
     .filter(shown).map((el) => { const s = el.querySelector('.dvn-scroller') || el;
       return {what: 'table', scroll: s.scrollWidth, shown: s.clientWidth}; });

@@ -264,7 +264,7 @@ def corrections_panel() -> None:
         return
     with st.expander(f"Saved corrections ({len(frame):,})", icon=":material/fact_check:"):
         if frame.empty:
-            st.caption("None yet: mark a tweet's true label here or in Live scoring.")
+            st.caption("Nothing saved yet: mark a tweet's true label here or in Live scoring.")
             return
         counts = frame["label"].value_counts()
         for col, label in zip(st.columns(len(corrections.LABELS)), corrections.LABELS):

@@ -8,6 +8,7 @@ PAGE_MAX_CASES cases per test (about 3,300 distinct texts per run: seconds for l
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -56,12 +57,58 @@ def behaviour_section(picked: list) -> None:
         failure_table(have)
         examples_section(have)
     missing = [run for run in picked if not results[cmp.run_label(run)]]
-    if missing:
-        st.caption(
-            f"No behavioural test results yet for {', '.join(cmp.run_label(r) for r in missing)}. In a terminal:"
-        )
-        st.code("\n".join(f"python -m core.commands.behaviour --run {run.path}" for run in missing), language="bash")
+    started = [run for run in missing if run.kind in local_kinds()] if is_operator() else []
+    if started:  # an operator's page runs them in the background at once: no button to press and wait for
+        follow_background_suites(started)
+    if rest := [run for run in missing if run not in started]:
+        st.caption(f"No behavioural test results yet for {', '.join(cmp.run_label(r) for r in rest)}. In a terminal:")
+        st.code("\n".join(f"python -m core.commands.behaviour --run {run.path}" for run in rest), language="bash")
     run_action(picked)
+
+
+@st.cache_resource(show_spinner=False)
+def _suite_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="behaviour")  # one suite at a time per server
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def background_suite(path: str, run_json_mtime: float, identity: tuple[str, str, str]) -> Future:
+    """The suite on one local run, once per server and version of the run, in the background (its results are
+    written into the run folder, where the page reads them)."""
+    return _suite_pool().submit(_run_suite_in_background, path, identity)
+
+
+def _run_suite_in_background(path: str, identity: tuple[str, str, str]) -> None:
+    results = bh.run_suite(load(path), bh.load_suite(), PAGE_MAX_CASES)
+    results["run"] = dict(zip(("id", "approach", "kind"), identity))
+    bh.write_results(path, results)
+
+
+@st.fragment(run_every=3)
+def follow_background_suites(runs: list) -> None:
+    """'Running…' while the background suites work; the page again once they are all done."""
+    jobs = {
+        cmp.run_label(run): background_suite(str(run.path), _mtime(run.path), (run.id, run.approach, run.kind))
+        for run in runs
+    }
+    failed = {label: job.exception() for label, job in jobs.items() if job.done() and job.exception()}
+    if all(job.done() for job in jobs.values()):
+        for label, exc in failed.items():
+            st.error(f"{label}: behavioural tests failed: {type(exc).__name__}: {exc}")
+        if len(failed) < len(jobs):
+            st.rerun()
+        return
+    waiting = ", ".join(label for label, job in jobs.items() if not job.done())
+    st.info(
+        f"Running the behavioural tests on {waiting} in the background ({PAGE_MAX_CASES} cases per test at most: "
+        "seconds for logistic regression, a minute or so for a transformer on a CPU); they show here when done.",
+        icon=":material/hourglass_top:",
+    )
+
+
+def _mtime(path) -> float:
+    run_json = Path(path) / "run.json"
+    return run_json.stat().st_mtime if run_json.exists() else 0.0
 
 
 def failure_table(have: dict[str, dict]) -> None:
@@ -113,7 +160,7 @@ def run_action(picked: list) -> None:
     """The operator's button: run the suite on the selected local runs (bounded), results into their folders."""
     local = [run for run in picked if run.kind in local_kinds()]
     allowed = is_operator()
-    why_not = operator_reason() if not allowed else ("" if local else "None of the selected runs is a local model.")
+    why_not = operator_reason() if not allowed else ("" if local else "No selected run is a local model.")
     clicked = st.button(
         RUN_BUTTON,
         disabled=bool(why_not),
@@ -172,7 +219,7 @@ def calibration_section(predictions: dict[str, pd.DataFrame], set_name: str) -> 
     )
     usable = {label: frame for label, frame in predictions.items() if frame is not None and len(frame)}
     if not usable:
-        st.caption(f"None of these runs has predictions on the {set_name}: nothing to plot.")
+        st.caption(f"No picked run has predictions on the {set_name}: nothing to plot.")
         return
     points = cal.reliability_points(usable)
     left, right = st.columns(2)
