@@ -27,7 +27,7 @@ EXTRA_STOP = {"flight", "flights", "amp", "just", "im", "dont", "thanks", "thank
 STOP = sorted(ENGLISH_STOP_WORDS | EXTRA_STOP)
 TOKEN = r"(?u)\b\w[\w']+\b"
 GAP = r"\W+(?:[\w']+\W+){0,3}?"  # how an n-gram's words are found in a text: up to 3 stop words between them
-UMAP_FROM = 100  # windows smaller than this are clustered on the embeddings themselves
+UMAP_FROM = 30  # windows smaller than this are clustered on the embeddings themselves
 MIN_CLUSTER_SIZE, MIN_SAMPLES = 8, 3
 PHRASES, REPRESENTATIVES = 3, 3
 MIN_LIFT, MIN_AUTHORS = 5.0, 3
@@ -100,7 +100,9 @@ def cluster_labels(x: np.ndarray, seed: int = 0) -> np.ndarray:
     if len(x) >= UMAP_FROM:
         from umap import UMAP  # numba: compiled once per process (tens of seconds), then ~1 s per window
 
-        z = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed).fit_transform(x)
+        z = UMAP(
+            n_neighbors=min(15, len(x) - 1), n_components=5, min_dist=0.0, metric="cosine", random_state=seed
+        ).fit_transform(x)
     return HDBSCAN(min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES, copy=True).fit_predict(z)
 
 

@@ -17,6 +17,7 @@ from core.monitor.channels import WebhookChannel
 from core.monitor.rules import GroupRule, Rules
 from core.monitor.store import Store
 from core.monitor.why import stored_explanation
+from core.reasons import clusters
 from core.reasons.tagger import build_tagger
 from core.reasons.taxonomy import Reason, Taxonomy
 from tests.support.monitor_servers import WebhookReceiver
@@ -48,6 +49,12 @@ def feed() -> list[list[tuple[str, str]]]:
     windows.append([*((t, "") for t in window), (GOOD, ""), (GOOD, "")])
     return [[(text, (START + pd.Timedelta(minutes=15 * w, seconds=i)).isoformat()) for i, (text, _) in enumerate(tweets)]
             for w, tweets in enumerate(windows)]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_umap(monkeypatch):
+    """Windows go straight to HDBSCAN: UMAP's compilation takes minutes here (benchmarks.reasons times it)."""
+    monkeypatch.setattr(clusters, "UMAP_FROM", 10**9)
 
 
 @pytest.fixture

@@ -23,6 +23,13 @@ TINY = Taxonomy((
 KEY = {"tarmac": "Tarmac", "denver": "Bags", "wifi": "Wifi"}
 
 
+@pytest.fixture(autouse=True)
+def no_umap(monkeypatch):
+    """UMAP's numba compilation takes minutes here (benchmarks.reasons times it); the stand-in encoder's vectors
+    separate the topics without it, so these windows go straight to HDBSCAN."""
+    monkeypatch.setattr(clusters, "UMAP_FROM", 10**9)
+
+
 @pytest.fixture(scope="module")
 def encoder() -> StandInEncoder:
     window, _, previous = topic_feed(0)
