@@ -96,14 +96,16 @@ def cluster_labels(x: np.ndarray, seed: int = 0) -> np.ndarray:
     """HDBSCAN labels (-1 = noise) of unit embeddings; UMAP to 5 dimensions first for UMAP_FROM rows or more."""
     if len(x) < MIN_CLUSTER_SIZE:
         return np.full(len(x), -1)
-    z = x
-    if len(x) >= UMAP_FROM:
-        from umap import UMAP  # numba: compiled once per process (tens of seconds), then ~1 s per window
-
-        z = UMAP(
-            n_neighbors=min(15, len(x) - 1), n_components=5, min_dist=0.0, metric="cosine", random_state=seed
-        ).fit_transform(x)
+    z = reduced(x, seed) if len(x) >= UMAP_FROM else x
     return HDBSCAN(min_cluster_size=MIN_CLUSTER_SIZE, min_samples=MIN_SAMPLES, copy=True).fit_predict(z)
+
+
+def reduced(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """UMAP to 5 dimensions (cosine, 15 neighbours, min_dist 0: BERTopic's settings)."""
+    from umap import UMAP  # numba: compiled once per process (minutes on a loaded small CPU), then ~1 s per window
+
+    umap = UMAP(n_neighbors=min(15, len(x) - 1), n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
+    return umap.fit_transform(x)
 
 
 def class_tfidf(counts: np.ndarray) -> np.ndarray:
@@ -229,5 +231,4 @@ def _cluster(phrases: list[str], reps: list[str], reasons: list[str]) -> Cluster
 
 def warm_up() -> None:
     """Compile UMAP's numba code now (tens of seconds, once per process) rather than at the first alert."""
-    rng = np.random.default_rng(0)
-    cluster_labels(rng.normal(size=(UMAP_FROM, 8)).astype(np.float32))
+    reduced(np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32))

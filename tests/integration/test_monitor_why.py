@@ -123,3 +123,27 @@ def test_an_alert_without_reasons_reads_as_before(tmp_path):
     assert stored_explanation({"explanation": None}) is None
     assert stored_explanation({"explanation": "not json"}) is None
     assert stored_explanation({"explanation": json.dumps({"tweets": 0, "reasons": {}})}).summary().startswith("no")
+
+
+def test_the_reason_thread_tags_scored_negative_tweets_until_stopped(tmp_path, tagger, monkeypatch):
+    import threading
+    import time
+
+    from core.monitor import why
+
+    warmed = []
+    monkeypatch.setattr(why, "warm_up", lambda: warmed.append(True))  # UMAP's compilation: benchmarks.reasons
+    store = Store(tmp_path / "feed.sqlite")
+    w = watch.Watcher(store, ModelScorer(KeywordModel(), "keywords"), "keywords", Rules(), "airline")
+    stored(store, feed()[-1], 0)
+    w.run_once()  # scored, not tagged: this watcher has no tagger
+    stop = threading.Event()
+    thread = why.ReasonThread(store, tagger, poll_s=0.05).start(stop)
+    deadline = time.monotonic() + 60
+    while store.query("SELECT COUNT(complaint) FROM tweets")[0][0] < 48 and time.monotonic() < deadline:
+        stop.wait(0.05)
+    stop.set()
+    thread.join(10)
+    assert warmed and not thread.is_alive()
+    assert store.query("SELECT COUNT(complaint), COUNT(embedding) FROM tweets")[0] == (48, 48)  # the 2 good ones: none
+    store.close()
