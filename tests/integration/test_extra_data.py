@@ -141,6 +141,7 @@ def test_a_transformer_fine_tune_starts_from_its_parent(tmp_path, tmp_path_facto
     monkeypatch.setenv("BADBUZZ_RUNS_DIR", str(tmp_path / "runs"))
     data = write_headered_csv(tmp_path / "corrections.csv", make_tweets(120, seed=4))
     tiny = ["--device", "cpu", "--epochs", "1", "--batch-size", "32", "--no-onnx", "--warmup-ratio", "0"]
+    tiny += ["--threads", "1"]  # a model this small only waits for a second thread (OpenMP spins)
     # a learning rate of 1e-9: after its few steps the weights are still the parent's, to float precision
     child = transformer_trainer.main(
         ["--init-from", "tiny-parent", "--data", str(data), "--output", str(tmp_path / "child"), *tiny, "--lr", "1e-9"]

@@ -101,7 +101,8 @@ def trained_run(tiny_base, workspace) -> Path:
     os.environ.update(env)
     try:
         run_dir = workspace / "artifacts" / "runs" / "tiny"
-        options = ["--epochs", "3", "--lr", "3e-3", "--batch-size", "16", "--eval-every", "10"]
+        # one thread: a model this small only waits for a second one (OpenMP spins), the more so on a busy machine
+        options = ["--epochs", "3", "--lr", "3e-3", "--batch-size", "16", "--eval-every", "10", "--threads", "1"]
         options += ["--max-train-samples", "300", "--onnx-check-texts", "60"]
         transformer.main(trainer_args(workspace, run_dir, tiny_base, *options))
     finally:

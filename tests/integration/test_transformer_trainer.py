@@ -21,6 +21,7 @@ from tests.support.tiny_bert import save_tiny_bert
 pytestmark = pytest.mark.slow  # trains real (tiny) neural models
 
 OPTIONS = ["--device", "cpu", "--epochs", "2", "--batch-size", "16", "--eval-every", "10", "--no-onnx"]
+OPTIONS += ["--threads", "1"]  # a model this small only waits for a second thread (OpenMP spins)
 
 
 @pytest.fixture(scope="module")
