@@ -315,12 +315,20 @@ def estimate(
     )
     p_negative = mapping.predict_proba(X)[:, share.NEGATIVE]
     spread = mapping.refit_spread(X[rest], [np.searchsorted(rest, idx) for _, _, idx in wins], settings.refits)
+    in_time = frame.iloc[labelled].sort_values(["time", "line"], kind="stable").index.to_numpy()
+    forward, blocks = share.forward_sd(
+        X[in_time], frame["label"].to_numpy()[in_time], frame["group"].to_numpy()[in_time], mapping.C
+    )
     inputs = f"[{settings.encoder} embedding, run log-odds]" if settings.encoder else "[run log-odds]"
     method = {
         "mapping": f"in-domain 3-class logistic regression on {inputs}",
-        "interval": f"window (Poisson-binomial) + mapping refit on {settings.refits} bootstrap resamples",
+        "interval": f"window (Poisson-binomial) + mapping refit on {settings.refits} bootstrap resamples "
+        f"+ forward model term (labels in {share.BLOCKS} time blocks)",
+        "forward_sd": round(forward, 6),
+        "forward_group_blocks": blocks,
         **mapping.describe(),
     }
+    spread = np.sqrt(spread**2 + forward**2)
     return window_table(frame, wins, p_negative, spread, settings), method, p_negative
 
 

@@ -113,3 +113,17 @@ def test_an_older_store_gains_the_interval_columns_and_its_alerts_still_read(tmp
     assert "70% negative (estimate; 90 % interval 55%–84%, P(over 60%) 0.86) (14 of 20 tweets called" in describe(
         upgraded
     )
+
+
+def test_the_forward_term_sees_a_drift_the_labels_hold():
+    """Labels whose negative words change meaning halfway: a fit on the early blocks misjudges the later ones, and
+    the forward term says by how much; on stable labels it stays near 0."""
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=(n, 1))
+    stable = np.where(x[:, 0] > 0, 0, 2)
+    drifting = np.where(np.arange(n) < n // 2, stable, 2 - stable)
+    groups = np.array(["a"] * n)
+    calm, blocks = share.forward_sd(x, stable, groups, C=10.0)
+    shifted, _ = share.forward_sd(x, drifting, groups, C=10.0)
+    assert blocks == 3 and calm < 0.05 < shifted
