@@ -30,7 +30,7 @@ from core.data.csv_reader import CsvFormatError, ReadReport, open_csv, prepare_t
 from core.data.labels import BINARY_CLASSES, PROBABILITY_COLUMNS, THREE_CLASSES, binary_proba, probability_columns
 from core.data.spreadsheet import XlsxWriter, neutralise, neutralised
 from core.models.base import labels_from_proba
-from core.text.language import detect_languages
+from core.text.language import detect_languages, other_language_note
 
 # language: core.text.language (ISO 639-1, 'und')
 OUTPUT_COLUMNS = ("score", "label", "reason", "language")  # a binary run's
@@ -113,8 +113,13 @@ def score_frame(
     out["label"] = labels_from_proba(proba, classes)  # labelled before rounding: 0.4999999 reads negative
     for name, values in probability_columns(proba, classes).items():
         out[name] = values
+    languages = detect_languages(chunk[text_column])
+    model_languages = getattr(predict, "languages", None)
+    for i in idx[~np.isnan(proba[idx, -1])]:  # a scored tweet in a language the model was not trained on says so
+        note = other_language_note(languages[i], model_languages)
+        reasons[i] = "; ".join(r for r in (reasons[i], note) if r)
     out["reason"] = reasons
-    out["language"] = detect_languages(chunk[text_column])
+    out["language"] = languages
     return out
 
 
@@ -122,8 +127,11 @@ class Predictor:
     """texts -> (scores, per-row errors or None), for score_frame: P(positive) per text from a binary run, (n, 3)
     class probabilities from a three-way one; `classes` says which (for the output's columns)."""
 
-    def __init__(self, answer: Callable[[list[str]], tuple[np.ndarray, list | None]], classes, service=None):
+    def __init__(
+        self, answer: Callable[[list[str]], tuple[np.ndarray, list | None]], classes, service=None, languages=None
+    ):
         self.answer, self.classes, self.service = answer, tuple(classes), service
+        self.languages = languages  # what the model reads (SentimentModel.languages): a note on other languages
 
     def __call__(self, texts: list[str]) -> tuple[np.ndarray, list | None]:
         return self.answer(texts)
@@ -140,8 +148,10 @@ def make_predictor(run: str | None, service: str | None, report: ScoreReport) ->
 
         model = load(run)
         if model.three_way:
-            return Predictor(lambda texts: (model.predict_class_proba(texts), None), model.classes)
-        return Predictor(lambda texts: (model.predict_proba(texts), None), model.classes)
+            return Predictor(
+                lambda texts: (model.predict_class_proba(texts), None), model.classes, languages=model.languages
+            )
+        return Predictor(lambda texts: (model.predict_proba(texts), None), model.classes, languages=model.languages)
     from core.azure.services import get_service
 
     svc = get_service(service)

@@ -74,6 +74,9 @@ class SentimentModel:
 
     kind = "?"
     classes: tuple[str, ...] = BINARY_CLASSES
+    # what it reads: "multilingual", the languages of its training tweets (run.json `languages`), or None (not
+    # known: a run made before they were recorded); set by `load` (core.text.language.other_language_note)
+    languages: str | tuple[str, ...] | None = None
 
     def __init__(self, name: str):
         self.name = name
@@ -219,7 +222,9 @@ def load(run_dir: str | Path) -> SentimentModel:
     except ImportError as exc:
         raise ModelLoadError(f"cannot load {kind} runs: {exc}") from exc
     try:
-        return loader(run_dir, meta)
+        model = loader(run_dir, meta)
+        model.languages = model_languages(meta, model)
+        return model
     except ModelLoadError:
         raise
     except (OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
@@ -227,6 +232,17 @@ def load(run_dir: str | Path) -> SentimentModel:
             f"the {kind} model files in {run_dir} cannot be read ({type(exc).__name__}): a file is "
             "missing, truncated or corrupt; copy the run folder again or train it again"
         ) from None
+
+
+def model_languages(meta: dict, model: SentimentModel) -> str | tuple[str, ...] | None:
+    """A multilingual encoder or a cloud service reads every language; other models the languages they were
+    trained on (core.text.language.languages_read), None when the run did not record them."""
+    from core.text.language import languages_read
+
+    encoder = getattr(model, "encoder", None)
+    if run_kinds.is_cloud(meta.get("kind")) or getattr(encoder, "languages", "") == "multilingual":
+        return "multilingual"
+    return languages_read(meta.get("languages") if isinstance(meta.get("languages"), dict) else None)
 
 
 def _check_status(run_dir: Path, meta: dict) -> None:

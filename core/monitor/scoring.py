@@ -15,7 +15,7 @@ from core.inference.scorers import Scorer
 from core.inference.stream import NOT_SCORED
 from core.models.base import labels_from_proba
 from core.monitor.store import Store
-from core.text.language import detect_languages
+from core.text.language import detect_languages, other_language_note
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,16 @@ def score_pending(store: Store, scorer: Scorer, run: str, limit: int = BATCH_ROW
         log.error("scoring %d tweets failed: %s", len(pending), type(exc).__name__)
         proba, reasons = np.full((len(pending), 2), np.nan), [f"{NOT_SCORED}: {type(exc).__name__}"] * len(pending)
     classes = tuple(getattr(scorer, "classes", BINARY_CLASSES)) if proba.shape[1] == 3 else BINARY_CLASSES
+    languages = detect_languages(pending["text"])  # the store's `language`: --group-column language
+    readable = getattr(getattr(scorer, "model", None), "languages", None)  # what the run was trained on
+    notes = [other_language_note(code, readable) if not np.isnan(p) else "" for code, p in zip(languages, proba[:, -1])]
     scored = pd.DataFrame(
         {
             "id": pending["id"],
             "score": proba[:, -1],  # P(positive)
             "label": labels_from_proba(proba, classes),
-            "reason": [_join(old, new) for old, new in zip(pending["reason"], reasons)],
-            "language": detect_languages(pending["text"]),  # the store's `language`: --group-column language
+            "reason": [_join(*why) for why in zip(pending["reason"], reasons, notes)],
+            "language": languages,
         }
     )
     if is_three_way(classes):  # stored beside the score (NULL for a binary run)

@@ -13,8 +13,10 @@ one the model is unsure of (score below MIN_SCORE). Codes are ISO 639-1 ('en', '
 
 from __future__ import annotations
 
+import random
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 UNDETERMINED = "und"
@@ -53,6 +55,34 @@ def detect_language(text) -> str:
 
 def detect_languages(texts: Iterable) -> list[str]:
     return [detect_language(text) for text in texts]
+
+
+SHARE_SAMPLE = 2000  # training tweets whose languages a run records (a second's work)
+READS_FROM_SHARE = 0.05  # a language of at least this share of a run's training tweets is one it reads
+
+
+def language_shares(texts: Sequence, sample: int = SHARE_SAMPLE, seed: int = 0) -> dict[str, float]:
+    """The share of each language among (a random `sample` of) the texts, largest first; 'und' included."""
+    texts = list(texts)
+    if len(texts) > sample:
+        texts = [texts[i] for i in sorted(random.Random(seed).sample(range(len(texts)), sample))]
+    counts = Counter(detect_languages(texts))
+    return {code: round(n / len(texts), 4) for code, n in counts.most_common()} if texts else {}
+
+
+def languages_read(shares: dict[str, float] | None) -> tuple[str, ...] | None:
+    """The languages a run trained on these shares reads (None: not recorded, an older run)."""
+    if not shares:
+        return None
+    return tuple(code for code, share in shares.items() if share >= READS_FROM_SHARE and code != UNDETERMINED)
+
+
+def other_language_note(code: str, model_languages) -> str:
+    """'' or why a score may be off: the tweet is in a language the model was not trained on."""
+    if model_languages is None or not is_other_language(code, model_languages):
+        return ""
+    readable = [model_languages] if isinstance(model_languages, str) else list(model_languages)
+    return f"language {code}: the model was trained on {', '.join(readable) or 'no'} tweets only"
 
 
 def is_other_language(code: str, model_languages: str | Iterable[str]) -> bool:

@@ -39,6 +39,7 @@ from core.data.split import Split, load_split
 from core.evaluation.eval_sets import evaluate_official_set
 from core.evaluation.metrics import evaluate
 from core.logs import configure_cli_logging
+from core.text.language import language_shares
 from core.tracking import mlflow_log
 from core.tracking.runs import RunCancelled, RunFolderInUse, read_run, start_run
 from core.training.extra_data import check_extra_options, lineage_record, mix_extra_data
@@ -145,7 +146,7 @@ def load_run_split(options: DataOptions, run) -> Split:
     check_training_classes(split)
     check_parent_classes(options, split)
     run.set_data(split)
-    run.update(classes=list(split.classes))
+    run.update(classes=list(split.classes), languages=language_shares(split.train["text"]))
     lineage = lineage_record(base, extras, parent_record(options))
     if lineage:
         run.update(lineage=lineage)

@@ -178,3 +178,16 @@ def test_the_C_search_fits_a_subsample_of_a_large_training_split(tmp_path, tiny_
     model = read_run(tmp_path / "sub").meta["model"]
     assert model["C_search_rows"] == 100 and len(model["val_accuracy_by_C"]) == 4
     assert read_run(tmp_path / "sub").metrics["test"]["accuracy"] > 0.9  # the final fit still sees every tweet
+
+
+def test_a_tweet_in_a_language_the_run_was_not_trained_on_keeps_its_score_and_says_so(tmp_path, trained_logreg_run):
+    assert read_run(trained_logreg_run).meta["languages"]["en"] > 0.9  # the tiny English training tweets
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "text\nmon vol est encore annulé et personne au guichet\nlove the crew great flight\n", encoding="utf-8"
+    )
+    done = score_cli(trained_logreg_run, source, tmp_path / "out.csv")
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert out["language"].tolist() == ["fr", "en"] and out["score"].astype(str).str.len().min() > 0
+    assert out["reason"].tolist() == ["language fr: the model was trained on en tweets only", ""]

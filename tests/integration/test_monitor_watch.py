@@ -308,6 +308,8 @@ def test_each_tweet_gets_its_language_and_the_feed_splits_by_it(tmp_path, scorer
     w.run_once()
     counts = store.frame("SELECT language, COUNT(*) AS n FROM tweets GROUP BY language").set_index("language")["n"]
     assert counts.get("fr") == 12 and counts.get("en", 0) + counts.get("und", 0) == 20
+    notes = store.frame("SELECT DISTINCT reason FROM tweets WHERE language = 'fr'")["reason"].tolist()
+    assert notes == ["language fr: the model was trained on en tweets only"]  # an English-only run, scored anyway
     windows = alerts.stored_windows(store, w.rules, "language", START.timestamp(), START.timestamp() + 3600)
     assert {"fr", "en"} <= set(windows["group"])
     store.close()

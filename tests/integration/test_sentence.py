@@ -50,7 +50,7 @@ def test_a_binary_run_trains_caches_its_embeddings_and_loads(fake_encoder, data,
     embedding = info.metrics["embedding"]
     assert embedding["tweets_embedded"] == 300 and embedding["tweets_per_s"] > 0
     model = load(run_dir)
-    assert isinstance(model, SentenceModel) and model.encoder is fake_encoder
+    assert isinstance(model, SentenceModel) and model.encoder is fake_encoder and model.languages == "multilingual"
     assert model.backend_label == "word hashing (multilingual-e5-small) + scikit-learn"
     assert model.predict(["love the crew, great flight", "worst delay, rude staff"]).tolist() == [1, 0]
     big_calls = [n for n in fake_encoder.calls if n >= 10]

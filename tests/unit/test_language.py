@@ -31,3 +31,14 @@ def test_an_english_only_model_flags_other_languages_only():
     assert is_other_language("fr", "en") and is_other_language("fr", ["en"])
     assert not is_other_language("en", "en") and not is_other_language(UNDETERMINED, "en")
     assert not is_other_language("fr", "multilingual")
+
+
+def test_a_run_records_the_languages_of_its_training_tweets_and_reads_those_above_five_percent():
+    from core.text.language import language_shares, languages_read, other_language_note
+
+    texts = ["my flight was cancelled again, nobody at the desk"] * 90 + ["mon vol est encore annulé, honteux"] * 10
+    shares = language_shares(texts, sample=50)
+    assert sum(shares.values()) == pytest.approx(1) and set(shares) == {"en", "fr"}
+    assert languages_read({"en": 0.9, "fr": 0.06, "de": 0.04}) == ("en", "fr") and languages_read(None) is None
+    assert other_language_note("fr", ("en",)) == "language fr: the model was trained on en tweets only"
+    assert other_language_note("fr", "multilingual") == other_language_note("fr", None) == ""
