@@ -17,7 +17,9 @@ Rows without a score (NaN) or a label are left out and counted (`unscored`).
 
 A three-way run's predictions (core.data.labels: label codes 0 / 1 / 2, p_negative, p_neutral, p_positive) are
 read as positive against the rest for the reliability of P(positive), and their negative shares count the tweets
-whose most probable class is negative (a neutral tweet is not negative).
+whose most probable class is negative (a neutral tweet is not negative). For every run, `negative_calibration`
+measures P(negative) against "truly negative" (neutral tweets included when the set has them): the calibration the
+monitor's share estimate (mean P(negative)) depends on.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.data.labels import PROBABILITY_COLUMNS, THREE_CLASSES, predictions_proba
+from core.data.labels import NEGATIVE, PROBABILITY_COLUMNS, THREE_CLASSES, predictions_p_negative, predictions_proba
 from core.models.base import class_codes, is_positive
 
 BINS = 10
@@ -111,9 +113,23 @@ def positive_truth(frame: pd.DataFrame) -> pd.Series:
     return (labels == THREE_CLASSES.index("positive")).astype(float).where(labels.notna())
 
 
+def negative_calibration(frame: pd.DataFrame, bins: int = BINS) -> dict:
+    """ECE of P(negative) (negative against the rest, neutral included) and mean P(negative), for any run: what the
+    monitor's share estimate averages (a binary run's P(negative) is 1 − P(positive))."""
+    labels = pd.to_numeric(frame["label"], errors="coerce")
+    truth = (labels == NEGATIVE).astype(float).where(labels.notna())
+    clean_truth, p_negative = _clean(truth, predictions_p_negative(frame))
+    n = len(clean_truth)
+    return {
+        "ECE of P(negative) (points)": 100 * expected_calibration_error(clean_truth, p_negative, bins),
+        "mean P(negative) (%)": 100 * float(p_negative.mean()) if n else float("nan"),
+    }
+
+
 def frame_summary(frame: pd.DataFrame, bins: int = BINS) -> dict:
-    """`summary` of one run's predictions; a three-way run's negative shares by its most probable class."""
-    figures = summary(positive_truth(frame), frame["p_pos"], bins)
+    """`summary` of one run's predictions, with `negative_calibration`; a three-way run's negative shares by its
+    most probable class."""
+    figures = summary(positive_truth(frame), frame["p_pos"], bins) | negative_calibration(frame, bins)
     if is_three_way_frame(frame):
         proba = predictions_proba(frame, THREE_CLASSES)
         scored = ~np.isnan(proba).any(axis=1) & frame["label"].notna().to_numpy()

@@ -51,3 +51,14 @@ def test_several_runs_at_once_and_a_real_runs_test_predictions(trained_logreg_ru
     assert set(points["run"]) == {"real", "synthetic"}
     assert points.groupby("run")["count"].sum().to_dict() == {"real": len(real), "synthetic": 2_000}
     assert cal.reliability_points({}).empty and np.isnan(cal.expected_calibration_error([], []))
+
+
+def test_p_negative_is_calibrated_against_every_tweet_neutral_included(three_way_logreg_run):
+    three = pd.read_csv(three_way_logreg_run / "test_predictions.csv")
+    row = cal.calibration_summary({"three": three}).iloc[0]
+    assert row["mean P(negative) (%)"] == pytest.approx(100 * three["p_negative"].mean())
+    assert 0 <= row["ECE of P(negative) (points)"] <= 100
+    # a binary set: P(negative) = 1 - P(positive), against label 0
+    binary = pd.DataFrame({"label": [0, 0, 1, 1], "p_pos": [0.0, 0.0, 1.0, 1.0]})
+    perfect = cal.calibration_summary({"b": binary}).iloc[0]
+    assert perfect["ECE of P(negative) (points)"] == 0 and perfect["mean P(negative) (%)"] == 50

@@ -228,16 +228,22 @@ def calibration_section(predictions: dict[str, pd.DataFrame], set_name: str) -> 
         "**Reading it.** A point below the diagonal: fewer tweets are positive than the model's P(positive) "
         "says (too sure of positives there); above it: more are (too sure of negatives). The marker size is the "
         "number of tweets in the bin. *Called negative* against *truly negative* is how far the monitor's "
-        f"negative share (P(positive) < {THRESHOLD:g}) would be off on this set."
+        f"negative share (P(positive) < {THRESHOLD:g}; a three-way run: its most probable class) would be off on "
+        "this set, and *mean P(negative)* how far the monitor's estimate (their average) would be. A three-way "
+        "run's diagram is P(positive) against the rest."
     )
     summary = cal.calibration_summary(usable)
+    columns = ["run", "ECE (points)", "Brier score", "called negative (%)", "mean P(negative) (%)"]
+    columns += ["truly negative (%)", "ECE of P(negative) (points)", "tweets"]
     st.dataframe(
-        summary[["run", "ECE (points)", "Brier score", "called negative (%)", "truly negative (%)", "tweets"]],
+        summary[columns],
         hide_index=True,
         column_config={
             "ECE (points)": st.column_config.NumberColumn(format="%.2f"),
+            "ECE of P(negative) (points)": st.column_config.NumberColumn(format="%.2f"),
             "Brier score": st.column_config.NumberColumn(format="%.4f"),
             "called negative (%)": fmt.percent(1),
+            "mean P(negative) (%)": fmt.percent(1),
             "truly negative (%)": fmt.percent(1),
         },
     )
