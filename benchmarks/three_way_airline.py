@@ -9,7 +9,8 @@ The airline file (Twitter US Airline Sentiment: airline_sentiment, text, tweet_c
 `trainers.logreg --classes 3` (5 % of them held out as the run's own test split), every later tweet is scored.
 Printed: the three-way run's accuracy, macro-F1 and 3x3 confusion matrix on the later tweets; for both runs, the
 negative class against the rest (what the monitor's share counts: a binary run calls every neutral tweet negative
-or positive), accuracy on the polar tweets, and the negative share called against the true one. The data stay
+or positive), accuracy on the polar tweets, the negative share called and the mean P(negative) (the monitor's
+estimate) against the true share. The data stay
 outside the repository: the split files are written to `--out`.
 """
 
@@ -60,8 +61,9 @@ def train(data: Path, run: Path, *options: str) -> None:
     print(f"trained {run.name} in {wall:.1f} s (command wall time)")
 
 
-def negative_figures(truth: np.ndarray, called: np.ndarray) -> str:
-    """The negative class against the rest, and the negative share called against the true one."""
+def negative_figures(truth: np.ndarray, called: np.ndarray, p_negative: np.ndarray) -> str:
+    """The negative class against the rest, and the negative share called (and mean P(negative), the monitor's
+    estimate) against the true one."""
     tp = int(((called == "negative") & (truth == "negative")).sum())
     precision = tp / max(int((called == "negative").sum()), 1)
     recall = tp / max(int((truth == "negative").sum()), 1)
@@ -72,7 +74,8 @@ def negative_figures(truth: np.ndarray, called: np.ndarray) -> str:
         f"negative vs rest: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}; "
         f"accuracy on polar tweets {np.mean(called[polar] == truth[polar]):.3f}; "
         f"neutral tweets called negative {np.mean(called[neutral] == 'negative'):.1%}; "
-        f"negative share called {np.mean(called == 'negative'):.1%} (true {np.mean(truth == 'negative'):.1%})"
+        f"negative share called {np.mean(called == 'negative'):.1%}, mean P(negative) {np.mean(p_negative):.1%} "
+        f"(true {np.mean(truth == 'negative'):.1%})"
     )
 
 
@@ -104,19 +107,21 @@ def main(argv: list[str] | None = None) -> None:
     if not args.s140_run:
         train(Path(args.s140), binary, "--classes", "2")
 
-    from core.models.base import load
+    from core.models.base import labels_from_proba, load
 
     truth = later["airline_sentiment"].to_numpy()
     texts = later["text"].fillna("").tolist()
     model = load(three_way)
     fitted_on = json.loads((three_way / "run.json").read_text())["data"]["sizes"]
-    called = model.predict_labels(texts)
+    proba = model.predict_class_proba(texts)
+    called = labels_from_proba(proba, model.classes)
     print(f"\nthree-way logreg ({three_way}, trained on {fitted_on}) on the {len(texts):,} later tweets:")
     print(three_way_figures(truth, called))
-    print("  " + negative_figures(truth, called))
-    binary_called = load(binary).predict_labels(texts)
+    print("  " + negative_figures(truth, called, proba[:, 0]))
+    binary_model = load(binary)
+    binary_proba = binary_model.predict_class_proba(texts)
     print(f"\nbinary Sentiment140 logreg ({binary}) on the same tweets (it never answers neutral):")
-    print("  " + negative_figures(truth, binary_called))
+    print("  " + negative_figures(truth, labels_from_proba(binary_proba, binary_model.classes), binary_proba[:, 0]))
 
 
 if __name__ == "__main__":
