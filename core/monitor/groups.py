@@ -12,8 +12,8 @@ Poisson-binomial noise: how far the true share may be from the estimate if the p
 model's own error on a domain is what `python -m core.evaluate --gauge` measures) and `p_over`, the probability
 that the true share is at or over the group's threshold. The share rule fires when the estimate reaches the
 threshold (P(over) ≥ 0.5): on the airline gauge (300 in-domain labels) that rule found 17 of 18 bad days with
-17 of 18 alerts right, where alerting on the interval's lower bound found 15 (precision 0.94), a lost day for no
-precision gained. `negative` stays the count of tweets called negative.
+17 of 18 alerts right, where alerting on the gauge's interval's lower bound found 13 (precision 0.93): days lost
+for no precision gained. `negative` stays the count of tweets called negative.
 """
 
 from __future__ import annotations
