@@ -10,8 +10,7 @@ The airline file (Twitter US Airline Sentiment: airline_sentiment, text, tweet_c
 Printed: the three-way run's accuracy, macro-F1 and 3x3 confusion matrix on the later tweets; for both runs, the
 negative class against the rest (what the monitor's share counts: a binary run calls every neutral tweet negative
 or positive), accuracy on the polar tweets, the negative share called and the mean P(negative) (the monitor's
-estimate) against the true share. The data stay
-outside the repository: the split files are written to `--out`.
+estimate) against the true share. The data stay outside the repository: the split files are written to `--out`.
 """
 
 from __future__ import annotations
