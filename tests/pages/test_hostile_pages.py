@@ -36,8 +36,9 @@ def hostile_values(secret_file: Path) -> list[str]:
 
 
 @pytest.fixture
-def attacked(tmp_path, monkeypatch, trained_logreg_run):
-    """A dashboard with one trained run, a sentinel secret in the environment and in a file, and symlinks to it."""
+def attacked(tmp_path, monkeypatch, trained_logreg_run, fake_encoder):
+    """A dashboard with one trained run, a sentinel secret in the environment and in a file, and symlinks to it; the
+    sentence encoder a stand-in (the monitor's batch view embeds negative tweets when its reason button is pressed)."""
     import shutil
 
     secret_file = tmp_path / "secrets" / "secrets.toml"
