@@ -120,7 +120,7 @@ def test_a_hanging_service_times_out_while_the_others_answer(run, tmp_path):
         hanging.close()
     assert local.ok
     assert cloud.status == "timeout" and "1.5 s" in cloud.reason
-    assert elapsed < 5
+    assert elapsed < 9  # answered by the 1.5 s timeout, not by the hanging socket closing at 10 s
 
 
 def test_an_unconfigured_service_says_what_is_missing(tmp_path):
@@ -200,10 +200,9 @@ def test_a_click_during_the_warm_up_answers_loading_at_once_and_the_next_finds_t
     models = live.ModelCache()
     loading = models.warm([run.path])
     assert loading is not None and models.warm([run.path]) is None  # one warm-up at a time
-    started = time.perf_counter()
     [first] = live.score_columns([live.run_column(run, models, wait_s=0.2)], TWEET)
     assert first.status == live.LOADING and "still loading" in first.reason
-    assert time.perf_counter() - started < 5  # it did not wait for the load
+    assert loading.is_alive()  # answered while the warm-up still waits: the click did not wait for the load
     gate.set()
     loading.join(30)
     [second] = live.score_columns([live.run_column(run, models)], TWEET)
