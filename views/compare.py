@@ -156,7 +156,9 @@ def training_section(picked: list) -> None:
     coverage = cmp.embedding_coverage(picked)
     if not coverage.empty:
         st.subheader("Embedding coverage (Keras runs)")
-        st.dataframe(tables.human_columns(coverage), hide_index=True, width="stretch")
+        by_run = tables.human_columns(coverage).set_index("run").T  # one column per run: fits beside the others
+        shown = by_run.map(lambda v: "" if pd.isna(v) else str(v)).rename_axis("figure").reset_index()
+        st.dataframe(shown, hide_index=True, width="stretch")
 
 
 def same_data_runs(picked: list, set_name: str = TEST_SPLIT) -> list:

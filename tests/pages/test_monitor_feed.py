@@ -3,6 +3,8 @@ group's negative share with its threshold, the alerts and the tweets behind them
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
@@ -57,7 +59,9 @@ def test_the_live_feed_shows_groups_alerts_and_the_tweets_behind_them(trained_lo
     assert at.radio(key="monitor_view").value == "Live feed"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tweets stored"] == "80" and metrics["Open alerts"] == "1"
-    assert at.get("plotly_chart")
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = {a["text"] for chart in charts for a in chart["layout"].get("annotations", ())}
+    assert {"Sky", "Sea"} <= titles  # one small chart per group, not two lines tangled in one
     alerts = at.dataframe[0].value
     assert alerts[["group", "rule"]].values.tolist() == [["Sky", "negative share"]]
     behind = at.dataframe[1].value
@@ -74,7 +78,7 @@ def test_the_feed_shows_each_groups_reasons_and_what_the_selected_alert_is_about
     fill_store(trained_logreg_run, build_tagger(StandInEncoder(texts, dim=3), taxonomy))
     at = page()
     assert at.selectbox(key="monitor_reason_group").options == ["Sea", "Sky"]
-    assert len(at.get("plotly_chart")) == 2  # the negative share, the reasons
+    assert len(at.get("plotly_chart")) == 3  # the negative share (a small chart per group), the volume, the reasons
     about = next(m.value for m in at.markdown if m.value.startswith("**About:**"))
     assert about.startswith("**About:** mostly: ")
     assert any("negative tweets explained" in c.value and "reasons: zero-shot" in c.value for c in at.caption)

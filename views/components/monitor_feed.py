@@ -15,16 +15,17 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from core.monitor import feed
 from core.monitor.store import StoreError, configured_target
 from core.reasons.clusters import Explanation
+from views.components import figures
 from views.components import formatting as fmt
 
 LIVE, BATCH = "Live feed", "Upload a batch"
 TREND_HELP = "the latest window's share against the pooled share of the windows before it (share points)"
 REFRESH_S = 5
+CHARTED_GROUPS = 8  # small charts on the feed: the groups with the most tweets
 VERSION_TTL_S = 2  # how stale the feed may be beyond REFRESH_S: the store is asked what changed this often at most
 START_HINT = (
     "python -m core.commands.watch --run artifacts/runs/logreg-tfidf --http 127.0.0.1:8765 --group-column airline "
@@ -74,7 +75,7 @@ class FeedState:
     open_alerts: int
     settings: dict
     windows: pd.DataFrame
-    figure: go.Figure | None
+    figure: tuple[go.Figure, go.Figure] | None  # the share per group (small multiples) and the volume
     alerts: pd.DataFrame
     reasons: pd.DataFrame  # tagged negative tweets per window, group and complaint reason (feed.reason_timeline)
 
@@ -108,7 +109,7 @@ def feed_state(target: str, version: tuple) -> FeedState:
         settings = feed.watcher_settings(store)
         open_alerts = store.query("SELECT COUNT(*) FROM alerts WHERE closed_at IS NULL")[0][0]
         windows = feed.windows(store, settings["rules"], settings.get("group_column"))
-        figure = None if windows.empty else feed_figure(windows)
+        figure = None if windows.empty else feed_figure(windows, settings["rules"].window)
         alerts = feed.alert_table(store)
         reasons = pd.DataFrame()
         if feed.has_reasons(store):
@@ -150,52 +151,26 @@ def _timeline(state: FeedState) -> None:
         st.info("No scored tweet yet.")
         return
     st.subheader("Negative share and volume per group")
-    st.plotly_chart(state.figure, width="stretch")
+    share, volume = state.figure
+    st.plotly_chart(share, width="stretch")
+    st.plotly_chart(volume, width="stretch")
     st.caption(
         f"The latest {feed.SHOWN_WINDOWS} windows of {state.settings['rules'].window} up to the newest scored tweet; "
         "older alerts stay in the table below."
     )
 
 
-def feed_figure(windows: pd.DataFrame) -> go.Figure:
-    """Negative share per group over time (its threshold dashed, alerting windows marked) above the volume."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-    for i, (group, rows) in enumerate(windows.groupby("group", sort=True)):
-        color = palette[i % len(palette)]
-        fig.add_scatter(x=rows["start"], y=rows["share"], name=str(group), line={"color": color}, row=1, col=1)
-        fig.add_scatter(
-            x=rows["start"],
-            y=rows["threshold"],
-            name=f"{group} threshold",
-            showlegend=False,
-            line={"color": color, "dash": "dot", "width": 1},
-            row=1,
-            col=1,
-        )
-        hot = rows[rows["share_alert"] | rows["spike_alert"]]
-        fig.add_scatter(
-            x=hot["start"],
-            y=hot["share"],
-            mode="markers",
-            showlegend=False,
-            marker={"color": color, "size": 11, "symbol": "circle-open", "line": {"width": 2}},
-            row=1,
-            col=1,
-        )
-        fig.add_bar(
-            x=rows["start"],
-            y=rows["volume"],
-            name=f"{group} volume",
-            showlegend=False,
-            marker_color=color,
-            row=2,
-            col=1,
-        )
-    fig.update_yaxes(title_text="negative share", tickformat=".0%", range=[0, 1.05], row=1, col=1)
-    fig.update_yaxes(title_text="tweets", row=2, col=1)
-    fig.update_layout(barmode="group", height=480, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
-    return fig
+def feed_figure(windows: pd.DataFrame, window: str) -> tuple[go.Figure, go.Figure]:
+    """The share of the groups with the most tweets (at most CHARTED_GROUPS), one small chart each on the same axes
+    (windows under a group's minimum faded, the estimate's interval, the threshold, alerting windows marked), and
+    their volume: the batch view's charts."""
+    ordered = windows.groupby("group")["volume"].sum().sort_values(ascending=False).index[:CHARTED_GROUPS]
+    charted = [str(group) for group in ordered]
+    windows = windows.assign(group=windows["group"].astype(str))
+    return (
+        figures.group_share_figure(windows, charted, window),
+        figures.group_volume_figure(windows, charted, window),
+    )
 
 
 def _alerts(state: FeedState, target: str) -> None:
