@@ -31,6 +31,7 @@ from views.components.runs import load_runs
 NO_TIME = "(none: chart by position in the file)"
 PASTED = "pasted tweets"
 NO_SPLIT = "(none)"
+NEVER = "—"  # a per-group figure that has no value (no crossing)
 MOST_NEGATIVE = 20
 CHARTED_GROUPS = 8  # lines on the per-group chart: the groups with the most tweets
 MAX_GROUPS = 50  # beyond this many values, the smaller groups are counted together as "(other)"
@@ -288,13 +289,15 @@ def group_table(summary: pd.DataFrame, timed: bool) -> None:
         }
     )
     shown["negative share"] = shown["negative share"] * 100
+    if "first crossing" in shown:  # a group that never crossed: a dash, not the table's grey "None"
+        shown["first crossing"] = shown["first crossing"].dt.strftime("%Y-%m-%d %H:%M").fillna(NEVER)
     if not timed:
         shown = shown[["group", "tweets", "negative", "negative share"]]
     st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
-        column_config={"negative share": SHARE_FORMAT, "first crossing": MINUTE},
+        column_config={"negative share": SHARE_FORMAT},
     )
 
 

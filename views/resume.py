@@ -120,13 +120,34 @@ def summary_table(table: pd.DataFrame, set_name: str = TEST_SPLIT) -> None:
         for c in table.columns
         if c.startswith(SET_COLUMN_PREFIX)
     }
-    tables.fitting_table(table, {**MAIN_COLUMNS, **set_columns}, COLUMN_FORMATS, keep=("approach", "run"))
+    measured = table[table["source"] == resume_table.MEASURED]
+    if len(measured):
+        tables.fitting_table(measured, {**MAIN_COLUMNS, **set_columns}, COLUMN_FORMATS, keep=("approach", "run"))
+    study_figures(table[table["source"] == resume_table.STUDY_SOURCE])
     st.download_button(
         "Download as CSV",
         table.to_csv(index=False).encode("utf-8"),
         file_name="bad_buzz_resume.csv",
         mime="text/csv",
         icon=":material/download:",
+    )
+
+
+def study_figures(study: pd.DataFrame) -> None:
+    """The original study's accuracies apart: other data, other notebooks, and nothing else measured."""
+    if study.empty:
+        return
+    st.markdown("**The original study's figures** (other data and notebooks: not measured here)")
+    st.dataframe(
+        study,
+        hide_index=True,
+        width="stretch",
+        column_order=["approach", "accuracy (%)", "notes"],
+        column_config={
+            "approach": st.column_config.TextColumn("Approach", width=260),
+            "accuracy (%)": st.column_config.NumberColumn("Accuracy", format="%.0f %%", width=90),
+            "notes": st.column_config.TextColumn("Notes", width=400),
+        },
     )
 
 
@@ -178,13 +199,18 @@ def serving_section(runs: list) -> None:
     override_form(run)
 
 
-SERVING_FORMATS = {
-    "accuracy (%)": fmt.percent(),
-    "label agreement with PyTorch (%)": fmt.percent(),
-    "batched throughput (tweets/s)": fmt.whole_number(),
-    "single-tweet latency p50 (ms)": fmt.milliseconds(),
-    "max |ΔP|": st.column_config.NumberColumn(format="%.4f"),
-    "mean |ΔP|": st.column_config.NumberColumn(format="%.4f"),
+SERVING_FORMATS = {  # labelled and sized so the table fits the page
+    "backend": st.column_config.TextColumn("Backend", width=95),
+    "serves now": st.column_config.CheckboxColumn("Serves now", width=75),
+    "accuracy (%)": st.column_config.NumberColumn("Accuracy", format="%.2f %%", width=80),
+    "label agreement with PyTorch (%)": st.column_config.NumberColumn(
+        "Agrees with PyTorch", format="%.2f %%", width=110, help="share of the check tweets given the same label"
+    ),
+    "max |ΔP|": st.column_config.NumberColumn(format="%.4f", width=70),
+    "mean |ΔP|": st.column_config.NumberColumn(format="%.4f", width=70),
+    "batched throughput (tweets/s)": st.column_config.NumberColumn("Tweets/s", format="%.0f", width=75),
+    "single-tweet latency p50 (ms)": st.column_config.NumberColumn("1 tweet", format="%.1f ms", width=75),
+    "rule": st.column_config.TextColumn("Rule", width=240),
 }
 
 

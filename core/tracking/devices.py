@@ -24,7 +24,7 @@ import psutil
 
 from core.config import artifacts_dir
 
-PROBE_TIMEOUT_S = 60
+PROBE_TIMEOUT_S = 180  # in the background, at a lower priority: a busy machine may take minutes
 PROBE_NICE = 10  # the probes import TensorFlow and PyTorch: below the dashboard's own work on a small machine
 CACHE_TTL_S = 24 * 3600  # a probe's answer is reused this long by the next server on the same environment
 

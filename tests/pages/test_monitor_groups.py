@@ -34,7 +34,7 @@ def checked(at: AppTest) -> AppTest:
 def crossings(at: AppTest) -> pd.Series:
     """The per-group table's first crossing, by group."""
     table = next(d.value for d in at.dataframe if "first crossing" in d.value.columns)
-    return table.set_index("group")["first crossing"]
+    return table.set_index("group")["first crossing"].replace("—", None)  # a dash where a group never crossed
 
 
 def chart_traces(at: AppTest) -> list[list[str]]:

@@ -151,6 +151,7 @@ def test_resume_page_with_runs(runs_env):
     shown = list(at.dataframe[0].proto.column_order)
     assert shown[:2] == ["approach", "run"] and "single-tweet latency p50 (ms)" in shown and len(shown) <= 10
     assert {"notes", "lineage", "device"} <= set(at.dataframe[1].value.columns)  # the rest, in the expander
+    assert set(at.dataframe[2].value["source"]) == {"study (not measured here)"}  # the study's rows apart, no blanks
     xaxis = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]
     assert xaxis["ticktext"] and all(
         t.startswith("$") and "^" not in t for t in xaxis["ticktext"]
