@@ -94,7 +94,10 @@ def test_a_burst_raises_exactly_one_alert_per_group_on_postgres_and_its_webhook(
         w.run_once()
         raised = alerts.alerts(store)
         assert sorted((a["grp"], a["rule"]) for a in raised) == [("A", SHARE), ("B", SHARE)]
-        assert len(hook.received) == 2 and any("airline = A: 83% negative" in b["text"] for _, b in hook.received)
+        assert len(hook.received) == 2 and any(
+            "airline = A: " in b["text"] and "% negative (estimate; 90 % interval" in b["text"]
+            for _, b in hook.received
+        )
     by_group = {a["grp"]: a for a in raised}
     assert by_group["A"]["closed_at"] == (START + pd.Timedelta(minutes=90)).timestamp()
     behind = alerts.alert_tweets(store, by_group["B"])
