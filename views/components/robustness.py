@@ -238,13 +238,18 @@ def calibration_section(predictions: dict[str, pd.DataFrame], set_name: str) -> 
     st.dataframe(
         summary[columns],
         hide_index=True,
-        column_config={
-            "ECE (points)": st.column_config.NumberColumn(format="%.2f"),
-            "ECE of P(negative) (points)": st.column_config.NumberColumn(format="%.2f"),
-            "Brier score": st.column_config.NumberColumn(format="%.4f"),
-            "called negative (%)": fmt.percent(1),
-            "mean P(negative) (%)": fmt.percent(1),
-            "truly negative (%)": fmt.percent(1),
+        width="stretch",
+        column_config={  # labelled and sized so the table fits the page
+            "run": st.column_config.TextColumn("Run", width=250),
+            "ECE (points)": st.column_config.NumberColumn("ECE", format="%.2f", width=65, help="points"),
+            "ECE of P(negative) (points)": st.column_config.NumberColumn(
+                "ECE of P(neg.)", format="%.2f", width=95, help="points"
+            ),
+            "Brier score": st.column_config.NumberColumn("Brier", format="%.4f", width=70),
+            "called negative (%)": st.column_config.NumberColumn("Called neg.", format="%.1f %%", width=90),
+            "mean P(negative) (%)": st.column_config.NumberColumn("Mean P(neg.)", format="%.1f %%", width=95),
+            "truly negative (%)": st.column_config.NumberColumn("Truly neg.", format="%.1f %%", width=85),
+            "tweets": st.column_config.NumberColumn("Tweets", format="%d", width=70),
         },
     )
     with st.expander("Reliability table (per bin)"):
