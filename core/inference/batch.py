@@ -116,7 +116,7 @@ def score_frame(
     languages = detect_languages(chunk[text_column])
     model_languages = getattr(predict, "languages", None)
     for i in idx[~np.isnan(proba[idx, -1])]:  # a scored tweet in a language the model was not trained on says so
-        note = other_language_note(languages[i], model_languages)
+        note = other_language_note(languages[i], model_languages, model_texts[i])
         reasons[i] = "; ".join(r for r in (reasons[i], note) if r)
     out["reason"] = reasons
     out["language"] = languages

@@ -60,7 +60,10 @@ def score_pending(store: Store, scorer: Scorer, run: str, limit: int = BATCH_ROW
     classes = tuple(getattr(scorer, "classes", BINARY_CLASSES)) if proba.shape[1] == 3 else BINARY_CLASSES
     languages = detect_languages(pending["text"])  # the store's `language`: --group-column language
     readable = getattr(getattr(scorer, "model", None), "languages", None)  # what the run was trained on
-    notes = [other_language_note(code, readable) if not np.isnan(p) else "" for code, p in zip(languages, proba[:, -1])]
+    notes = [
+        other_language_note(code, readable, text) if not np.isnan(p) else ""
+        for code, p, text in zip(languages, proba[:, -1], pending["text"])
+    ]
     scored = pd.DataFrame(
         {
             "id": pending["id"],

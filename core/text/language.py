@@ -77,9 +77,15 @@ def languages_read(shares: dict[str, float] | None) -> tuple[str, ...] | None:
     return tuple(code for code, share in shares.items() if share >= READS_FROM_SHARE and code != UNDETERMINED)
 
 
-def other_language_note(code: str, model_languages) -> str:
-    """'' or why a score may be off: the tweet is in a language the model was not trained on."""
+NOTE_MIN_WORDS = 4  # a language told from fewer words is too often wrong to warn about ('worst crew' -> de)
+
+
+def other_language_note(code: str, model_languages, text=None) -> str:
+    """'' or why a score may be off: the tweet (of at least NOTE_MIN_WORDS words, when given) is in a language the
+    model was not trained on."""
     if model_languages is None or not is_other_language(code, model_languages):
+        return ""
+    if text is not None and len(cleaned_for_detection(text).split()) < NOTE_MIN_WORDS:
         return ""
     readable = [model_languages] if isinstance(model_languages, str) else list(model_languages)
     return f"language {code}: the model was trained on {', '.join(readable) or 'no'} tweets only"

@@ -42,3 +42,4 @@ def test_a_run_records_the_languages_of_its_training_tweets_and_reads_those_abov
     assert languages_read({"en": 0.9, "fr": 0.06, "de": 0.04}) == ("en", "fr") and languages_read(None) is None
     assert other_language_note("fr", ("en",)) == "language fr: the model was trained on en tweets only"
     assert other_language_note("fr", "multilingual") == other_language_note("fr", None) == ""
+    assert other_language_note("de", ("en",), "worst crew") == ""  # too few words to trust the language
