@@ -33,6 +33,11 @@ ALERT_FIELDS += "negative, threshold, "
 ALERT_FIELDS += "min_volume, trailing_median, created_at, closed_at, explanation"
 
 
+def alert_columns_sql(store: Store) -> str:
+    """ALERT_FIELDS for a SELECT, NULL for those an older store opened read-only (the page) lacks."""
+    return ", ".join(f"{store.column_sql('alerts', name)} AS {name}" for name in ALERT_FIELDS.split(", "))
+
+
 @dataclass
 class Evaluation:
     windows: pd.DataFrame  # every window evaluated, with its rule figures
@@ -162,14 +167,14 @@ def alert(store: Store, alert_id: int) -> dict:
     return dict(
         zip(
             ALERT_FIELDS.split(", "),
-            store.query(f"SELECT {ALERT_FIELDS} FROM alerts WHERE id=:id", {"id": alert_id})[0],
+            store.query(f"SELECT {alert_columns_sql(store)} FROM alerts WHERE id=:id", {"id": alert_id})[0],
         )
     )
 
 
 def last_alert(store: Store, group: str, rule: str) -> dict | None:
     rows = store.query(
-        f"SELECT {ALERT_FIELDS} FROM alerts WHERE grp=:grp AND rule=:rule ORDER BY window_start DESC LIMIT 1",
+        f"SELECT {alert_columns_sql(store)} FROM alerts WHERE grp=:grp AND rule=:rule ORDER BY window_start DESC LIMIT 1",
         {"grp": group, "rule": rule},
     )
     return dict(zip(ALERT_FIELDS.split(", "), rows[0])) if rows else None

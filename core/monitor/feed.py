@@ -49,7 +49,7 @@ def windows(store: Store, rules: Rules, group_column: str | None, shown: int = S
 def alert_table(store: Store, limit: int = 100) -> pd.DataFrame:
     """The latest alerts, newest first, with their deliveries ("webhook: sent, email: pending (…)")."""
     frame = store.frame(
-        f"SELECT {alert_rules.ALERT_FIELDS} FROM alerts ORDER BY created_at DESC, id DESC LIMIT :limit",
+        f"SELECT {alert_rules.alert_columns_sql(store)} FROM alerts ORDER BY created_at DESC, id DESC LIMIT :limit",
         {"limit": limit},
     )
     deliveries = store.frame("SELECT alert_id, channel, status, attempts, last_error FROM deliveries")

@@ -131,6 +131,7 @@ def test_the_monitor_store_keeps_class_probabilities_and_an_older_store_gains_th
 
     from core.inference.scorers import ModelScorer
     from core.monitor.alerts import stored_windows
+    from core.monitor.feed import alert_table
     from core.monitor.rules import GroupRule, Rules
     from core.monitor.scoring import score_pending
     from core.monitor.store import Store
@@ -143,9 +144,12 @@ def test_the_monitor_store_keeps_class_probabilities_and_an_older_store_gains_th
     with sqlite3.connect(path) as conn:
         for name in ("p_negative", "p_neutral", "p_positive"):
             conn.execute(f"ALTER TABLE tweets DROP COLUMN {name}")
+        for name in ("share_low", "share_high", "p_over"):  # and an alerts table from before the gauge
+            conn.execute(f"ALTER TABLE alerts DROP COLUMN {name}")
     reader = Store(path, readonly=True)  # the page: nothing added, P(negative) read as 1 - P(positive)
     old = reader.scored_tweets("airline", 0, 2e9)
-    assert len(reader.lacking) == 3 and np.allclose(old["p_negative"], 1 - old["score"])
+    assert len(reader.lacking) == 6 and np.allclose(old["p_negative"], 1 - old["score"])
+    assert alert_table(reader).empty and "share_low" in alert_table(reader).columns  # the live feed's alert list
     reader.close()
 
     store = Store(path)  # the watcher: the columns are added, the rows kept
