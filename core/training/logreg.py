@@ -18,7 +18,7 @@ from core.text.preprocess import emoji_tweet_tokens
 from core.text.tokens import split_tokens, tweet_token_strings
 from core.tracking.devices import usable_cores
 from core.training.options import C_GRID, LogregOptions
-from core.training.runner import OptionError
+from core.training.runner import OptionError, check_C
 
 SEARCH_ROWS = 200_000  # training tweets the C search fits on (all of them below this)
 APPROACH = {"tfidf": "TF-IDF + logistic regression", "hashing": "Feature hashing + logistic regression"}
@@ -148,13 +148,7 @@ def validate(options: LogregOptions) -> None:
                 "--C auto picks C on the validation split, so it needs --val-size above 0; "
                 "give --C a number to train without validation"
             )
-    else:
-        try:
-            positive = float(options.C) > 0
-        except ValueError:
-            positive = False
-        if not positive:
-            raise OptionError(f"--C must be a positive number or 'auto', not {options.C!r}")
+    check_C(options.C)
     if options.ngram_max < 1:
         raise OptionError("--ngram-max must be at least 1")
     if not 1 <= options.hash_bits <= 30:

@@ -54,6 +54,18 @@ class OptionError(Exception):
     """A bad option value or combination, found before any run folder is touched."""
 
 
+def check_C(value: str) -> None:
+    """--C is 'auto' or a positive number (the regularisation of a logistic-regression fit or head)."""
+    if value == "auto":
+        return
+    try:
+        positive = float(value) > 0
+    except ValueError:
+        positive = False
+    if not positive:
+        raise OptionError(f"--C must be a positive number or 'auto', not {value!r}")
+
+
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (DataError, OptionError, RunFolderInUse, ParentRunError)
 
 

@@ -24,7 +24,7 @@ from core.embedding.encoders import SentenceEncoder, load_encoder
 from core.models.sentence import HEAD_FILE, SentenceModel
 from core.tracking.devices import usable_cores
 from core.training.options import ENCODER_NAMES, SENTENCE_BINARY_C, SENTENCE_C_GRID, SentenceOptions
-from core.training.runner import OptionError
+from core.training.runner import OptionError, check_C
 
 CACHE_FROM = 1000  # the trained model's batches of this many texts or more go through the embeddings cache
 
@@ -36,14 +36,7 @@ def approach(options: SentenceOptions) -> str:
 def validate(options: SentenceOptions) -> None:
     if options.encoder not in ENCODER_NAMES:
         raise OptionError(f"--encoder must be one of {', '.join(ENCODER_NAMES)}, not {options.encoder!r}")
-    if options.C == "auto":
-        return
-    try:
-        positive = float(options.C) > 0
-    except ValueError:
-        positive = False
-    if not positive:
-        raise OptionError(f"--C must be a positive number or 'auto', not {options.C!r}")
+    check_C(options.C)
 
 
 def train(options: SentenceOptions, split, run):
