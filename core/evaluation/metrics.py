@@ -30,25 +30,7 @@ def classification_report(
     y_true = np.asarray(y_true, dtype=int)
     p_pos = np.asarray(p_pos, dtype=float)
     y_pred = (p_pos >= threshold).astype(int)
-    precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=[0, 1], zero_division=0)
-    report = {
-        "n": int(len(y_true)),
-        "threshold": threshold,
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(CLASS_NAMES)
-        },
-        "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
-        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
-        "labels": list(CLASS_NAMES),
-    }
-    report["f1_macro"] = report["macro"]["f1"]
+    report = {"n": int(len(y_true)), "threshold": threshold} | label_figures(y_true, y_pred, CLASS_NAMES)
     if len(np.unique(y_true)) == 2:
         fpr, tpr, _ = skm.roc_curve(y_true, p_pos)
         prec, rec, _ = skm.precision_recall_curve(y_true, p_pos)
@@ -59,6 +41,31 @@ def classification_report(
     return report
 
 
+def label_figures(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict:
+    """Accuracy, per-class and macro precision/recall/F1 and the confusion matrix (rows: truth) of class codes
+    0..len(classes)-1: the part a binary and a three-way report share."""
+    codes = list(range(len(classes)))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=codes, zero_division=0)
+    per_class = {
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(classes)
+    }
+    macro = {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())}
+    return {
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "per_class": per_class,
+        "macro": macro,
+        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=codes).tolist(),
+        "labels": list(classes),
+        "f1_macro": macro["f1"],
+    }
+
+
 def three_way_report(y_true: Sequence[int], proba, classes: Sequence[str]) -> dict:
     """The report of a three-way run: labels by its most probable class, a 3x3 confusion matrix (rows: truth),
     per-class and macro precision/recall/F1, one-vs-rest macro ROC AUC, and the ROC AUC of P(negative) for
@@ -67,25 +74,7 @@ def three_way_report(y_true: Sequence[int], proba, classes: Sequence[str]) -> di
     proba = np.asarray(proba, dtype=float).reshape(len(y_true), len(classes))
     y_pred = class_codes(proba, classes)
     codes = list(range(len(classes)))
-    precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=codes, zero_division=0)
-    report = {
-        "n": int(len(y_true)),
-        "decision": "most probable class",
-        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(classes)
-        },
-        "macro": {"precision": float(precision.mean()), "recall": float(recall.mean()), "f1": float(f1.mean())},
-        "confusion_matrix": skm.confusion_matrix(y_true, y_pred, labels=codes).tolist(),
-        "labels": list(classes),
-    }
-    report["f1_macro"] = report["macro"]["f1"]
+    report = {"n": int(len(y_true)), "decision": "most probable class"} | label_figures(y_true, y_pred, classes)
     if len(np.unique(y_true)) == len(classes):
         report["roc_auc"] = float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=codes))
     negative = (y_true == NEGATIVE).astype(int)
